@@ -1,0 +1,166 @@
+"""The running exporter: config, scheduler, probes, metrics and reloads wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+
+import httpx
+from prometheus_client import CollectorRegistry, Gauge
+
+from exporter.config import Config, TargetConfig
+from exporter.errors import ConfigError
+from exporter.logs import SECRETS
+from exporter.metrics import ExporterMetrics
+from exporter.pricing import price_for
+from exporter.probe import ProbeContext, probe_prompt, run_probe
+from exporter.providers import PROVIDERS
+from exporter.scheduler import Scheduler
+
+log = logging.getLogger("llmscope.exporter")
+
+ConfigLoader = Callable[[], Config]
+
+
+class Exporter:
+    """Owns the shared HTTP client and the scheduler; ``apply`` swaps configurations."""
+
+    def __init__(
+        self,
+        load: ConfigLoader,
+        registry: CollectorRegistry,
+        *,
+        environ: Mapping[str, str] = os.environ,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._load = load
+        self._environ = environ
+        self.metrics = ExporterMetrics(registry)
+        self._reload_ok = Gauge(
+            "llmscope_config_last_reload_successful",
+            "Whether the last configuration reload succeeded.",
+            registry=registry,
+        )
+        self._reload_time = Gauge(
+            "llmscope_config_last_reload_success_timestamp_seconds",
+            "Unix time of the last successful configuration load.",
+            registry=registry,
+        )
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._scheduler: Scheduler | None = None
+        self._config: Config | None = None
+        self._keys: dict[str, str | None] = {}
+        self._auth_logged: set[str] = set()
+
+    @property
+    def config(self) -> Config:
+        assert self._config is not None
+        return self._config
+
+    async def start(self) -> None:
+        config = self._load()
+        self._client = httpx.AsyncClient(
+            transport=self._transport,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+            follow_redirects=False,
+            headers={"User-Agent": "llmscope-probe"},
+        )
+        self._scheduler = Scheduler(
+            self._probe,
+            max_concurrency=config.max_concurrency,
+            on_lateness=lambda t, s: self.metrics.lateness.labels(t.name).observe(s),
+            on_skip=lambda t, n: self.metrics.skipped.labels(t.name).inc(n),
+        )
+        self._apply(config)
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            await self._scheduler.stop()
+        if self._client is not None:
+            await self._client.aclose()
+
+    def reload(self) -> str | None:
+        """Load the config again; on error keep the running one. Returns the error, if any."""
+        try:
+            config = self._load()
+        except ConfigError as err:
+            self._reload_ok.set(0)
+            log.error(
+                "reload failed, keeping the running configuration: %s", str(err).replace("\n", "; ")
+            )
+            return str(err)
+        self._apply(config)
+        log.info("configuration reloaded from %s: %d targets", config.source, len(config.targets))
+        return None
+
+    def _apply(self, config: Config) -> None:
+        assert self._scheduler is not None
+        old = {t.name for t in self._config.targets} if self._config else set()
+        for gone in old - {t.name for t in config.targets}:
+            self.metrics.forget(gone)
+        self._config = config
+        self._auth_logged.clear()
+        active: list[TargetConfig] = []
+        self.metrics.declare(config.targets)
+        for target in config.targets:
+            key = self._api_key(target)
+            if target.api_key_env and key is None:
+                log.warning(
+                    "target %s is idle: environment variable %s is not set",
+                    target.name,
+                    target.api_key_env,
+                )
+                self.metrics.set_idle(target.name, "missing_api_key")
+                continue
+            self.metrics.set_idle(target.name, None)
+            active.append(target)
+        self._scheduler.update(active)
+        self._reload_ok.set(1)
+        self._reload_time.set(time.time())
+
+    def _api_key(self, target: TargetConfig) -> str | None:
+        if not target.api_key_env:
+            return None
+        key = self._environ.get(target.api_key_env) or None
+        if key:
+            SECRETS.add(key)
+        self._keys[target.name] = key
+        return key
+
+    async def _probe(self, target: TargetConfig) -> float | None:
+        assert self._client is not None
+        provider = PROVIDERS[target.provider]
+        ctx = ProbeContext(
+            client=self._client,
+            target=target,
+            prompt=probe_prompt(target.prompt),
+            api_key=self._keys.get(target.name),
+            max_body_bytes=self.config.max_body_bytes,
+        )
+        self.metrics.in_flight.inc()
+        try:
+            result = await run_probe(provider, ctx)
+        finally:
+            self.metrics.in_flight.dec()
+        self.metrics.record(target, provider.semconv_name, result, price_for(target))
+        if result.reason == "auth":
+            if target.name not in self._auth_logged:
+                self._auth_logged.add(target.name)
+                log.error("target %s: authentication refused: %s", target.name, result.message)
+        elif result.reason is not None:
+            log.info("target %s: probe failed (%s): %s", target.name, result.reason, result.message)
+        else:
+            self._auth_logged.discard(target.name)
+        return result.retry_after
+
+
+async def run_forever(exporter: Exporter, stop: asyncio.Event) -> None:
+    await exporter.start()
+    try:
+        await stop.wait()
+    finally:
+        await exporter.stop()

@@ -1,0 +1,131 @@
+"""``llmscope-exporter``: flags in the Prometheus exporters' style, exit 2 on config errors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry
+
+from exporter import __version__
+from exporter.app import Exporter
+from exporter.config import Config, load_file
+from exporter.defaults import builtin_config
+from exporter.errors import ConfigError
+from exporter.logs import LEVELS, setup
+from exporter.web import Request, Response, WebServer, landing_page, metrics_handler, text
+
+DEFAULT_ADDRESS = ":8465"
+log = logging.getLogger("llmscope.exporter")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="llmscope-exporter",
+        description="Probe LLM providers with small streaming requests; serve Prometheus metrics.",
+    )
+    p.add_argument(
+        "--config.file",
+        dest="config_file",
+        metavar="PATH",
+        help="YAML configuration (default: the built-in simulated targets)",
+    )
+    p.add_argument(
+        "--config.check",
+        dest="config_check",
+        action="store_true",
+        help="validate the configuration and exit (0 valid, 2 invalid)",
+    )
+    p.add_argument(
+        "--web.listen-address",
+        dest="listen",
+        default=DEFAULT_ADDRESS,
+        help=f"address for /metrics (default {DEFAULT_ADDRESS})",
+    )
+    p.add_argument(
+        "--web.config.file",
+        dest="web_config",
+        metavar="PATH",
+        help="TLS and basic-auth settings, exporter-toolkit format",
+    )
+    p.add_argument("--log.level", dest="log_level", choices=list(LEVELS), default="info")
+    p.add_argument("--version", action="version", version=f"llmscope-exporter {__version__}")
+    return p
+
+
+def load_config(path: str | None) -> Config:
+    return load_file(path) if path else builtin_config()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    setup(args.log_level)
+    try:
+        config = load_config(args.config_file)
+    except ConfigError as err:
+        for line in str(err).splitlines():
+            print(f"llmscope-exporter: config error: {line}", file=sys.stderr)
+        return 2
+    if args.config_check:
+        print(f"{config.source}: valid, {len(config.targets)} targets")
+        return 0
+    try:
+        return asyncio.run(_serve(args, config))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(args: argparse.Namespace, config: Config) -> int:
+    registry = CollectorRegistry()
+    first = [config]
+
+    def load() -> Config:
+        return first.pop() if first else load_config(args.config_file)
+
+    exporter = Exporter(load, registry)
+    await exporter.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def reload_route(request: Request) -> Response:
+        future = asyncio.run_coroutine_threadsafe(_reload(exporter), loop)
+        error = future.result(timeout=30)
+        return text(500, f"reload failed: {error}") if error else text(200, "reloaded")
+
+    try:
+        server = WebServer(
+            args.listen,
+            {
+                "GET /": landing_page(
+                    "LLMscope exporter",
+                    {"/metrics": "Metrics"},
+                    "Streaming probes of LLM providers.",
+                ),
+                "GET /metrics": metrics_handler(registry),
+                "GET /-/healthy": lambda r: text(200, "OK"),
+                "POST /-/reload": reload_route,
+            },
+        )
+    except (OSError, ValueError) as err:
+        log.error("cannot listen on %s: %s", args.listen, err)
+        await exporter.stop()
+        return 1
+    server.start()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, exporter.reload)
+    log.info("listening on %s, %d targets from %s", args.listen, len(config.targets), config.source)
+    try:
+        await stop.wait()
+    finally:
+        server.stop()
+        await exporter.stop()
+    return 0
+
+
+async def _reload(exporter: Exporter) -> str | None:
+    return exporter.reload()

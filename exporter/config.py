@@ -1,0 +1,348 @@
+"""The exporter's configuration: typed, frozen, validated once at load.
+
+Every problem in a file is reported together, one line each, with its YAML path and line
+(``llmscope.yml:14: targets[1].interval: bad duration "3x" ...``). Provider-specific keys
+are validated by the provider module itself, so this module knows no wire format.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from exporter._yaml import DocumentError, Reader, join_path, parse_duration
+from exporter.errors import ConfigError
+from exporter.providers import PROVIDERS
+
+DEFAULT_INTERVAL = 15.0
+INTERVAL_ENV = "MONITORING_INTERVAL"
+DEFAULT_PROMPT = "Count from 1 to 20."
+
+_GLOBAL_KEYS = frozenset(
+    {"interval", "timeout", "stall_timeout", "max_concurrency", "max_body_bytes", "collectors"}
+)
+_TARGET_KEYS = frozenset(
+    {
+        "name",
+        "provider",
+        "base_url",
+        "model",
+        "api_key_env",
+        "interval",
+        "timeout",
+        "stall_timeout",
+        "max_tokens",
+        "prompt",
+        "connection",
+        "pricing",
+        "budget",
+        "gpu",
+    }
+)
+_PRICING_KEYS = frozenset({"input", "output", "cached_input"})
+_BUDGET_KEYS = frozenset({"daily_tokens", "daily_usd"})
+_COLLECTOR_KEYS = frozenset({"host", "gpu"})
+_HOST_KEYS = frozenset({"enabled", "per_cpu"})
+_GPU_KEYS = frozenset({"enabled", "sample_interval"})
+
+Connection = Literal["keepalive", "fresh"]
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """USD per one million tokens."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+
+
+@dataclass(frozen=True)
+class Budget:
+    daily_tokens: int | None = None
+    daily_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class CollectorsConfig:
+    host: bool = True
+    per_cpu: bool = False
+    gpu: bool = True
+    gpu_sample_interval: float = 0.5
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    name: str
+    provider: str
+    model: str
+    base_url: str = ""
+    api_key_env: str | None = None
+    interval: float = DEFAULT_INTERVAL
+    timeout: float = 30.0
+    stall_timeout: float = 10.0
+    max_tokens: int = 32
+    prompt: str = DEFAULT_PROMPT
+    connection: Connection = "keepalive"
+    pricing: Pricing | None = None
+    budget: Budget | None = None
+    gpu: str | None = None
+    # The provider module's own frozen options object (see Provider.parse_options).
+    options: object = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Config:
+    targets: tuple[TargetConfig, ...]
+    interval: float = DEFAULT_INTERVAL
+    timeout: float = 30.0
+    max_concurrency: int = 16
+    max_body_bytes: int = 4 * 1024 * 1024
+    collectors: CollectorsConfig = CollectorsConfig()
+    source: str = "built-in default"
+
+
+def default_interval(environ: Mapping[str, str] = os.environ) -> float:
+    """``MONITORING_INTERVAL`` as seconds: a duration (``15s``) or a bare number of seconds."""
+    raw = environ.get(INTERVAL_ENV, "").strip()
+    if not raw:
+        return DEFAULT_INTERVAL
+    try:
+        seconds = float(raw) if raw.replace(".", "", 1).isdigit() else parse_duration(raw)
+    except ValueError as err:
+        raise ConfigError(f"{INTERVAL_ENV}: {err}") from None
+    if seconds <= 0:
+        raise ConfigError(f"{INTERVAL_ENV}: must be greater than zero")
+    return seconds
+
+
+def load_file(path: str | Path, environ: Mapping[str, str] = os.environ) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read config file: {_os_reason(err)}") from None
+    return load_text(text, str(path), environ)
+
+
+def load_text(text: str, source: str, environ: Mapping[str, str] = os.environ) -> Config:
+    interval = default_interval(environ)
+    reader, root = Reader.parse(text, source)
+    config = None if root is None else _config(reader, root, interval, source)
+    try:
+        reader.check()
+    except DocumentError as err:
+        raise ConfigError(str(err)) from None
+    if config is None:
+        raise ConfigError(f"{source}:1: the file is empty")
+    return config
+
+
+def _config(reader: Reader, root: yaml.Node, interval: float, source: str) -> Config | None:
+    keys = reader.mapping(root, "", {"global", "targets"})
+    if keys is None:
+        return None
+    g = keys.get("global")
+    gkeys = reader.mapping(g, "global", _GLOBAL_KEYS) if g is not None else {}
+    gkeys = gkeys or {}
+    interval = reader.optional(gkeys, "interval", "global", reader.duration, interval)
+    timeout = reader.optional(gkeys, "timeout", "global", reader.duration, 30.0)
+    stall = reader.optional(gkeys, "stall_timeout", "global", reader.duration, 10.0)
+    concurrency = reader.optional(
+        gkeys, "max_concurrency", "global", lambda n, p: reader.integer(n, p, minimum=1), 16
+    )
+    max_body = reader.optional(
+        gkeys, "max_body_bytes", "global", lambda n, p: reader.integer(n, p, minimum=1024), 4 << 20
+    )
+    collectors = _collectors(reader, gkeys.get("collectors"))
+
+    targets: list[TargetConfig] = []
+    seq_node = keys.get("targets")
+    if seq_node is None:
+        reader.fail(root, "targets", "at least one target is required")
+        return None
+    items = reader.sequence(seq_node, "targets") or []
+    if seq_node is not None and not items and isinstance(seq_node, yaml.SequenceNode):
+        reader.fail(seq_node, "targets", "at least one target is required")
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        path = join_path("targets", i)
+        target = _target(reader, item, path, interval=interval, timeout=timeout, stall=stall)
+        if target is None:
+            continue
+        if target.name in seen:
+            reader.fail(
+                item,
+                join_path(path, "name"),
+                f'duplicate target name "{target.name}" (first at line {seen[target.name]})',
+            )
+        else:
+            seen[target.name] = item.start_mark.line + 1
+        targets.append(target)
+    return Config(
+        targets=tuple(targets),
+        interval=interval,
+        timeout=timeout,
+        max_concurrency=concurrency,
+        max_body_bytes=max_body,
+        collectors=collectors,
+        source=source,
+    )
+
+
+def _target(
+    reader: Reader, node: yaml.Node, path: str, *, interval: float, timeout: float, stall: float
+) -> TargetConfig | None:
+    provider_kind = None
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if getattr(key_node, "value", None) == "provider":
+                provider_kind = reader.choice(value_node, join_path(path, "provider"), PROVIDERS)
+    provider = PROVIDERS.get(provider_kind or "")
+    allowed = _TARGET_KEYS | (provider.option_keys if provider else frozenset())
+    if provider_kind is None and isinstance(node, yaml.MappingNode):
+        # Without a valid provider we cannot know its keys: check the common ones only.
+        allowed = _TARGET_KEYS | frozenset().union(*(p.option_keys for p in PROVIDERS.values()))
+    keys = _mapping_without_secrets(reader, node, path, allowed)
+    if keys is None:
+        return None
+    if "provider" not in keys:
+        reader.fail(node, join_path(path, "provider"), f"required (one of: {', '.join(PROVIDERS)})")
+    name = _required(reader, keys, "name", path, node)
+    model = _required(reader, keys, "model", path, node)
+    opt = reader.optional
+    key_env = opt(keys, "api_key_env", path, reader.string, None)
+    if provider is not None and provider.needs_key and key_env is None:
+        _ = key_env  # a keyless target is allowed: local servers often need none
+    target = TargetConfig(
+        name=name or "",
+        provider=provider_kind or "",
+        model=model or "",
+        base_url=opt(keys, "base_url", path, reader.string, "").rstrip("/"),
+        api_key_env=key_env,
+        interval=opt(keys, "interval", path, reader.duration, interval),
+        timeout=opt(keys, "timeout", path, reader.duration, timeout),
+        stall_timeout=opt(keys, "stall_timeout", path, reader.duration, stall),
+        max_tokens=opt(keys, "max_tokens", path, lambda n, p: reader.integer(n, p, 1), 32),
+        prompt=opt(keys, "prompt", path, reader.string, DEFAULT_PROMPT),
+        connection=_connection(reader, keys, path),
+        pricing=_pricing(reader, keys.get("pricing"), join_path(path, "pricing")),
+        budget=_budget(reader, keys.get("budget"), join_path(path, "budget")),
+        gpu=_gpu(reader, keys.get("gpu"), join_path(path, "gpu")),
+        options=provider.parse_options(reader, keys, path) if provider else None,
+    )
+    if provider is not None:
+        provider.validate(reader, target, node, path)
+    return target if name and model and provider is not None else None
+
+
+def _mapping_without_secrets(
+    reader: Reader, node: yaml.Node, path: str, allowed: frozenset[str]
+) -> dict[str, yaml.Node] | None:
+    """Like ``reader.mapping``, but a literal key in the file gets its own advice."""
+    if isinstance(node, yaml.MappingNode):
+        kept = []
+        for key_node, value_node in node.value:
+            if getattr(key_node, "value", None) in {"api_key", "apikey", "key", "token"}:
+                reader.fail(
+                    key_node,
+                    join_path(path, key_node.value),
+                    "API keys are not accepted in the config file; put the key in an "
+                    "environment variable and name that variable in api_key_env",
+                )
+            else:
+                kept.append((key_node, value_node))
+        node = yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark)
+    return reader.mapping(node, path, allowed)
+
+
+def _required(
+    reader: Reader, keys: Mapping[str, yaml.Node], key: str, path: str, node: yaml.Node
+) -> str | None:
+    if key not in keys:
+        reader.fail(node, join_path(path, key), "required")
+        return None
+    return reader.string(keys[key], join_path(path, key))
+
+
+def _connection(reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> Connection:
+    value = reader.optional(
+        keys, "connection", path, lambda n, p: reader.choice(n, p, ("keepalive", "fresh")), None
+    )
+    return "fresh" if value == "fresh" else "keepalive"
+
+
+def _pricing(reader: Reader, node: yaml.Node | None, path: str) -> Pricing | None:
+    if node is None:
+        return None
+    keys = reader.mapping(node, path, _PRICING_KEYS)
+    if keys is None:
+        return None
+    for required in ("input", "output"):
+        if required not in keys:
+            reader.fail(node, join_path(path, required), "required (USD per 1M tokens)")
+
+    def usd(n: yaml.Node, p: str) -> float | None:
+        return reader.number(n, p, minimum=0.0)
+
+    return Pricing(
+        input=reader.optional(keys, "input", path, usd, 0.0),
+        output=reader.optional(keys, "output", path, usd, 0.0),
+        cached_input=reader.optional(keys, "cached_input", path, usd, None),
+    )
+
+
+def _budget(reader: Reader, node: yaml.Node | None, path: str) -> Budget | None:
+    if node is None:
+        return None
+    keys = reader.mapping(node, path, _BUDGET_KEYS)
+    if keys is None:
+        return None
+    return Budget(
+        daily_tokens=reader.optional(
+            keys, "daily_tokens", path, lambda n, p: reader.integer(n, p, 1), None
+        ),
+        daily_usd=reader.optional(
+            keys, "daily_usd", path, lambda n, p: reader.number(n, p, 0.0), None
+        ),
+    )
+
+
+def _gpu(reader: Reader, node: yaml.Node | None, path: str) -> str | None:
+    if node is None:
+        return None
+    value = reader.scalar(node, path)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and (value == "all" or value.startswith(("GPU-", "MIG-"))):
+        return value
+    reader.fail(node, path, f"expected all, a GPU index or a GPU UUID, got {value!r}")
+    return None
+
+
+def _collectors(reader: Reader, node: yaml.Node | None) -> CollectorsConfig:
+    if node is None:
+        return CollectorsConfig()
+    keys = reader.mapping(node, "global.collectors", _COLLECTOR_KEYS) or {}
+    host = keys.get("host")
+    gpu = keys.get("gpu")
+    hkeys = (reader.mapping(host, "global.collectors.host", _HOST_KEYS) if host else {}) or {}
+    gkeys = (reader.mapping(gpu, "global.collectors.gpu", _GPU_KEYS) if gpu else {}) or {}
+    hp, gp = "global.collectors.host", "global.collectors.gpu"
+    return CollectorsConfig(
+        host=reader.optional(hkeys, "enabled", hp, reader.boolean, True),
+        per_cpu=reader.optional(hkeys, "per_cpu", hp, reader.boolean, False),
+        gpu=reader.optional(gkeys, "enabled", gp, reader.boolean, True),
+        gpu_sample_interval=reader.optional(gkeys, "sample_interval", gp, reader.duration, 0.5),
+    )
+
+
+def _os_reason(err: Exception) -> str:
+    if isinstance(err, OSError):
+        return err.strerror or type(err).__name__
+    return "not UTF-8 text"

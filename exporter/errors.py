@@ -1,0 +1,58 @@
+"""The exporter's error tree and the fixed set of probe failure reasons.
+
+    LLMscopeError
+    ├── ConfigError      a configuration file or flag is wrong (exit code 2)
+    └── ProbeError       one probe failed; ``reason`` is one of REASONS
+
+Reasons are label values, so the set is small and fixed: error text from a server is never
+a label, only a log line.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+Reason = Literal[
+    "auth",  # 401 or 403
+    "rate_limited",  # 429
+    "client_error",  # any other 4xx
+    "server_error",  # 5xx
+    "provider_error",  # an error event or error object inside a 200 stream
+    "dns",  # the host name does not resolve
+    "connect",  # connection refused or reset before a response
+    "tls",  # TLS handshake or certificate failure
+    "timeout",  # no response within the connect/first-byte/overall deadline
+    "stall",  # the stream started, then went quiet for longer than stall_timeout
+    "protocol",  # wrong content type, malformed frame or JSON, invalid UTF-8
+    "truncated",  # the stream ended before the provider's end marker
+    "oversized",  # the body grew past the configured limit
+    "empty",  # the stream ended normally with no content
+    "budget",  # the request was not sent: a cost guard refused it
+    "internal",  # a bug in LLMscope; logged with a traceback
+]
+REASONS: Final[tuple[str, ...]] = get_args(Reason)
+
+
+class LLMscopeError(Exception):
+    """Base of every error LLMscope raises on purpose."""
+
+
+class ConfigError(LLMscopeError):
+    """The configuration is invalid; the message holds one line per problem."""
+
+
+class ProbeError(LLMscopeError):
+    """A probe failed for ``reason``; ``retry_after`` is the server's wish in seconds."""
+
+    def __init__(
+        self,
+        reason: Reason,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason: Reason = reason
+        self.status = status
+        self.retry_after = retry_after

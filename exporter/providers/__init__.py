@@ -1,0 +1,23 @@
+"""Provider modules, one per wire format, and the table that maps config kinds to them.
+
+Like blackbox_exporter's ``prober.go``: the harness looks a provider up here by the
+target's ``provider`` kind and never learns its details.
+"""
+
+from __future__ import annotations
+
+from exporter.providers.base import Provider
+from exporter.providers.openai import OpenAIProvider
+from exporter.providers.simulated import SimulatedProvider
+
+
+def _table(*providers: Provider) -> dict[str, Provider]:
+    return {p.kind: p for p in providers}
+
+
+PROVIDERS: dict[str, Provider] = _table(
+    OpenAIProvider(),
+    SimulatedProvider(),
+)
+
+__all__ = ["PROVIDERS", "Provider"]

@@ -1,0 +1,119 @@
+"""The HTTP half of every HTTP provider: send one request, stream its body to a decoder.
+
+Transport failures and error statuses become ProbeErrors with a reason here, once for all
+wire formats; the decoder sees only the bytes of a successful streaming answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from exporter.errors import ProbeError
+from exporter.netfail import classify_transport_error, retry_after_seconds, status_reason
+from exporter.redact import redact
+
+if TYPE_CHECKING:
+    from exporter.probe import ProbeContext
+    from exporter.providers.base import HttpCall, HttpProvider, StreamEvent
+
+_ERROR_BODY_LIMIT = 64 * 1024
+
+
+async def http_stream(
+    ctx: ProbeContext, call: HttpCall, provider: HttpProvider
+) -> AsyncIterator[StreamEvent]:
+    """Send ``call`` and decode its body as it arrives; transport errors become reasons."""
+    headers = dict(call.headers)
+    if ctx.target.connection == "fresh":
+        headers["Connection"] = "close"  # the next probe pays DNS, connect and TLS again
+    tracer = _PhaseTracer(ctx)
+    request = ctx.client.build_request(
+        call.method,
+        call.url,
+        headers=headers,
+        content=call.body,
+        timeout=httpx.Timeout(ctx.target.timeout, read=ctx.target.stall_timeout),
+        extensions={"trace": tracer},
+    )
+    try:
+        response = await ctx.client.send(request, stream=True)
+    except httpx.HTTPError as err:
+        raise classify_transport_error(err, body_started=False, secrets=call.secrets) from None
+    try:
+        ctx.status = response.status_code
+        ctx.headers = response.headers
+        if response.status_code >= 400:
+            body = await _read_limited(response, _ERROR_BODY_LIMIT)
+            detail = redact(provider.error_message(response.status_code, body), *call.secrets)
+            raise ProbeError(
+                status_reason(response.status_code),
+                f"HTTP {response.status_code}: {detail}",
+                status=response.status_code,
+                retry_after=retry_after_seconds(response.headers),
+            )
+        _check_content_type(response, call)
+        decoder = provider.decoder()
+        received = 0
+        async for piece in response.aiter_bytes():
+            ctx.body_started = True
+            received += len(piece)
+            if received > ctx.max_body_bytes:
+                raise ProbeError(
+                    "oversized", f"response body passed the {ctx.max_body_bytes} byte limit"
+                )
+            for event in decoder.feed(piece):
+                yield event
+        for event in decoder.close():
+            yield event
+    except httpx.HTTPError as err:
+        raise classify_transport_error(err, body_started=True, secrets=call.secrets) from None
+    finally:
+        await response.aclose()
+
+
+def _check_content_type(response: httpx.Response, call: HttpCall) -> None:
+    media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media and media not in call.content_types:
+        raise ProbeError(
+            "protocol",
+            f"unexpected content type {media} (expected {', '.join(call.content_types)})",
+            status=response.status_code,
+        )
+
+
+async def _read_limited(response: httpx.Response, limit: int) -> bytes:
+    body = b""
+    async for piece in response.aiter_bytes():
+        body += piece
+        if len(body) >= limit:
+            break
+    return body[:limit]
+
+
+class _PhaseTracer:
+    """httpcore's trace hook: connect (DNS and TCP together, as httpcore does them),
+    TLS handshake, and the wait for response headers after the request was sent."""
+
+    _PHASES: Mapping[str, str] = {
+        "connection.connect_tcp": "connect",
+        "connection.start_tls": "tls",
+        "http11.receive_response_headers": "first_byte",
+        "http2.receive_response_headers": "first_byte",
+    }
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self._ctx = ctx
+        self._started: dict[str, float] = {}
+
+    async def __call__(self, name: str, info: Mapping[str, Any]) -> None:
+        stem, _, stage = name.rpartition(".")
+        phase = self._PHASES.get(stem)
+        if phase is None:
+            return
+        if stage == "started":
+            self._started[phase] = self._ctx.clock()
+        elif stage == "complete" and phase in self._started:
+            self._ctx.phases[phase] = self._ctx.clock() - self._started.pop(phase)

@@ -1,0 +1,181 @@
+"""OpenAI Chat Completions, streamed as server-sent events.
+
+Serves every OpenAI-compatible server too (vLLM, llama.cpp server, LM Studio, Groq,
+Together, OpenRouter). Wire format, per the API reference: ``data: {chat.completion.chunk}``
+events, the last data event ``choices: []`` with ``usage`` when
+``stream_options.include_usage`` is set, then ``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from exporter._yaml import Reader
+from exporter.errors import ProbeError
+from exporter.providers._json import as_int, parse_object
+from exporter.providers.base import (
+    HttpCall,
+    HttpProvider,
+    StreamDecoder,
+    StreamEvent,
+    TextChunk,
+    Usage,
+)
+from exporter.providers.sse import SseDecoder, SseEvent
+
+if TYPE_CHECKING:
+    from exporter.config import TargetConfig
+
+SSE_TYPES = ("text/event-stream",)
+# Streamed fields that carry generated text: the answer, a refusal, and the reasoning
+# text some compatible servers (vLLM, DeepSeek) stream before the answer.
+_TEXT_FIELDS = ("content", "refusal", "reasoning_content", "reasoning")
+
+
+@dataclass(frozen=True)
+class OpenAIOptions:
+    include_usage: bool = True
+    # Newer OpenAI models accept only max_completion_tokens; compatible servers max_tokens.
+    max_tokens_field: str = "max_tokens"
+
+
+class ChatCompletionsDecoder:
+    """Decodes ``chat.completion.chunk`` events until ``[DONE]``."""
+
+    def __init__(self) -> None:
+        self._sse = SseDecoder()
+        self._done = False
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        return self._events(self._sse.feed(data))
+
+    def close(self) -> list[StreamEvent]:
+        events = self._events(self._sse.close())
+        if not self._done:
+            raise ProbeError("truncated", "stream ended before data: [DONE]")
+        return events
+
+    def _events(self, sse_events: list[SseEvent]) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for sse in sse_events:
+            if self._done:
+                continue
+            if sse.data.strip() == "[DONE]":
+                self._done = True
+                continue
+            chunk = parse_object(sse.data, "stream chunk")
+            if chunk.get("error") is not None:
+                raise ProbeError("provider_error", _error_text(chunk["error"]))
+            out.extend(_chunk_events(chunk))
+        return out
+
+
+def _chunk_events(chunk: Mapping[str, Any]) -> list[StreamEvent]:
+    out: list[StreamEvent] = []
+    choices = chunk.get("choices") or []
+    if not isinstance(choices, list):
+        raise ProbeError("protocol", "stream chunk has a non-list choices field")
+    for choice in choices:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        text = "".join(v for f in _TEXT_FIELDS if isinstance(v := delta.get(f), str))
+        if text:
+            out.append(TextChunk(text))
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        details = usage.get("prompt_tokens_details")
+        cached = as_int(details.get("cached_tokens")) if isinstance(details, dict) else None
+        out.append(
+            Usage(
+                input_tokens=as_int(usage.get("prompt_tokens")),
+                output_tokens=as_int(usage.get("completion_tokens")),
+                cached_input_tokens=cached,
+            )
+        )
+    return out
+
+
+def _error_text(error: object) -> str:
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("type") or "error in stream")[:200]
+    return str(error)[:200]
+
+
+def chat_body(target: TargetConfig, prompt: str, options: OpenAIOptions) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": target.model,
+        "messages": [{"role": "user", "content": prompt}],
+        "stream": True,
+        options.max_tokens_field: target.max_tokens,
+    }
+    if options.include_usage:
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+class OpenAIProvider(HttpProvider):
+    kind = "openai"
+    semconv_name = "openai"
+    option_keys = frozenset({"include_usage", "max_tokens_field"})
+
+    def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
+        field_choice = reader.optional(
+            keys,
+            "max_tokens_field",
+            path,
+            lambda n, p: reader.choice(n, p, ("max_tokens", "max_completion_tokens")),
+            "max_tokens",
+        )
+        return OpenAIOptions(
+            include_usage=reader.optional(keys, "include_usage", path, reader.boolean, True),
+            max_tokens_field=field_choice,
+        )
+
+    def validate(self, reader: Reader, target: TargetConfig, node: yaml.Node, path: str) -> None:
+        if not target.base_url:
+            reader.fail(node, f"{path}.base_url", "required (e.g. https://api.openai.com/v1)")
+
+    def build_call(self, target: TargetConfig, prompt: str, api_key: str | None) -> HttpCall:
+        options = target.options if isinstance(target.options, OpenAIOptions) else OpenAIOptions()
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        return HttpCall(
+            method="POST",
+            url=f"{target.base_url}/chat/completions",
+            headers=headers,
+            body=json.dumps(chat_body(target, prompt, options)).encode(),
+            content_types=SSE_TYPES,
+            secrets=(api_key,) if api_key else (),
+        )
+
+    def decoder(self) -> StreamDecoder:
+        return ChatCompletionsDecoder()
+
+    def rate_limits(self, headers: Mapping[str, str]) -> dict[str, float]:
+        return _numeric_headers(
+            headers,
+            {
+                "requests": "x-ratelimit-remaining-requests",
+                "tokens": "x-ratelimit-remaining-tokens",
+            },
+        )
+
+
+def _numeric_headers(headers: Mapping[str, str], names: Mapping[str, str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, header in names.items():
+        raw = headers.get(header)
+        if raw is None:
+            continue
+        try:
+            out[key] = float(raw)
+        except ValueError:
+            continue
+    return out

@@ -1,0 +1,28 @@
+# Shared set-up steps for scripts/run and scripts/test (sourced, not run).
+
+# setup_debian_packages BINARY:PACKAGE... installs each package whose binary is absent.
+setup_debian_packages() {
+    local missing=() pair
+    for pair in "$@"; do
+        command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "== installing Debian packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+}
+
+# setup_venv [EXTRA] creates .venv and installs the project (with extras, e.g. dev).
+setup_venv() {
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        setup_debian_packages "python3:python3" && \
+            DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -qq python3-venv >/dev/null
+    fi
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    local spec="."
+    [ -n "${1:-}" ] && spec=".[$1]"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec"
+}
