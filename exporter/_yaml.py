@@ -187,11 +187,13 @@ class Reader:
             return None
         return seconds
 
-    def choice(self, node: yaml.Node, path: str, options: Iterable[str]) -> str | None:
+    def choice(
+        self, node: yaml.Node, path: str, options: Iterable[str], what: str = "value"
+    ) -> str | None:
         value = self.string(node, path)
         known = sorted(options)
         if value is not None and value not in known:
-            self.fail(node, path, f'unknown value "{value}" (one of: {", ".join(known)})')
+            self.fail(node, path, f'unknown {what} "{value}" (known: {", ".join(known)})')
             return None
         return value
 

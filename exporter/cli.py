@@ -87,7 +87,6 @@ async def _serve(args: argparse.Namespace, config: Config) -> int:
         return first.pop() if first else load_config(args.config_file)
 
     exporter = Exporter(load, registry)
-    await exporter.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 
@@ -112,8 +111,8 @@ async def _serve(args: argparse.Namespace, config: Config) -> int:
         )
     except (OSError, ValueError) as err:
         log.error("cannot listen on %s: %s", args.listen, err)
-        await exporter.stop()
         return 1
+    await exporter.start()
     server.start()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)

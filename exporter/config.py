@@ -202,7 +202,9 @@ def _target(
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if getattr(key_node, "value", None) == "provider":
-                provider_kind = reader.choice(value_node, join_path(path, "provider"), PROVIDERS)
+                provider_kind = reader.choice(
+                    value_node, join_path(path, "provider"), PROVIDERS, what="provider"
+                )
     provider = PROVIDERS.get(provider_kind or "")
     allowed = _TARGET_KEYS | (provider.option_keys if provider else frozenset())
     if provider_kind is None and isinstance(node, yaml.MappingNode):

@@ -22,7 +22,7 @@ SECRETS = RedactingFilter()
 class _LogfmtFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        msg = record.getMessage().replace('"', "'")
+        msg = record.getMessage().replace("\\", "\\\\").replace('"', '\\"')
         line = (
             f"ts={ts}.{int(record.msecs):03d}Z level={record.levelname.lower()} "
             f'logger={record.name} msg="{msg}"'

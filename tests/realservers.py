@@ -43,7 +43,7 @@ def require(binary: str) -> str:
 
 
 def http_get(url: str, timeout: float = 5.0) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         data: bytes = response.read()
         return data
 
@@ -91,7 +91,7 @@ class Prometheus(Server):
 
     def reload(self) -> None:
         request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
-        urllib.request.urlopen(request, timeout=5).close()  # noqa: S310
+        urllib.request.urlopen(request, timeout=5).close()
 
 
 def _spawn(args: Sequence[str], directory: Path) -> subprocess.Popen[bytes]:
@@ -100,8 +100,9 @@ def _spawn(args: Sequence[str], directory: Path) -> subprocess.Popen[bytes]:
 
 
 @contextlib.contextmanager
-def prometheus(config: str, *, rules: dict[str, str] | None = None,
-               extra_args: Sequence[str] = ()) -> Iterator[Prometheus]:
+def prometheus(
+    config: str, *, rules: dict[str, str] | None = None, extra_args: Sequence[str] = ()
+) -> Iterator[Prometheus]:
     """Prometheus with ``config`` (prometheus.yml text) and optional rule files by name."""
     directory = Path(tempfile.mkdtemp(prefix="llmscope-prom-"))
     (directory / "prometheus.yml").write_text(config)
@@ -109,9 +110,15 @@ def prometheus(config: str, *, rules: dict[str, str] | None = None,
         (directory / name).write_text(text)
     port = free_port()
     process = _spawn(
-        [require(PROMETHEUS), f"--config.file={directory / 'prometheus.yml'}",
-         f"--storage.tsdb.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-         "--web.enable-lifecycle", "--web.enable-admin-api", *extra_args],
+        [
+            require(PROMETHEUS),
+            f"--config.file={directory / 'prometheus.yml'}",
+            f"--storage.tsdb.path={directory / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-lifecycle",
+            "--web.enable-admin-api",
+            *extra_args,
+        ],
         directory,
     )
     server = Prometheus(f"http://127.0.0.1:{port}", process, directory)
@@ -129,9 +136,13 @@ def alertmanager(config: str) -> Iterator[Server]:
     (directory / "alertmanager.yml").write_text(config)
     port = free_port()
     process = _spawn(
-        [require(ALERTMANAGER), f"--config.file={directory / 'alertmanager.yml'}",
-         f"--storage.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-         "--cluster.listen-address="],
+        [
+            require(ALERTMANAGER),
+            f"--config.file={directory / 'alertmanager.yml'}",
+            f"--storage.path={directory / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
         directory,
     )
     server = Server(f"http://127.0.0.1:{port}", process, directory)
@@ -149,8 +160,13 @@ def victoria_metrics(extra_args: Sequence[str] = ()) -> Iterator[Prometheus]:
     directory = Path(tempfile.mkdtemp(prefix="llmscope-vm-"))
     port = free_port()
     process = _spawn(
-        [require(VICTORIA), f"-httpListenAddr=127.0.0.1:{port}",
-         f"-storageDataPath={directory / 'data'}", "-retentionPeriod=100y", *extra_args],
+        [
+            require(VICTORIA),
+            f"-httpListenAddr=127.0.0.1:{port}",
+            f"-storageDataPath={directory / 'data'}",
+            "-retentionPeriod=100y",
+            *extra_args,
+        ],
         directory,
     )
     server = Prometheus(f"http://127.0.0.1:{port}", process, directory)

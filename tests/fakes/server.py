@@ -45,10 +45,19 @@ class FakeRequest:
 
 Route = Callable[[FakeRequest], Script]
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-            404: "Not Found", 413: "Payload Too Large", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-            529: "Overloaded"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    529: "Overloaded",
+}
 
 
 class FakeServer:
@@ -95,8 +104,9 @@ class FakeServer:
             self._writers.discard(writer)
             writer.close()
 
-    async def _answer(self, script: Script, writer: asyncio.StreamWriter,
-                      request: FakeRequest) -> bool:
+    async def _answer(
+        self, script: Script, writer: asyncio.StreamWriter, request: FakeRequest
+    ) -> bool:
         if script.header_delay:
             await asyncio.sleep(script.header_delay)
         head = [f"HTTP/1.1 {script.status} {_REASONS.get(script.status, 'Status')}"]

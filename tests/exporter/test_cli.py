@@ -1,0 +1,77 @@
+"""The command line: exit codes, --config.check, idle targets, the landing page."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.exporter.exporter_process import exporter_process
+from tests.realservers import http_get
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+        env=env,
+    )
+
+
+def test_config_check_accepts_a_valid_file(tmp_path: Path) -> None:
+    path = tmp_path / "ok.yml"
+    path.write_text("targets: [{name: a, provider: simulated, model: m}]\n")
+    result = run_cli("--config.file", str(path), "--config.check")
+    assert result.returncode == 0
+    assert "valid, 1 targets" in result.stdout
+
+
+def test_config_error_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text(
+        "targets:\n  - {name: a, provider: simulated, model: m, interval: 3x}\n"
+        "  - {name: a, provider: simulated, model: m}\n"
+    )
+    for extra in ((), ("--config.check",)):
+        result = run_cli("--config.file", str(path), *extra)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 2, result.stderr
+        assert all(line.startswith("llmscope-exporter: config error: ") for line in lines)
+        assert "Traceback" not in result.stderr
+
+
+def test_bad_listen_address_is_one_line() -> None:
+    result = run_cli("--web.listen-address", "nowhere")
+    assert result.returncode == 1
+    assert 'bad listen address \\"nowhere\\"' in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_key_leaves_target_idle_and_others_run(tmp_path: Path) -> None:
+    path = tmp_path / "cfg.yml"
+    path.write_text("""
+targets:
+  - {name: needs-key, provider: openai, base_url: "http://127.0.0.1:9/v1", model: m,
+     api_key_env: LLMSCOPE_TEST_UNSET_KEY}
+  - {name: sim, provider: simulated, model: m, interval: 200ms, ttft: 5ms, max_tokens: 2}
+""")
+    with exporter_process(path, tmp_path) as exporter:
+        text = exporter.wait_for('llmscope_probes_total{target="sim"} 2.0')
+        assert 'llmscope_target_idle{reason="missing_api_key",target="needs-key"} 1.0' in text
+        assert 'llmscope_target_idle{reason="missing_api_key",target="sim"} 0.0' in text
+        assert 'llmscope_probes_total{target="needs-key"} 0.0' in text
+        log = exporter.log()
+        assert log.count("LLMSCOPE_TEST_UNSET_KEY is not set") == 1
+
+
+def test_landing_page_links_metrics_and_builtin_config_runs(tmp_path: Path) -> None:
+    with exporter_process(None, tmp_path, env={"MONITORING_INTERVAL": "300ms"}) as exporter:
+        page = http_get(exporter.url + "/").decode()
+        assert '<a href="/metrics">' in page
+        text = exporter.wait_for('llmscope_probe_success{target="simulated-small"} 1.0')
+        assert "llmscope_build_info" in text

@@ -1,0 +1,237 @@
+"""OpenAI-compatible probes against a fake server speaking the real SSE format."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from exporter.config import TargetConfig
+from exporter.probe import ProbeContext, ProbeResult, run_probe
+from exporter.providers.openai import OpenAIOptions, OpenAIProvider
+from tests.exporter.openai_fake import (
+    DONE,
+    SSE_HEADERS,
+    always,
+    chunk,
+    error_script,
+    stream_script,
+)
+from tests.fakes.server import FakeRequest, Route, Script, Step, serving
+
+PROVIDER = OpenAIProvider()
+
+
+def target(base_url: str, **overrides: object) -> TargetConfig:
+    fields: dict[str, object] = {
+        "name": "oa",
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "base_url": base_url,
+        "timeout": 5.0,
+        "stall_timeout": 0.5,
+        "options": OpenAIOptions(),
+    }
+    fields.update(overrides)
+    return TargetConfig(**fields)  # type: ignore[arg-type]
+
+
+async def probe_once(
+    route: Route, max_body: int = 1 << 20, **overrides: object
+) -> tuple[ProbeResult, list[FakeRequest]]:
+    async with serving(route) as server, httpx.AsyncClient() as client:
+        ctx = ProbeContext(
+            client=client,
+            target=target(server.url + "/v1", **overrides),
+            prompt="Count from 1 to 20.",
+            api_key="sk-test",
+            max_body_bytes=max_body,
+        )
+        result = await run_probe(PROVIDER, ctx)
+        return result, server.requests
+
+
+def run(
+    route: Route, max_body: int = 1 << 20, **overrides: object
+) -> tuple[ProbeResult, list[FakeRequest]]:
+    return asyncio.run(probe_once(route, max_body=max_body, **overrides))
+
+
+def test_request_is_a_streaming_chat_completion_with_usage_and_max_tokens() -> None:
+    result, requests = run(always(stream_script(["1", " 2"])))
+    assert result.success, result.message
+    (request,) = requests
+    assert request.method == "POST" and request.path == "/v1/chat/completions"
+    assert request.headers["authorization"] == "Bearer sk-test"
+    body = json.loads(request.body)
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert body["max_tokens"] == 32
+    assert body["model"] == "gpt-4o-mini"
+    assert body["messages"][0]["content"].startswith("Count from 1 to 20.")
+
+
+def test_include_usage_can_be_turned_off_and_tokens_are_then_estimates() -> None:
+    script = stream_script(["a", "b", "c"], usage=None)
+    result, requests = run(always(script), options=OpenAIOptions(include_usage=False))
+    assert "stream_options" not in json.loads(requests[0].body)
+    assert result.success
+    assert result.output_tokens == 3 and result.output_estimated
+    assert result.input_estimated
+
+
+def test_reported_usage_is_used_and_not_marked_estimated() -> None:
+    result, _ = run(always(stream_script(["a", "b"], usage=(26, 10))))
+    assert (result.input_tokens, result.output_tokens) == (26, 10)
+    assert not result.input_estimated and not result.output_estimated
+
+
+def test_measured_ttft_and_gaps_follow_the_scripted_delays() -> None:
+    result, _ = run(always(stream_script(["1", " 2", " 3", " 4"], ttft=0.2, gap=0.05)))
+    assert result.success
+    assert result.time_to_first_chunk is not None
+    assert 0.2 <= result.time_to_first_chunk < 0.2 + 0.15
+    assert len(result.gaps) == 3
+    assert all(0.05 <= g < 0.05 + 0.1 for g in result.gaps)
+    assert result.duration >= result.time_to_first_chunk + sum(result.gaps)
+
+
+def test_role_only_and_empty_chunks_do_not_count_as_first_content() -> None:
+    steps = [
+        Step(chunk(role=True).encode()),
+        Step(chunk("").encode(), 0.1),
+        Step(chunk("x").encode(), 0.15),
+        Step(DONE.encode()),
+    ]
+    result, _ = run(always(Script(headers=SSE_HEADERS, steps=steps)))
+    assert result.time_to_first_chunk is not None and result.time_to_first_chunk >= 0.25
+    assert result.chunks == 1
+
+
+def test_fresh_connection_mode_asks_the_server_to_close() -> None:
+    _, requests = run(always(stream_script(["a"])), connection="fresh")
+    assert requests[0].headers["connection"] == "close"
+
+
+def test_connect_phase_is_measured() -> None:
+    result, _ = run(always(stream_script(["a"])))
+    assert set(result.phases) >= {"connect", "first_byte"}
+
+
+FAULTS = [
+    pytest.param(error_script(401, "Incorrect API key provided: sk-test"), "auth", 401, id="401"),
+    pytest.param(
+        error_script(429, "Rate limit reached", headers={"Retry-After": "7"}),
+        "rate_limited",
+        429,
+        id="429",
+    ),
+    pytest.param(error_script(500, "The server had an error"), "server_error", 500, id="500"),
+    pytest.param(error_script(503, "Overloaded"), "server_error", 503, id="503"),
+    pytest.param(error_script(400, "Invalid model"), "client_error", 400, id="400"),
+    pytest.param(
+        Script(headers={"Content-Type": "text/html"}, steps=[Step(b"<html>maintenance</html>")]),
+        "protocol",
+        200,
+        id="not-sse",
+    ),
+    pytest.param(
+        Script(headers=SSE_HEADERS, steps=[Step(b"data: {not json\n\n")]),
+        "protocol",
+        200,
+        id="malformed-json",
+    ),
+    pytest.param(
+        Script(
+            headers=SSE_HEADERS,
+            steps=[
+                Step(chunk("a").encode()),
+                Step(
+                    b'data: {"error": {"message": "model overloaded", "type": "server_error"}}\n\n'
+                ),
+            ],
+        ),
+        "provider_error",
+        200,
+        id="error-object-in-stream",
+    ),
+    pytest.param(
+        Script(headers=SSE_HEADERS, steps=[Step(chunk("a").encode())], ending="close"),
+        "truncated",
+        200,
+        id="closes-mid-stream",
+    ),
+    pytest.param(
+        Script(headers=SSE_HEADERS, steps=[Step(chunk("a").encode())]),
+        "truncated",
+        200,
+        id="ends-without-done",
+    ),
+    pytest.param(
+        Script(headers=SSE_HEADERS, steps=[Step(chunk("a").encode())], ending="hang"),
+        "stall",
+        200,
+        id="stalls-mid-stream",
+    ),
+    pytest.param(
+        Script(headers=SSE_HEADERS, steps=[Step(DONE.encode())]), "empty", 200, id="no-content"
+    ),
+    pytest.param(
+        Script(headers=SSE_HEADERS, steps=[Step(b"data: \xff\xfe\n\n")]),
+        "protocol",
+        200,
+        id="invalid-utf8",
+    ),
+]
+
+
+@pytest.mark.parametrize(("script", "reason", "status"), FAULTS)
+def test_faults_map_to_their_reason(script: Script, reason: str, status: int) -> None:
+    result, _ = run(always(script))
+    assert not result.success
+    assert result.reason == reason, result.message
+    assert result.status == status
+    assert "sk-test" not in result.message
+
+
+def test_retry_after_is_carried_to_the_result() -> None:
+    result, _ = run(always(error_script(429, "slow down", headers={"Retry-After": "7"})))
+    assert result.retry_after == 7.0
+
+
+def test_oversized_body_is_cut_off() -> None:
+    script = stream_script(["x" * 4000] * 10)
+    result, _ = run(always(script), max_body=8192)
+    assert result.reason == "oversized"
+
+
+def test_timeout_before_any_response() -> None:
+    script = Script(headers=SSE_HEADERS, header_delay=1.0, steps=[Step(DONE.encode())])
+    result, _ = run(always(script))
+    assert result.reason == "timeout"
+
+
+def test_overall_deadline_cuts_a_slow_but_steady_stream() -> None:
+    script = stream_script(["a"] * 50, gap=0.05)
+    result, _ = run(always(script), timeout=0.6, stall_timeout=1.0)
+    assert result.reason == "timeout"
+
+
+def test_connection_refused() -> None:
+    async def go() -> ProbeResult:
+        from tests.realservers import free_port
+
+        async with httpx.AsyncClient() as client:
+            ctx = ProbeContext(
+                client=client,
+                target=target(f"http://127.0.0.1:{free_port()}/v1"),
+                prompt="p",
+                api_key="sk-test",
+            )
+            return await run_probe(PROVIDER, ctx)
+
+    result = asyncio.run(go())
+    assert result.reason == "connect"
+    assert result.status is None
