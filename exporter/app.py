@@ -19,6 +19,7 @@ from exporter.pricing import price_for
 from exporter.probe import ProbeContext, probe_prompt, run_probe
 from exporter.providers import PROVIDERS
 from exporter.scheduler import Scheduler
+from exporter.transport import PerTargetTransport
 
 log = logging.getLogger("llmscope.exporter")
 
@@ -64,8 +65,7 @@ class Exporter:
     async def start(self) -> None:
         config = self._load()
         self._client = httpx.AsyncClient(
-            transport=self._transport,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+            transport=self._transport or PerTargetTransport(),
             follow_redirects=False,
             headers={"User-Agent": "llmscope-probe"},
         )

@@ -14,6 +14,7 @@ import httpx
 from exporter.errors import ProbeError
 from exporter.netfail import classify_transport_error, retry_after_seconds, status_reason
 from exporter.redact import redact
+from exporter.transport import POOL_KEY
 
 if TYPE_CHECKING:
     from exporter.probe import ProbeContext
@@ -36,7 +37,7 @@ async def http_stream(
         headers=headers,
         content=call.body,
         timeout=httpx.Timeout(ctx.target.timeout, read=ctx.target.stall_timeout),
-        extensions={"trace": tracer},
+        extensions={"trace": tracer, POOL_KEY: ctx.target.name},
     )
     try:
         response = await ctx.client.send(request, stream=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -61,8 +62,13 @@ _REASONS = {
 
 
 class FakeServer:
-    def __init__(self, route: Route) -> None:
+    def __init__(
+        self, route: Route, on_sent: Callable[[FakeRequest, int, float], None] | None = None
+    ) -> None:
         self.route = route
+        # Called with (request, step index, time.monotonic()) once each step is written:
+        # benchmarks compare these send times with what the client measured.
+        self.on_sent = on_sent
         self.requests: list[FakeRequest] = []
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -117,12 +123,14 @@ class FakeServer:
             head.append("Connection: close")
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
         await writer.drain()
-        for step in script.steps:
+        for index, step in enumerate(script.steps):
             if step.delay:
                 await asyncio.sleep(step.delay)
             if step.data:
                 writer.write(b"%x\r\n%s\r\n" % (len(step.data), step.data))
                 await writer.drain()
+                if self.on_sent is not None:
+                    self.on_sent(request, index, time.monotonic())
         if script.ending == "close":
             return False
         if script.ending == "hang":
