@@ -11,11 +11,12 @@ from collections.abc import Callable, Mapping
 import httpx
 from prometheus_client import CollectorRegistry, Gauge
 
+from exporter.budget import BudgetGuard
 from exporter.config import Config, TargetConfig
 from exporter.errors import ConfigError
 from exporter.logs import SECRETS
 from exporter.metrics import ExporterMetrics
-from exporter.pricing import price_for
+from exporter.pricing import cost_usd, price_for
 from exporter.probe import ProbeContext, probe_prompt, run_probe
 from exporter.providers import PROVIDERS
 from exporter.scheduler import Scheduler
@@ -36,6 +37,7 @@ class Exporter:
         *,
         environ: Mapping[str, str] = os.environ,
         transport: httpx.AsyncBaseTransport | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._load = load
         self._environ = environ
@@ -56,6 +58,8 @@ class Exporter:
         self._config: Config | None = None
         self._keys: dict[str, str | None] = {}
         self._auth_logged: set[str] = set()
+        self._budget = BudgetGuard(wall_clock)
+        self._paused: set[str] = set()
 
     @property
     def config(self) -> Config:
@@ -133,6 +137,12 @@ class Exporter:
 
     async def _probe(self, target: TargetConfig) -> float | None:
         assert self._client is not None
+        if self._budget.exhausted(target.name, target.budget):
+            return self._pause(target)
+        if target.name in self._paused:
+            self._paused.discard(target.name)
+            self.metrics.budget_paused.labels(target.name).set(0)
+            self.metrics.set_idle(target.name, None)
         provider = PROVIDERS[target.provider]
         ctx = ProbeContext(
             client=self._client,
@@ -146,7 +156,20 @@ class Exporter:
             result = await run_probe(provider, ctx)
         finally:
             self.metrics.in_flight.dec()
-        self.metrics.record(target, provider.semconv_name, result, price_for(target))
+        price = price_for(target)
+        spend = None
+        if price is not None and result.success:
+            spend = cost_usd(
+                price,
+                result.input_tokens or 0,
+                result.output_tokens or 0,
+                result.cached_input_tokens or 0,
+            )
+        self.metrics.record(target, provider.semconv_name, result, spend)
+        if target.budget is not None:
+            tokens = (result.input_tokens or 0) + (result.output_tokens or 0)
+            self._budget.charge(target.name, tokens, sum((spend or {}).values()))
+            self.metrics.set_spent(target.name, *self._budget.spent(target.name))
         if result.reason == "auth":
             if target.name not in self._auth_logged:
                 self._auth_logged.add(target.name)
@@ -156,6 +179,15 @@ class Exporter:
         else:
             self._auth_logged.discard(target.name)
         return result.retry_after
+
+    def _pause(self, target: TargetConfig) -> float:
+        """Skip this probe; sleep until the next UTC day, when the budget starts afresh."""
+        if target.name not in self._paused:
+            self._paused.add(target.name)
+            log.warning("target %s paused until 00:00 UTC: daily budget reached", target.name)
+        self.metrics.budget_paused.labels(target.name).set(1)
+        self.metrics.set_idle(target.name, "budget_exhausted")
+        return self._budget.seconds_to_next_day()
 
 
 async def run_forever(exporter: Exporter, stop: asyncio.Event) -> None:

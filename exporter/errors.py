@@ -27,7 +27,6 @@ Reason = Literal[
     "truncated",  # the stream ended before the provider's end marker
     "oversized",  # the body grew past the configured limit
     "empty",  # the stream ended normally with no content
-    "budget",  # the request was not sent: a cost guard refused it
     "internal",  # a bug in LLMscope; logged with a traceback
 ]
 REASONS: Final[tuple[str, ...]] = get_args(Reason)

@@ -8,16 +8,16 @@ from a response, so cardinality is bounded by the config.
 
 from __future__ import annotations
 
+import contextlib
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
 from exporter import __version__
-from exporter.config import Pricing, TargetConfig
+from exporter.config import TargetConfig
 from exporter.errors import REASONS
-from exporter.pricing import cost_usd
 from exporter.probe import ProbeResult
 
 # gen_ai.client.operation.duration and gen_ai.client.token.usage advisory boundaries.
@@ -226,6 +226,33 @@ class ExporterMetrics:
             ["target", "gen_ai_token_type"],
             registry=r,
         )
+        self.budget_paused = Gauge(
+            "llmscope_budget_paused",
+            "1 while the target is paused until the next UTC day by its daily budget.",
+            ["target"],
+            registry=r,
+        )
+        self.budget_usd = Gauge(
+            "llmscope_budget_daily_usd",
+            "Configured daily spend budget in US dollars.",
+            ["target"],
+            registry=r,
+        )
+        self.budget_tokens = Gauge(
+            "llmscope_budget_daily_tokens", "Configured daily token budget.", ["target"], registry=r
+        )
+        self.spent_usd = Gauge(
+            "llmscope_budget_spent_today_usd",
+            "Spend counted against the budget since 00:00 UTC.",
+            ["target"],
+            registry=r,
+        )
+        self.spent_tokens = Gauge(
+            "llmscope_budget_spent_today_tokens",
+            "Tokens counted against the budget since 00:00 UTC.",
+            ["target"],
+            registry=r,
+        )
         self.info = Gauge(
             "llmscope_target_info",
             "Configured targets (value is always 1).",
@@ -254,6 +281,7 @@ class ExporterMetrics:
                 target.name, target.provider, target.model, _endpoint(target.base_url)
             ).set(1)
             self.probes.labels(target.name)
+            self._declare_budget(target)
             for reason in REASONS:
                 self.errors.labels(target.name, reason)
 
@@ -284,6 +312,31 @@ class ExporterMetrics:
                 if labels and labels[0] == target:
                     family.remove(*labels)
 
+    def _declare_budget(self, target: TargetConfig) -> None:
+        """Budget gauges exist only for targets with a budget (a reload may remove it)."""
+        for gauge in (
+            self.budget_usd,
+            self.budget_tokens,
+            self.budget_paused,
+            self.spent_usd,
+            self.spent_tokens,
+        ):
+            with contextlib.suppress(KeyError):
+                gauge.remove(target.name)
+        budget = target.budget
+        if budget is None:
+            return
+        self.budget_paused.labels(target.name).set(0)
+        self.set_spent(target.name, 0, 0.0)
+        if budget.daily_usd is not None:
+            self.budget_usd.labels(target.name).set(budget.daily_usd)
+        if budget.daily_tokens is not None:
+            self.budget_tokens.labels(target.name).set(budget.daily_tokens)
+
+    def set_spent(self, target: str, tokens: int, usd: float) -> None:
+        self.spent_tokens.labels(target).set(tokens)
+        self.spent_usd.labels(target).set(usd)
+
     def set_idle(self, target: str, reason: str | None) -> None:
         for known in IDLE_REASONS:
             self.idle.labels(target, known).set(1 if known == reason else 0)
@@ -293,7 +346,7 @@ class ExporterMetrics:
         target: TargetConfig,
         semconv_name: str,
         result: ProbeResult,
-        price: Pricing | None = None,
+        spend: Mapping[str, float] | None = None,
     ) -> None:
         labels = _TargetLabels.of(target, semconv_name).genai
         name = target.name
@@ -328,15 +381,8 @@ class ExporterMetrics:
             if not estimated:
                 self.token_usage.labels(*labels, kind).observe(count)
 
-        if price is not None:
-            spend = cost_usd(
-                price,
-                result.input_tokens or 0,
-                result.output_tokens or 0,
-                result.cached_input_tokens or 0,
-            )
-            for kind, usd in spend.items():
-                self.cost.labels(name, kind).inc(usd)
+        for kind, usd in (spend or {}).items():
+            self.cost.labels(name, kind).inc(usd)
 
 
 def _endpoint(base_url: str) -> str:

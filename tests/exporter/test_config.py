@@ -110,7 +110,10 @@ BAD_FILES = [
             provider: nope
             model: m
         """,
-        ['t.yml:3: targets[0].provider: unknown provider "nope" (known: openai, simulated)'],
+        [
+            't.yml:3: targets[0].provider: unknown provider "nope" (known: anthropic, '
+            "azure_openai, bedrock, gemini, ollama, openai, simulated)"
+        ],
         id="unknown-provider-lists-kinds",
     ),
     pytest.param(

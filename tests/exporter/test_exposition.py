@@ -12,8 +12,9 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter.config import Pricing, TargetConfig
+from exporter.config import Budget, Pricing, TargetConfig
 from exporter.metrics import ExporterMetrics
+from exporter.pricing import cost_usd
 from exporter.probe import ProbeResult
 from tests.realservers import PROMTOOL, require
 
@@ -27,7 +28,12 @@ TARGETS = (
         base_url="https://api.openai.com/v1?secret=1",
         api_key_env="OPENAI_API_KEY",
     ),
-    TargetConfig(name="local", provider="simulated", model="sim"),
+    TargetConfig(
+        name="local",
+        provider="simulated",
+        model="sim",
+        budget=Budget(daily_tokens=1000, daily_usd=0.5),
+    ),
 )
 
 
@@ -49,7 +55,8 @@ def exposition() -> str:
         phases={"connect": 0.012, "tls": 0.03, "first_byte": 0.2},
         rate_limits={"requests": 499.0, "tokens": 199000.0},
     )
-    metrics.record(TARGETS[0], "openai", ok, Pricing(input=0.15, output=0.6))
+    metrics.record(TARGETS[0], "openai", ok, cost_usd(Pricing(input=0.15, output=0.6), 20, 11))
+    metrics.set_spent("local", 7, 0.0)
     failed = ProbeResult(
         target="local",
         timestamp=1_700_000_015.0,
