@@ -12,6 +12,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Gauge
 
 from exporter.budget import BudgetGuard
+from exporter.collectors import Collectors, EnergyRecorder, register
 from exporter.config import Config, TargetConfig
 from exporter.errors import ConfigError
 from exporter.logs import SECRETS
@@ -58,6 +59,9 @@ class Exporter:
         self._config: Config | None = None
         self._keys: dict[str, str | None] = {}
         self._auth_logged: set[str] = set()
+        self._registry = registry
+        self._collectors: Collectors | None = None
+        self.energy = EnergyRecorder(registry, None)
         self._budget = BudgetGuard(wall_clock)
         self._paused: set[str] = set()
 
@@ -68,6 +72,9 @@ class Exporter:
 
     async def start(self) -> None:
         config = self._load()
+        # Collector settings are read at start only; changing them needs a restart.
+        self._collectors = register(self._registry, config.collectors)
+        self.energy.meter = self._collectors.energy_meter
         self._client = httpx.AsyncClient(
             transport=self._transport or PerTargetTransport(),
             follow_redirects=False,
@@ -86,6 +93,8 @@ class Exporter:
             await self._scheduler.stop()
         if self._client is not None:
             await self._client.aclose()
+        if self._collectors is not None:
+            self._collectors.stop()
 
     def reload(self) -> str | None:
         """Load the config again; on error keep the running one. Returns the error, if any."""
@@ -106,6 +115,7 @@ class Exporter:
         old = {t.name for t in self._config.targets} if self._config else set()
         for gone in old - {t.name for t in config.targets}:
             self.metrics.forget(gone)
+            self.energy.forget(gone)
         self._config = config
         self._auth_logged.clear()
         active: list[TargetConfig] = []
@@ -153,7 +163,13 @@ class Exporter:
         )
         self.metrics.in_flight.inc()
         try:
+            # NVML calls block in C: keep them off the event loop that times the stream.
+            start_j = await asyncio.to_thread(self.energy.before, target) if target.gpu else None
             result = await run_probe(provider, ctx)
+            if start_j is not None:
+                reported = result.success and not result.output_estimated
+                tokens = result.output_tokens if reported else None
+                await asyncio.to_thread(self.energy.after, target, start_j, tokens)
         finally:
             self.metrics.in_flight.dec()
         price = price_for(target)

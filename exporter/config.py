@@ -8,7 +8,7 @@ are validated by the provider module itself, so this module knows no wire format
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -340,8 +340,23 @@ def _collectors(reader: Reader, node: yaml.Node | None) -> CollectorsConfig:
         host=reader.optional(hkeys, "enabled", hp, reader.boolean, True),
         per_cpu=reader.optional(hkeys, "per_cpu", hp, reader.boolean, False),
         gpu=reader.optional(gkeys, "enabled", gp, reader.boolean, True),
-        gpu_sample_interval=reader.optional(gkeys, "sample_interval", gp, reader.duration, 0.5),
+        gpu_sample_interval=reader.optional(
+            gkeys, "sample_interval", gp, _sample_interval(reader), 0.5
+        ),
     )
+
+
+def _sample_interval(reader: Reader) -> Callable[[yaml.Node, str], float | None]:
+    """GPU sampling faster than 10 ms would only spin the sampler thread."""
+
+    def convert(node: yaml.Node, path: str) -> float | None:
+        seconds = reader.duration(node, path)
+        if seconds is not None and seconds < 0.01:
+            reader.fail(node, path, "must be at least 10ms")
+            return None
+        return seconds
+
+    return convert
 
 
 def _os_reason(err: Exception) -> str:

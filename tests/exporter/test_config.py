@@ -212,3 +212,13 @@ def test_builtin_default_needs_no_keys() -> None:
     assert config.targets
     assert {t.provider for t in config.targets} == {"simulated"}
     assert all(t.api_key_env is None for t in config.targets)
+
+
+def test_gpu_sample_interval_has_a_floor() -> None:
+    text = """\
+    global: {collectors: {gpu: {sample_interval: 1ms}}}
+    targets: [{name: a, provider: simulated, model: m}]
+    """
+    assert errors_of(text) == [
+        "t.yml:1: global.collectors.gpu.sample_interval: must be at least 10ms"
+    ]
