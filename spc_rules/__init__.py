@@ -1,0 +1,47 @@
+"""SPC engine for LLMscope: control limits, Nelson rules 1-8, capability, EWMA and CUSUM.
+
+Pure numpy/scipy, no I/O; the definitions are those of the project's SPC conventions page
+(docs/spc.md documents every convention these functions follow).
+"""
+
+from spc_rules.capability import BatchCapability, Capability, capability, capability_batch
+from spc_rules.charts import CusumResult, EwmaResult, cusum, ewma, ewma_limit
+from spc_rules.limits import (
+    MAX_REFITS,
+    MIN_POINTS,
+    SIGMA_METHODS,
+    BatchLimits,
+    Limits,
+    SigmaMethod,
+    fit_limits,
+    fit_limits_batch,
+    judge,
+    to_fit_scale,
+)
+from spc_rules.nelson import RULE_COUNT, RULE_DESCRIPTIONS, nelson_rules, zscores
+
+__all__ = [
+    "MAX_REFITS",
+    "MIN_POINTS",
+    "RULE_COUNT",
+    "RULE_DESCRIPTIONS",
+    "SIGMA_METHODS",
+    "BatchCapability",
+    "BatchLimits",
+    "Capability",
+    "CusumResult",
+    "EwmaResult",
+    "Limits",
+    "SigmaMethod",
+    "capability",
+    "capability_batch",
+    "cusum",
+    "ewma",
+    "ewma_limit",
+    "fit_limits",
+    "fit_limits_batch",
+    "judge",
+    "nelson_rules",
+    "to_fit_scale",
+    "zscores",
+]
