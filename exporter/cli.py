@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -16,8 +17,10 @@ from exporter.app import Exporter
 from exporter.config import Config, load_file
 from exporter.defaults import builtin_config
 from exporter.errors import ConfigError
-from exporter.logs import LEVELS, setup
+from exporter.logs import LEVELS, SECRETS, setup
 from exporter.web import Request, Response, WebServer, landing_page, metrics_handler, text
+from exporter.webauth import API_KEY_ENV
+from exporter.webconfig import WebSettings, load_web
 
 DEFAULT_ADDRESS = ":8465"
 log = logging.getLogger("llmscope.exporter")
@@ -52,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="TLS and basic-auth settings, exporter-toolkit format",
     )
+    p.add_argument(
+        "--web.allow-dev-token",
+        dest="allow_dev_token",
+        action="store_true",
+        help="accept LLMSCOPE_API_KEY=dev-123, the brief's published token (local use only)",
+    )
     p.add_argument("--log.level", dest="log_level", choices=list(LEVELS), default="info")
     p.add_argument("--version", action="version", version=f"llmscope-exporter {__version__}")
     return p
@@ -66,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup(args.log_level)
     try:
         config = load_config(args.config_file)
+        web = load_web(args.web_config, os.environ, args.allow_dev_token)
     except ConfigError as err:
         for line in str(err).splitlines():
             print(f"llmscope-exporter: config error: {line}", file=sys.stderr)
@@ -74,12 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{config.source}: valid, {len(config.targets)} targets")
         return 0
     try:
-        return asyncio.run(_serve(args, config))
+        return asyncio.run(_serve(args, config, web))
     except KeyboardInterrupt:
         return 0
 
 
-async def _serve(args: argparse.Namespace, config: Config) -> int:
+async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> int:
+    SECRETS.add(os.environ.get(API_KEY_ENV, ""))
+    for warning in web.warnings:
+        log.warning("%s", warning)
     registry = CollectorRegistry()
     first = [config]
 
@@ -108,6 +121,9 @@ async def _serve(args: argparse.Namespace, config: Config) -> int:
                 "GET /-/healthy": lambda r: text(200, "OK"),
                 "POST /-/reload": reload_route,
             },
+            auth=web.auth,
+            tls=web.tls,
+            headers=web.headers,
         )
     except (OSError, ValueError) as err:
         log.error("cannot listen on %s: %s", args.listen, err)
@@ -117,7 +133,13 @@ async def _serve(args: argparse.Namespace, config: Config) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, exporter.reload)
-    log.info("listening on %s, %d targets from %s", args.listen, len(config.targets), config.source)
+    log.info(
+        "listening on %s (%s), %d targets from %s",
+        args.listen,
+        web.description,
+        len(config.targets),
+        config.source,
+    )
     try:
         await stop.wait()
     finally:

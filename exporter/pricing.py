@@ -7,6 +7,7 @@ has no cost series at all: a zero would claim the probe was free.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -15,6 +16,8 @@ from importlib import resources
 import yaml
 
 from exporter.config import Pricing, TargetConfig
+
+_FIELDS = ("input", "output", "cached_input")
 
 
 @dataclass(frozen=True)
@@ -29,21 +32,49 @@ class PriceTable:
 @cache
 def shipped_table() -> PriceTable:
     text = resources.files("exporter").joinpath("data/prices.yml").read_text(encoding="utf-8")
-    return parse_table(yaml.safe_load(text) or {})
+    return parse_table(yaml.safe_load(text) or {}, "prices.yml")
 
 
-def parse_table(raw: Mapping[str, object]) -> PriceTable:
-    prices: dict[tuple[str, str], Pricing] = {}
+def parse_table(raw: Mapping[str, object], source: str = "price table") -> PriceTable:
+    """Read ``{taken, providers: {kind: {model: {input, output[, cached_input]}}}}``.
+
+    Raises ValueError with one line naming the entry that is wrong.
+    """
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{source}: expected a mapping with taken and providers")
     providers = raw.get("providers") or {}
-    assert isinstance(providers, dict)
+    if not isinstance(providers, Mapping):
+        raise ValueError(f"{source}: providers must map provider kinds to models")
+    prices: dict[tuple[str, str], Pricing] = {}
     for provider, models in providers.items():
-        for model, entry in (models or {}).items():
-            prices[(str(provider), str(model))] = Pricing(
-                input=float(entry["input"]),
-                output=float(entry["output"]),
-                cached_input=float(entry["cached_input"]) if "cached_input" in entry else None,
-            )
-    return PriceTable(taken=str(raw.get("taken", "")), prices=prices)
+        if not isinstance(models, Mapping):
+            raise ValueError(f"{source}: providers.{provider} must map model names to prices")
+        for model, entry in models.items():
+            prices[(str(provider), str(model))] = _entry(entry, f"{source}: {provider}/{model}")
+    return PriceTable(taken=str(raw.get("taken") or ""), prices=prices)
+
+
+def _entry(entry: object, where: str) -> Pricing:
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"{where}: expected {{input, output, cached_input}} in USD per 1M")
+    unknown = set(entry) - set(_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown field {sorted(unknown)[0]} (known: {', '.join(_FIELDS)})"
+        )
+    values: dict[str, float] = {}
+    for name in _FIELDS:
+        if name not in entry:
+            if name != "cached_input":
+                raise ValueError(f"{where}: {name} is required (USD per 1M tokens)")
+            continue
+        value = entry[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{where}: {name} must be a number, got {value!r}")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{where}: {name} must be a finite number >= 0, got {value}")
+        values[name] = float(value)
+    return Pricing(values["input"], values["output"], values.get("cached_input"))
 
 
 def price_for(target: TargetConfig, table: PriceTable | None = None) -> Pricing | None:

@@ -14,12 +14,15 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 log = logging.getLogger("llmscope.web")
+
+#: Seconds a client gets to finish the TLS handshake before its connection is dropped.
+HANDSHAKE_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,35 @@ def text(status: int, body: str) -> Response:
     return Response(status, "text/plain; charset=utf-8", (body + "\n").encode())
 
 
+class _Server(ThreadingHTTPServer):
+    """Runs the TLS handshake in the connection's own thread, not in ``accept``.
+
+    With the handshake in ``accept``, one client that connects and stays silent would
+    stall the accept loop for everyone; here it only holds its own thread, for at most
+    HANDSHAKE_TIMEOUT, and a failed handshake (say, plain HTTP on the TLS port) just
+    closes that connection.
+    """
+
+    daemon_threads = True
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            request.settimeout(HANDSHAKE_TIMEOUT)
+            try:
+                request.do_handshake()
+            except (OSError, ValueError) as err:  # ssl.SSLError and timeouts are OSErrors
+                log.debug("TLS handshake with %s failed: %s", client_address, err)
+                return  # process_request_thread still closes the socket
+            request.settimeout(None)
+        super().finish_request(request, client_address)
+
+
 class WebServer:
-    """Serves ``routes`` (keyed ``"GET /path"``) on a background thread."""
+    """Serves ``routes`` (keyed ``"GET /path"``) on a background thread.
+
+    ``headers`` are added to every response (exporter-toolkit's
+    ``http_server_config.headers``), 401 and 404 included.
+    """
 
     def __init__(
         self,
@@ -92,15 +122,18 @@ class WebServer:
         *,
         auth: Authenticator | None = None,
         tls: ssl.SSLContext | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         host, port = parse_listen_address(address)
         self.routes = dict(routes)
         self.auth = auth
+        self.headers = dict(headers or {})
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), handler)
         if tls is not None:
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._server.socket = tls.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="llmscope-web", daemon=True
         )
@@ -151,7 +184,7 @@ def _make_handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(response.body)))
-            for name, value in (response.headers or {}).items():
+            for name, value in {**server.headers, **(response.headers or {})}.items():
                 self.send_header(name, value)
             self.end_headers()
             if send_body:

@@ -6,7 +6,12 @@ target's ``provider`` kind and never learns its details.
 
 from __future__ import annotations
 
+from exporter.providers.anthropic import AnthropicProvider
+from exporter.providers.azure import AzureOpenAIProvider
 from exporter.providers.base import Provider
+from exporter.providers.bedrock import BedrockProvider
+from exporter.providers.gemini import GeminiProvider
+from exporter.providers.ollama import OllamaProvider
 from exporter.providers.openai import OpenAIProvider
 from exporter.providers.simulated import SimulatedProvider
 
@@ -17,6 +22,11 @@ def _table(*providers: Provider) -> dict[str, Provider]:
 
 PROVIDERS: dict[str, Provider] = _table(
     OpenAIProvider(),
+    AzureOpenAIProvider(),
+    AnthropicProvider(),
+    GeminiProvider(),
+    BedrockProvider(),
+    OllamaProvider(),
     SimulatedProvider(),
 )
 

@@ -9,6 +9,7 @@ events, the last data event ``choices: []`` with ``usage`` when
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -145,21 +146,28 @@ class OpenAIProvider(HttpProvider):
         options = target.options if isinstance(target.options, OpenAIOptions) else OpenAIOptions()
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
+            headers.update(self.auth_headers(api_key))
         return HttpCall(
             method="POST",
-            url=f"{target.base_url}/chat/completions",
+            url=self.endpoint(target, options),
             headers=headers,
             body=json.dumps(chat_body(target, prompt, options)).encode(),
             content_types=SSE_TYPES,
             secrets=(api_key,) if api_key else (),
         )
 
+    def endpoint(self, target: TargetConfig, options: OpenAIOptions) -> str:
+        """The Chat Completions URL; flavours (Azure) change only this and the auth."""
+        return f"{target.base_url}/chat/completions"
+
+    def auth_headers(self, api_key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {api_key}"}
+
     def decoder(self) -> StreamDecoder:
         return ChatCompletionsDecoder()
 
     def rate_limits(self, headers: Mapping[str, str]) -> dict[str, float]:
-        return _numeric_headers(
+        return numeric_headers(
             headers,
             {
                 "requests": "x-ratelimit-remaining-requests",
@@ -168,14 +176,17 @@ class OpenAIProvider(HttpProvider):
         )
 
 
-def _numeric_headers(headers: Mapping[str, str], names: Mapping[str, str]) -> dict[str, float]:
+def numeric_headers(headers: Mapping[str, str], names: Mapping[str, str]) -> dict[str, float]:
+    """``{key: float(headers[name])}`` for each announced, numeric header."""
     out: dict[str, float] = {}
     for key, header in names.items():
         raw = headers.get(header)
         if raw is None:
             continue
         try:
-            out[key] = float(raw)
+            value = float(raw)
         except ValueError:
             continue
+        if math.isfinite(value):
+            out[key] = value
     return out

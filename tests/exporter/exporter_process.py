@@ -73,6 +73,8 @@ def exporter_process(
             try:
                 http_get(f"{running.url}/-/healthy", timeout=1)
                 break
+            except urllib.error.HTTPError:
+                break  # it answers: an auth-protected exporter says 401
             except (urllib.error.URLError, OSError):
                 if time.monotonic() > deadline:
                     raise

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.exporter.exporter_process import exporter_process
 from tests.realservers import http_get
 
@@ -75,3 +77,34 @@ def test_landing_page_links_metrics_and_builtin_config_runs(tmp_path: Path) -> N
         assert '<a href="/metrics">' in page
         text = exporter.wait_for('llmscope_probe_success{target="simulated-small"} 1.0')
         assert "llmscope_build_info" in text
+
+
+def test_published_dev_token_is_refused_unless_allowed(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "LLMSCOPE_API_KEY": "dev-123"}
+    result = run_cli("--config.check", env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "LLMSCOPE_API_KEY" in lines[0] and "--web.allow-dev-token" in lines[0]
+    assert "Traceback" not in result.stderr
+    allowed = run_cli("--config.check", "--web.allow-dev-token", env=env)
+    assert allowed.returncode == 0
+
+
+def test_bearer_token_protects_metrics_and_landing_page(tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    with exporter_process(None, tmp_path, env={"LLMSCOPE_API_KEY": "s3cret-token-1"}) as exp:
+        for path in ("/", "/metrics"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                http_get(exp.url + path)
+            assert refused.value.code == 401
+            request = urllib.request.Request(
+                exp.url + path, headers={"Authorization": "Bearer s3cret-token-1"}
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                assert response.status == 200
+        assert "s3cret-token-1" not in exp.log()

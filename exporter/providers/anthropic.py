@@ -1,0 +1,177 @@
+"""Anthropic Messages API with ``stream: true``, as server-sent events.
+
+Per the "Streaming Messages" docs: ``message_start`` (input usage), then per content
+block ``content_block_start``, ``content_block_delta`` (``text_delta``) and
+``content_block_stop``, ``ping`` at any time, ``message_delta`` (cumulative output usage),
+and ``message_stop`` last. An ``error`` event (e.g. ``overloaded_error``) may arrive
+mid-stream. Unknown event types are skipped, as the docs ask of clients.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from exporter._yaml import Reader
+from exporter.errors import ProbeError
+from exporter.providers._json import as_int, error_summary, parse_object
+from exporter.providers.base import (
+    HttpCall,
+    HttpProvider,
+    StreamDecoder,
+    StreamEvent,
+    TextChunk,
+    Usage,
+)
+from exporter.providers.openai import SSE_TYPES, numeric_headers
+from exporter.providers.sse import SseDecoder, SseEvent
+
+if TYPE_CHECKING:
+    from exporter.config import TargetConfig
+
+DEFAULT_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+# Delta types that carry generated text: the answer and extended thinking.
+_DELTA_TEXT = {"text_delta": "text", "thinking_delta": "thinking"}
+RATE_LIMIT_HEADERS = {
+    "requests": "anthropic-ratelimit-requests-remaining",
+    "tokens": "anthropic-ratelimit-tokens-remaining",
+    "input_tokens": "anthropic-ratelimit-input-tokens-remaining",
+    "output_tokens": "anthropic-ratelimit-output-tokens-remaining",
+}
+
+
+@dataclass(frozen=True)
+class AnthropicOptions:
+    anthropic_version: str = API_VERSION
+
+
+class MessagesDecoder:
+    """Decodes Messages stream events until ``message_stop``."""
+
+    def __init__(self) -> None:
+        self._sse = SseDecoder()
+        self._done = False
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        return self._events(self._sse.feed(data))
+
+    def close(self) -> list[StreamEvent]:
+        events = self._events(self._sse.close())
+        if not self._done:
+            raise ProbeError("truncated", "stream ended before message_stop")
+        return events
+
+    def _events(self, sse_events: list[SseEvent]) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for sse in sse_events:
+            if self._done:
+                continue
+            data = parse_object(sse.data, f"{sse.event} event")
+            kind = data.get("type", sse.event)
+            if kind == "error":
+                raise ProbeError("provider_error", error_text(data))
+            if kind == "message_start":
+                message = data.get("message")
+                usage = message.get("usage") if isinstance(message, dict) else None
+                if isinstance(usage, dict):
+                    out.append(_input_usage(usage))
+            elif kind == "content_block_delta":
+                delta = data.get("delta")
+                if isinstance(delta, dict):
+                    text = delta.get(_DELTA_TEXT.get(str(delta.get("type")), ""))
+                    if isinstance(text, str) and text:
+                        out.append(TextChunk(text))
+            elif kind == "message_delta":
+                usage = data.get("usage")
+                if isinstance(usage, dict):
+                    out.append(_output_usage(usage))
+            elif kind == "message_stop":
+                self._done = True
+        return out
+
+
+def _input_usage(usage: Mapping[str, Any]) -> Usage:
+    """Anthropic counts cache reads and writes apart from ``input_tokens``; add them up
+    so input is the whole prompt and cached input a part of it, as the cost model wants."""
+    base = as_int(usage.get("input_tokens"))
+    read = as_int(usage.get("cache_read_input_tokens")) or 0
+    written = as_int(usage.get("cache_creation_input_tokens")) or 0
+    return Usage(
+        input_tokens=None if base is None else base + read + written,
+        cached_input_tokens=read if "cache_read_input_tokens" in usage else None,
+    )
+
+
+def _output_usage(usage: Mapping[str, Any]) -> Usage:
+    inputs = _input_usage(usage)  # message_delta may repeat the input counts
+    return Usage(
+        input_tokens=inputs.input_tokens,
+        output_tokens=as_int(usage.get("output_tokens")),
+        cached_input_tokens=inputs.cached_input_tokens,
+    )
+
+
+def error_text(body: Mapping[str, Any]) -> str:
+    """``type: message`` of an ``{"type": "error", "error": {...}}`` object."""
+    error = body.get("error")
+    if isinstance(error, dict):
+        kind, message = error.get("type"), error.get("message")
+        text = ": ".join(str(p) for p in (kind, message) if p) or "error event"
+        return text[:200]
+    return "error event without details"
+
+
+class AnthropicProvider(HttpProvider):
+    kind = "anthropic"
+    semconv_name = "anthropic"
+    option_keys = frozenset({"anthropic_version"})
+
+    def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
+        version = reader.optional(keys, "anthropic_version", path, reader.string, API_VERSION)
+        return AnthropicOptions(anthropic_version=version)
+
+    def build_call(self, target: TargetConfig, prompt: str, api_key: str | None) -> HttpCall:
+        options = target.options
+        if not isinstance(options, AnthropicOptions):
+            options = AnthropicOptions()
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            "anthropic-version": options.anthropic_version,
+        }
+        if api_key:
+            headers["x-api-key"] = api_key
+        body = {
+            "model": target.model,
+            "max_tokens": target.max_tokens,
+            "messages": [{"role": "user", "content": prompt}],
+            "stream": True,
+        }
+        return HttpCall(
+            method="POST",
+            url=f"{target.base_url or DEFAULT_URL}/v1/messages",
+            headers=headers,
+            body=json.dumps(body).encode(),
+            content_types=SSE_TYPES,
+            secrets=(api_key,) if api_key else (),
+        )
+
+    def decoder(self) -> StreamDecoder:
+        return MessagesDecoder()
+
+    def error_message(self, status: int, body: bytes) -> str:
+        try:
+            value = json.loads(body)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and isinstance(value.get("error"), dict):
+            return error_text(value)
+        return error_summary(body)
+
+    def rate_limits(self, headers: Mapping[str, str]) -> dict[str, float]:
+        return numeric_headers(headers, RATE_LIMIT_HEADERS)

@@ -1,0 +1,199 @@
+"""AWS Bedrock ConverseStream: ``POST /model/{modelId}/converse-stream``.
+
+The answer is an ``application/vnd.amazon.eventstream`` (see ``eventstream``): each frame
+carries ``:message-type`` ``event`` with an ``:event-type`` naming a member of the
+ConverseStreamOutput union and that member's JSON as payload (``messageStart``,
+``contentBlockDelta`` with ``delta.text``, ``contentBlockStop``, ``messageStop``, then
+``metadata`` with ``usage`` and ``metrics.latencyMs``), or ``exception`` with an
+``:exception-type`` and ``{"message": ...}``.
+
+Credentials: a Bedrock API key (bearer) when the target names one in ``api_key_env``
+(e.g. ``AWS_BEARER_TOKEN_BEDROCK``), else SigV4 with the standard AWS variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import yaml
+
+from exporter._yaml import Reader
+from exporter.errors import ProbeError
+from exporter.logs import SECRETS
+from exporter.providers import sigv4
+from exporter.providers._json import as_int, parse_object
+from exporter.providers.base import (
+    HttpCall,
+    HttpProvider,
+    ServerTiming,
+    StreamDecoder,
+    StreamEvent,
+    TextChunk,
+    Usage,
+)
+from exporter.providers.eventstream import EventStreamDecoder, Message
+
+if TYPE_CHECKING:
+    from exporter.config import TargetConfig
+
+EVENTSTREAM_TYPES = ("application/vnd.amazon.eventstream",)
+SIGNING_NAME = "bedrock"  # the service model's signingName for bedrock-runtime
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+@dataclass(frozen=True)
+class BedrockOptions:
+    region: str | None = None
+
+
+class ConverseStreamDecoder:
+    """Decodes ConverseStream frames; the answer is complete at ``messageStop``."""
+
+    def __init__(self) -> None:
+        self._frames = EventStreamDecoder()
+        self._stopped = False
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        return [event for m in self._frames.feed(data) for event in self._message(m)]
+
+    def close(self) -> list[StreamEvent]:
+        if self._frames.pending:
+            raise ProbeError("truncated", "stream ended inside an event stream frame")
+        if not self._stopped:
+            raise ProbeError("truncated", "stream ended before messageStop")
+        return []
+
+    def _message(self, message: Message) -> list[StreamEvent]:
+        kind = message.text_header(":message-type")
+        if kind == "exception":
+            raise ProbeError("provider_error", _exception_text(message))
+        if kind == "error":
+            code = message.text_header(":error-code") or "error"
+            raise ProbeError("provider_error", f"{code}: {message.text_header(':error-message')}")
+        if kind != "event":
+            raise ProbeError("protocol", f"event stream message of unknown type {kind!r}")
+        event = message.text_header(":event-type")
+        if event.endswith("Exception"):  # an exception member framed as an event
+            raise ProbeError("provider_error", _exception_text(message))
+        payload = parse_object(message.payload, f"{event} event") if message.payload else {}
+        if event == "contentBlockDelta":
+            delta = payload.get("delta")
+            return [TextChunk(t)] if (t := _delta_text(delta)) else []
+        if event == "messageStop":
+            self._stopped = True
+        elif event == "metadata":
+            return _metadata(payload)
+        return []
+
+
+def _delta_text(delta: object) -> str:
+    if not isinstance(delta, dict):
+        return ""
+    reasoning = delta.get("reasoningContent")
+    parts = [delta.get("text"), reasoning.get("text") if isinstance(reasoning, dict) else None]
+    return "".join(p for p in parts if isinstance(p, str))
+
+
+def _metadata(payload: Mapping[str, Any]) -> list[StreamEvent]:
+    out: list[StreamEvent] = []
+    usage = payload.get("usage")
+    if isinstance(usage, dict):
+        # Like Anthropic's, inputTokens leaves out cache reads and writes.
+        base = as_int(usage.get("inputTokens"))
+        read = as_int(usage.get("cacheReadInputTokens"))
+        written = as_int(usage.get("cacheWriteInputTokens")) or 0
+        out.append(
+            Usage(
+                input_tokens=None if base is None else base + (read or 0) + written,
+                output_tokens=as_int(usage.get("outputTokens")),
+                cached_input_tokens=read,
+            )
+        )
+    metrics = payload.get("metrics")
+    latency = as_int(metrics.get("latencyMs")) if isinstance(metrics, dict) else None
+    if latency is not None:
+        out.append(ServerTiming("latency", latency / 1000.0))
+    return out
+
+
+def _exception_text(message: Message) -> str:
+    kind = message.text_header(":exception-type") or message.text_header(":event-type")
+    detail = ""
+    try:
+        body = json.loads(message.payload) if message.payload else {}
+    except ValueError:
+        body = {}
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        detail = body["message"]
+    return ": ".join(p for p in (kind or "exception", detail) if p)[:200]
+
+
+class BedrockProvider(HttpProvider):
+    kind = "bedrock"
+    semconv_name = "aws.bedrock"
+    option_keys = frozenset({"region"})
+
+    def __init__(
+        self,
+        environ: Mapping[str, str] = os.environ,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._environ = environ
+        self._now = now
+
+    def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
+        return BedrockOptions(region=reader.optional(keys, "region", path, reader.string, None))
+
+    def build_call(self, target: TargetConfig, prompt: str, api_key: str | None) -> HttpCall:
+        options = target.options if isinstance(target.options, BedrockOptions) else None
+        region = (options and options.region) or next(
+            (self._environ[v] for v in REGION_VARIABLES if self._environ.get(v)), None
+        )
+        if not region:
+            raise ProbeError(
+                "client_error", "no AWS region: set region in the target or AWS_REGION"
+            )
+        base = target.base_url or f"https://bedrock-runtime.{region}.amazonaws.com"
+        url = f"{base}/model/{quote(target.model, safe='')}/converse-stream"
+        body = json.dumps(
+            {
+                "messages": [{"role": "user", "content": [{"text": prompt}]}],
+                "inferenceConfig": {"maxTokens": target.max_tokens},
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+            secrets: tuple[str, ...] = (api_key,)
+        else:
+            credentials = sigv4.Credentials.from_environ(self._environ)
+            if credentials is None:
+                raise ProbeError(
+                    "auth",
+                    "no AWS credentials: name a Bedrock API key variable in api_key_env "
+                    "(e.g. AWS_BEARER_TOKEN_BEDROCK) or set AWS_ACCESS_KEY_ID and "
+                    "AWS_SECRET_ACCESS_KEY",
+                )
+            secrets = credentials.secrets
+            for secret in secrets:
+                SECRETS.add(secret)
+            headers = sigv4.sign(
+                "POST",
+                url,
+                headers,
+                body,
+                credentials,
+                region=region,
+                service=SIGNING_NAME,
+                now=self._now(),
+            )
+        return HttpCall("POST", url, headers, body, EVENTSTREAM_TYPES, secrets)
+
+    def decoder(self) -> StreamDecoder:
+        return ConverseStreamDecoder()

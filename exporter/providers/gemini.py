@@ -1,0 +1,190 @@
+"""Google Gemini (Developer API) ``models/{model}:streamGenerateContent?alt=sse``.
+
+Each SSE ``data:`` event is a GenerateContentResponse: text in
+``candidates[].content.parts[].text``, token counts in ``usageMetadata`` (repeated on
+every chunk, complete on the last). There is no end sentinel: the stream is complete once
+a candidate carries a ``finishReason``. An error after the stream started comes as an
+object with ``error`` (``code``, ``message``, ``status``), either in a ``data:`` event or,
+as Google's SDK test data for Vertex shows, as bare JSON after the events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import yaml
+
+from exporter._yaml import Reader
+from exporter.errors import ProbeError
+from exporter.providers._json import as_int, error_summary, parse_object
+from exporter.providers.base import (
+    HttpCall,
+    HttpProvider,
+    StreamDecoder,
+    StreamEvent,
+    TextChunk,
+    Usage,
+)
+from exporter.providers.ollama import LineSplitter
+from exporter.providers.openai import SSE_TYPES
+from exporter.providers.sse import SseDecoder, SseEvent
+
+if TYPE_CHECKING:
+    from exporter.config import TargetConfig
+
+DEFAULT_URL = "https://generativelanguage.googleapis.com"
+API_VERSION = "v1beta"
+_SSE_FIELDS = frozenset({"data", "event", "id", "retry"})
+
+
+@dataclass(frozen=True)
+class GeminiOptions:
+    api_version: str = API_VERSION
+    # Thinking models count thoughts against maxOutputTokens; 0 turns thinking off
+    # where the model allows it, so a small probe still gets an answer.
+    thinking_budget: int | None = None
+
+
+class GenerateContentDecoder:
+    """Decodes streamGenerateContent chunks until one carries a finishReason."""
+
+    def __init__(self) -> None:
+        self._sse = SseDecoder()
+        self._lines = LineSplitter()  # sees the same bytes, to catch bare JSON errors
+        self._bare: list[str] = []
+        self._finished = False
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        events = self._events(self._sse.feed(data))
+        self._bare_lines(self._lines.feed(data), final=False)
+        return events
+
+    def close(self) -> list[StreamEvent]:
+        events = self._events(self._sse.close())
+        self._bare_lines(self._lines.close(), final=True)
+        if not self._finished:
+            raise ProbeError("truncated", "stream ended before a candidate had a finishReason")
+        return events
+
+    def _events(self, sse_events: list[SseEvent]) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for sse in sse_events:
+            chunk = parse_object(sse.data, "stream chunk")
+            out.extend(self._chunk(chunk))
+        return out
+
+    def _chunk(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
+        if chunk.get("error") is not None:
+            raise ProbeError("provider_error", error_text(chunk["error"]))
+        feedback = chunk.get("promptFeedback")
+        if isinstance(feedback, dict) and feedback.get("blockReason"):
+            raise ProbeError("provider_error", f"prompt blocked: {feedback['blockReason']}")
+        out: list[StreamEvent] = []
+        for candidate in chunk.get("candidates") or []:
+            if not isinstance(candidate, dict):
+                raise ProbeError("protocol", "stream chunk has a malformed candidate")
+            content = candidate.get("content")
+            parts = content.get("parts") if isinstance(content, dict) else None
+            for part in parts or []:
+                text = part.get("text") if isinstance(part, dict) else None
+                if isinstance(text, str) and text:
+                    out.append(TextChunk(text))
+            if candidate.get("finishReason"):
+                self._finished = True
+        usage = chunk.get("usageMetadata")
+        if isinstance(usage, dict):
+            out.append(_usage(usage))
+        return out
+
+    def _bare_lines(self, lines: list[str], *, final: bool) -> None:
+        for line in lines:
+            name = line.partition(":")[0]
+            if line and not line.startswith(":") and name not in _SSE_FIELDS:
+                self._bare.append(line)
+        if not self._bare:
+            return
+        try:
+            value = json.loads("\n".join(self._bare))
+        except ValueError:
+            if final:
+                raise ProbeError("protocol", "text outside the SSE events is not JSON") from None
+            return  # the rest of the object is still on its way
+        if isinstance(value, dict) and value.get("error") is not None:
+            raise ProbeError("provider_error", error_text(value["error"]))
+        raise ProbeError("protocol", "unexpected JSON outside the SSE events")
+
+
+def _usage(usage: Mapping[str, Any]) -> Usage:
+    # Thoughts are billed as output; candidatesTokenCount excludes them.
+    parts = [as_int(usage.get(k)) for k in ("candidatesTokenCount", "thoughtsTokenCount")]
+    counted = [p for p in parts if p is not None]
+    return Usage(
+        input_tokens=as_int(usage.get("promptTokenCount")),
+        output_tokens=sum(counted) if counted else None,
+        cached_input_tokens=as_int(usage.get("cachedContentTokenCount")),
+    )
+
+
+def error_text(error: object) -> str:
+    """``STATUS (code): message`` of a google.rpc.Status-style error object."""
+    if not isinstance(error, dict):
+        return str(error)[:200]
+    status, code, message = error.get("status"), error.get("code"), error.get("message")
+    head = " ".join(str(p) for p in (status, f"({code})" if code is not None else None) if p)
+    text = ": ".join(p for p in (head, str(message) if message else "") if p)
+    return (text or "error object without details")[:200]
+
+
+class GeminiProvider(HttpProvider):
+    kind = "gemini"
+    semconv_name = "gcp.gemini"
+    option_keys = frozenset({"api_version", "thinking_budget"})
+
+    def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
+        return GeminiOptions(
+            api_version=reader.optional(keys, "api_version", path, reader.string, API_VERSION),
+            thinking_budget=reader.optional(
+                keys, "thinking_budget", path, lambda n, p: reader.integer(n, p, minimum=-1), None
+            ),
+        )
+
+    def build_call(self, target: TargetConfig, prompt: str, api_key: str | None) -> HttpCall:
+        options = target.options if isinstance(target.options, GeminiOptions) else GeminiOptions()
+        config: dict[str, Any] = {"maxOutputTokens": target.max_tokens}
+        if options.thinking_budget is not None:
+            config["thinkingConfig"] = {"thinkingBudget": options.thinking_budget}
+        body = {
+            "contents": [{"role": "user", "parts": [{"text": prompt}]}],
+            "generationConfig": config,
+        }
+        model = quote(target.model.removeprefix("models/"), safe="")
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if api_key:
+            headers["x-goog-api-key"] = api_key
+        base = target.base_url or DEFAULT_URL
+        return HttpCall(
+            method="POST",
+            url=f"{base}/{options.api_version}/models/{model}:streamGenerateContent?alt=sse",
+            headers=headers,
+            body=json.dumps(body).encode(),
+            content_types=SSE_TYPES,
+            secrets=(api_key,) if api_key else (),
+        )
+
+    def decoder(self) -> StreamDecoder:
+        return GenerateContentDecoder()
+
+    def error_message(self, status: int, body: bytes) -> str:
+        try:
+            value = json.loads(body)
+        except ValueError:
+            value = None
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]  # streaming endpoints may wrap the error in an array
+        if isinstance(value, dict) and isinstance(value.get("error"), dict):
+            return error_text(value["error"])
+        return error_summary(body)
