@@ -1,0 +1,234 @@
+"""A real ``WebServer`` with ``load_web`` settings, spoken to over real HTTP and HTTPS."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import socket
+import ssl
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import bcrypt
+import pytest
+from prometheus_client import CollectorRegistry, Counter
+
+from exporter.web import WebServer, landing_page, metrics_handler
+from exporter.webconfig import WebSettings, load_web
+from tests.web.certs import Certs, Pair
+
+PASSWORD = "s3cret"
+HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
+REPO = Path(__file__).resolve().parents[2]
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+@contextlib.contextmanager
+def serving(settings: WebSettings) -> Iterator[int]:
+    registry = CollectorRegistry()
+    Counter("llmscope_test_total", "A counter to find in /metrics.", registry=registry).inc()
+    server = WebServer(
+        "127.0.0.1:0",
+        {
+            "GET /": landing_page("LLMscope", {"/metrics": "Metrics"}),
+            "GET /metrics": metrics_handler(registry),
+        },
+        auth=settings.auth,
+        tls=settings.tls,
+        headers=settings.headers,
+    )
+    server.start()
+    try:
+        yield server.port
+    finally:
+        server.stop()
+
+
+def get(
+    port: int,
+    path: str = "/metrics",
+    headers: Mapping[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> Reply:
+    conn = (
+        http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=tls)
+        if tls is not None
+        else http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    )
+    try:
+        conn.request("GET", path, headers=dict(headers or {}))
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def client_tls(ca: Path, cert: Pair | None = None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(ca))
+    if cert is not None:
+        context.load_cert_chain(cert.cert, cert.key)
+    return context
+
+
+def web_file(directory: Path, text: str) -> str:
+    path = directory / "web.yml"
+    path.write_text(text)
+    return str(path)
+
+
+def tls_text(certs: Certs, extra: str = "") -> str:
+    return (
+        f"tls_server_config:\n  cert_file: {certs.server.cert}\n  key_file: {certs.server.key}\n"
+        + extra
+    )
+
+
+def test_basic_auth_guards_every_route_alike(tmp_path: Path) -> None:
+    settings = load_web(web_file(tmp_path, f"basic_auth_users:\n  alice: {HASH}\n"), {}, False)
+    with serving(settings) as port:
+        for path in ("/", "/metrics", "/no-such-page"):
+            status, headers, body = get(port, path)
+            assert (status, body) == (401, b"unauthorized\n")
+            assert headers["www-authenticate"] == 'Basic realm="llmscope"'
+        status, headers, body = get(port, "/metrics", basic("alice", PASSWORD))
+        assert status == 200
+        assert b"llmscope_test_total 1.0" in body
+        assert get(port, "/", basic("alice", PASSWORD))[0] == 200
+        assert get(port, "/no-such-page", basic("alice", PASSWORD))[0] == 404
+
+
+def test_wrong_password_and_unknown_user_get_401(tmp_path: Path) -> None:
+    settings = load_web(web_file(tmp_path, f"basic_auth_users:\n  alice: {HASH}\n"), {}, False)
+    with serving(settings) as port:
+        assert get(port, headers=basic("alice", "s3cre7"))[0] == 401
+        assert get(port, headers=basic("bob", PASSWORD))[0] == 401
+        assert get(port, headers=basic("alice", PASSWORD))[0] == 200
+
+
+def test_bearer_token_from_the_environment() -> None:
+    settings = load_web(None, {"LLMSCOPE_API_KEY": "Zq8-secret-token"}, False)
+    with serving(settings) as port:
+        status, headers, _ = get(port)
+        assert status == 401
+        assert headers["www-authenticate"] == 'Bearer realm="llmscope"'
+        assert get(port, headers={"Authorization": "Bearer Zq8-secret-token"})[0] == 200
+        assert get(port, headers={"Authorization": "Bearer Zq8-secret-tokeN"})[0] == 401
+        assert get(port, headers=basic("Zq8-secret-token", ""))[0] == 401
+
+
+def test_basic_users_and_token_are_each_enough(tmp_path: Path) -> None:
+    path = web_file(tmp_path, f"basic_auth_users:\n  alice: {HASH}\n")
+    settings = load_web(path, {"LLMSCOPE_API_KEY": "Zq8-secret-token"}, False)
+    with serving(settings) as port:
+        status, headers, _ = get(port, "/")
+        assert status == 401
+        assert headers["www-authenticate"] == 'Basic realm="llmscope", Bearer realm="llmscope"'
+        assert get(port, "/", {"Authorization": "Bearer Zq8-secret-token"})[0] == 200
+        assert get(port, "/", basic("alice", PASSWORD))[0] == 200
+
+
+def test_dev_token_works_only_when_explicitly_allowed() -> None:
+    with pytest.raises(Exception, match="well-known development token"):
+        load_web(None, {"LLMSCOPE_API_KEY": "dev-123"}, allow_dev_token=False)
+    settings = load_web(None, {"LLMSCOPE_API_KEY": "dev-123"}, allow_dev_token=True)
+    with serving(settings) as port:
+        assert get(port, headers={"Authorization": "Bearer dev-123"})[0] == 200
+        assert get(port)[0] == 401
+
+
+def test_no_credentials_configured_means_open_access() -> None:
+    with serving(load_web(None, {}, False)) as port:
+        assert get(port)[0] == 200
+
+
+def test_configured_headers_are_on_every_response(tmp_path: Path) -> None:
+    text = (
+        "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+        f"    X-Content-Type-Options: nosniff\nbasic_auth_users:\n  alice: {HASH}\n"
+    )
+    with serving(load_web(web_file(tmp_path, text), {}, False)) as port:
+        for reply in (get(port), get(port, headers=basic("alice", PASSWORD))):
+            assert reply[1]["x-frame-options"] == "deny"
+            assert reply[1]["x-content-type-options"] == "nosniff"
+
+
+def test_tls_with_basic_auth(tmp_path: Path, certs: Certs) -> None:
+    text = tls_text(certs, f"basic_auth_users:\n  alice: {HASH}\n")
+    with serving(load_web(web_file(tmp_path, text), {}, False)) as port:
+        tls = client_tls(certs.ca)
+        assert get(port, tls=tls)[0] == 401
+        status, _, body = get(port, headers=basic("alice", PASSWORD), tls=tls)
+        assert status == 200
+        assert b"llmscope_test_total" in body
+
+
+def test_plain_http_on_the_tls_port_fails_and_the_server_keeps_serving(
+    tmp_path: Path, certs: Certs
+) -> None:
+    with serving(load_web(web_file(tmp_path, tls_text(certs)), {}, False)) as port:
+        with pytest.raises((ConnectionError, http.client.BadStatusLine)):
+            get(port)
+        assert get(port, tls=client_tls(certs.ca))[0] == 200
+
+
+def test_silent_client_does_not_hold_up_other_handshakes(tmp_path: Path, certs: Certs) -> None:
+    settings = load_web(web_file(tmp_path, tls_text(certs)), {}, False)
+    with serving(settings) as port, socket.create_connection(("127.0.0.1", port)):
+        # The raw connection above never sends a ClientHello; others must still get in.
+        assert get(port, tls=client_tls(certs.ca))[0] == 200
+
+
+def test_min_version_tls13_refuses_a_tls12_client(tmp_path: Path, certs: Certs) -> None:
+    text = tls_text(certs, "  min_version: TLS13\n")
+    with serving(load_web(web_file(tmp_path, text), {}, False)) as port:
+        old = client_tls(certs.ca)
+        old.maximum_version = ssl.TLSVersion.TLSv1_2
+        with pytest.raises(ssl.SSLError):
+            get(port, tls=old)
+        assert get(port, tls=client_tls(certs.ca))[0] == 200
+
+
+def mtls_text(certs: Certs, mode: str) -> str:
+    return tls_text(certs, f"  client_auth_type: {mode}\n  client_ca_file: {certs.ca}\n")
+
+
+def refused(port: int, tls: ssl.SSLContext) -> bool:
+    try:
+        get(port, tls=tls)
+    except (ssl.SSLError, ConnectionError):
+        return True
+    return False
+
+
+def test_required_client_cert_must_be_signed_by_the_client_ca(tmp_path: Path, certs: Certs) -> None:
+    settings = load_web(
+        web_file(tmp_path, mtls_text(certs, "RequireAndVerifyClientCert")), {}, False
+    )
+    with serving(settings) as port:
+        assert refused(port, client_tls(certs.ca))
+        assert refused(port, client_tls(certs.ca, certs.stranger))
+        assert get(port, tls=client_tls(certs.ca, certs.client))[0] == 200
+
+
+def test_optional_client_cert_is_verified_when_given(tmp_path: Path, certs: Certs) -> None:
+    settings = load_web(web_file(tmp_path, mtls_text(certs, "VerifyClientCertIfGiven")), {}, False)
+    with serving(settings) as port:
+        assert get(port, tls=client_tls(certs.ca))[0] == 200
+        assert refused(port, client_tls(certs.ca, certs.stranger))
+        assert get(port, tls=client_tls(certs.ca, certs.client))[0] == 200
+
+
+def test_example_config_serves_https_with_the_documented_password() -> None:
+    settings = load_web(str(REPO / "examples" / "web-config.yml"), {}, False)
+    with serving(settings) as port:
+        tls = client_tls(REPO / "examples" / "tls" / "server.crt")
+        assert get(port, tls=tls)[0] == 401
+        status, headers, _ = get(port, headers=basic("prometheus", "example-password"), tls=tls)
+        assert status == 200
+        assert headers["x-content-type-options"] == "nosniff"
