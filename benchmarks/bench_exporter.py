@@ -136,7 +136,7 @@ def render_cost(targets: int = 100) -> dict[str, float]:
     metrics = ExporterMetrics(registry)
     configs = [TargetConfig(name=f"target-{i}", provider="openai", model="gpt-4o-mini",
                             base_url="https://api.openai.com/v1") for i in range(targets)]
-    metrics.declare(configs)
+    metrics.declare((c, c.base_url) for c in configs)
     for config in configs:
         for _ in range(5):
             metrics.record(config, "openai", ProbeResult(

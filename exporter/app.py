@@ -96,10 +96,11 @@ class Exporter:
         if self._collectors is not None:
             self._collectors.stop()
 
-    def reload(self) -> str | None:
+    async def reload(self) -> str | None:
         """Load the config again; on error keep the running one. Returns the error, if any."""
         try:
-            config = self._load()
+            # Loading may block (the built-in config asks whether Ollama answers).
+            config = await asyncio.to_thread(self._load)
         except ConfigError as err:
             self._reload_ok.set(0)
             log.error(
@@ -119,7 +120,7 @@ class Exporter:
         self._config = config
         self._auth_logged.clear()
         active: list[TargetConfig] = []
-        self.metrics.declare(config.targets)
+        self.metrics.declare((t, PROVIDERS[t.provider].endpoint(t)) for t in config.targets)
         for target in config.targets:
             key = self._api_key(target)
             if target.api_key_env and key is None:

@@ -104,7 +104,7 @@ async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> 
     stop = asyncio.Event()
 
     def reload_route(request: Request) -> Response:
-        future = asyncio.run_coroutine_threadsafe(_reload(exporter), loop)
+        future = asyncio.run_coroutine_threadsafe(exporter.reload(), loop)
         error = future.result(timeout=30)
         return text(500, f"reload failed: {error}") if error else text(200, "reloaded")
 
@@ -132,7 +132,14 @@ async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> 
     server.start()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, exporter.reload)
+    reloads: set[asyncio.Task[str | None]] = set()  # keep running tasks referenced
+
+    def on_sighup() -> None:
+        task = loop.create_task(exporter.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_sighup)
     log.info(
         "listening on %s (%s), %d targets from %s",
         args.listen,
@@ -146,7 +153,3 @@ async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> 
         server.stop()
         await exporter.stop()
     return 0
-
-
-async def _reload(exporter: Exporter) -> str | None:
-    return exporter.reload()

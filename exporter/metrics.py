@@ -265,6 +265,12 @@ class ExporterMetrics:
             ["target", "reason"],
             registry=r,
         )
+        self.interval = Gauge(
+            "llmscope_target_interval_seconds",
+            "Configured probe interval of the target.",
+            ["target"],
+            registry=r,
+        )
         self.in_flight = Gauge("llmscope_probes_in_flight", "Probes running now.", registry=r)
         build = Gauge(
             "llmscope_build_info",
@@ -274,12 +280,19 @@ class ExporterMetrics:
         )
         build.labels(__version__, platform.python_version()).set(1)
 
-    def declare(self, targets: Iterable[TargetConfig]) -> None:
-        """Create every per-target series up front, so absent errors read 0, not nothing."""
-        for target in targets:
-            self.info.labels(
-                target.name, target.provider, target.model, _endpoint(target.base_url)
-            ).set(1)
+    def declare(self, targets: Iterable[tuple[TargetConfig, str]]) -> None:
+        """Create every per-target series up front, so absent errors read 0, not nothing.
+
+        Each target comes with the root URL its probes go to (base_url or the provider's
+        default); only its scheme and host become a label.
+        """
+        for target, endpoint in targets:
+            with contextlib.suppress(KeyError):
+                for labels in _label_sets(self.info):
+                    if labels[0] == target.name:
+                        self.info.remove(*labels)
+            self.info.labels(target.name, target.provider, target.model, _endpoint(endpoint)).set(1)
+            self.interval.labels(target.name).set(target.interval)
             self.probes.labels(target.name)
             self._declare_budget(target)
             for reason in REASONS:
@@ -307,6 +320,7 @@ class ExporterMetrics:
             self.cost,
             self.info,
             self.idle,
+            self.interval,
         ):
             for labels in _label_sets(family):
                 if labels and labels[0] == target:

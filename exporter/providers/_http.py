@@ -49,11 +49,12 @@ async def http_stream(
         if response.status_code >= 400:
             body = await _read_limited(response, _ERROR_BODY_LIMIT)
             detail = redact(provider.error_message(response.status_code, body), *call.secrets)
+            status = response.status_code
             raise ProbeError(
-                status_reason(response.status_code),
-                f"HTTP {response.status_code}: {detail}",
-                status=response.status_code,
-                retry_after=retry_after_seconds(response.headers),
+                provider.error_reason(status, body, status_reason(status)),
+                f"HTTP {status}: {detail}",
+                status=status,
+                retry_after=retry_after_seconds(response.headers) or provider.retry_after(body),
             )
         _check_content_type(response, call)
         decoder = provider.decoder()

@@ -128,6 +128,7 @@ def error_text(body: Mapping[str, Any]) -> str:
 
 class AnthropicProvider(HttpProvider):
     kind = "anthropic"
+    default_base_url = DEFAULT_URL
     semconv_name = "anthropic"
     option_keys = frozenset({"anthropic_version"})
 
@@ -154,7 +155,7 @@ class AnthropicProvider(HttpProvider):
         }
         return HttpCall(
             method="POST",
-            url=f"{target.base_url or DEFAULT_URL}/v1/messages",
+            url=f"{self.endpoint(target)}/v1/messages",
             headers=headers,
             body=json.dumps(body).encode(),
             content_types=SSE_TYPES,

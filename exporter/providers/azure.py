@@ -51,7 +51,7 @@ class AzureOpenAIProvider(OpenAIProvider):
         if not target.base_url:
             reader.fail(node, f"{path}.base_url", "required (e.g. https://NAME.openai.azure.com)")
 
-    def endpoint(self, target: TargetConfig, options: OpenAIOptions) -> str:
+    def chat_url(self, target: TargetConfig, options: OpenAIOptions) -> str:
         azure = options if isinstance(options, AzureOptions) else AzureOptions()
         deployment = quote(azure.deployment or target.model, safe="")
         version = quote(azure.api_version, safe="")

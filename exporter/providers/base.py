@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 import yaml
 
 from exporter._yaml import Reader
+from exporter.errors import Reason
 from exporter.providers._http import http_stream
 from exporter.providers._json import error_summary
 
@@ -86,6 +87,8 @@ class Provider(abc.ABC):
     option_keys: frozenset[str] = frozenset()
     #: whether a target needs ``api_key_env`` (or another credential source)
     needs_key: bool = True
+    #: the root URL used when a target gives no ``base_url``
+    default_base_url: str = ""
 
     def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
         """Validate this provider's own keys of a target; return a frozen options object."""
@@ -99,6 +102,10 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def stream(self, ctx: ProbeContext) -> AsyncIterator[StreamEvent]:
         """Send the probe and yield its events as they arrive."""
+
+    def endpoint(self, target: TargetConfig) -> str:
+        """The root URL a target's probes go to (``base_url`` or the provider's default)."""
+        return target.base_url or self.default_base_url
 
     def rate_limits(self, headers: Mapping[str, str]) -> dict[str, float]:
         """Remaining requests/tokens announced by the server, keyed ``requests``/``tokens``."""
@@ -119,6 +126,14 @@ class HttpProvider(Provider):
     def error_message(self, status: int, body: bytes) -> str:
         """A one-line summary of an error body; providers refine this for their format."""
         return error_summary(body)
+
+    def error_reason(self, status: int, body: bytes, reason: Reason) -> Reason:
+        """The reason for an error status; providers that say "bad key" with a 400 refine it."""
+        return reason
+
+    def retry_after(self, body: bytes) -> float | None:
+        """A wait the provider asks for in the error body rather than in a header."""
+        return None
 
     def stream(self, ctx: ProbeContext) -> AsyncIterator[StreamEvent]:
         call = self.build_call(ctx.target, ctx.prompt, ctx.api_key)

@@ -150,16 +150,25 @@ class BedrockProvider(HttpProvider):
     def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
         return BedrockOptions(region=reader.optional(keys, "region", path, reader.string, None))
 
-    def build_call(self, target: TargetConfig, prompt: str, api_key: str | None) -> HttpCall:
+    def _region(self, target: TargetConfig) -> str | None:
         options = target.options if isinstance(target.options, BedrockOptions) else None
-        region = (options and options.region) or next(
+        return (options and options.region) or next(
             (self._environ[v] for v in REGION_VARIABLES if self._environ.get(v)), None
         )
+
+    def endpoint(self, target: TargetConfig) -> str:
+        region = self._region(target)
+        if target.base_url or not region:
+            return target.base_url
+        return f"https://bedrock-runtime.{region}.amazonaws.com"
+
+    def build_call(self, target: TargetConfig, prompt: str, api_key: str | None) -> HttpCall:
+        region = self._region(target)
         if not region:
             raise ProbeError(
                 "client_error", "no AWS region: set region in the target or AWS_REGION"
             )
-        base = target.base_url or f"https://bedrock-runtime.{region}.amazonaws.com"
+        base = self.endpoint(target)
         url = f"{base}/model/{quote(target.model, safe='')}/converse-stream"
         body = json.dumps(
             {

@@ -19,8 +19,9 @@ from urllib.parse import quote
 import yaml
 
 from exporter._yaml import Reader
-from exporter.errors import ProbeError
+from exporter.errors import ProbeError, Reason
 from exporter.providers._json import as_int, error_summary, parse_object
+from exporter.providers._lines import LineSplitter
 from exporter.providers.base import (
     HttpCall,
     HttpProvider,
@@ -29,7 +30,6 @@ from exporter.providers.base import (
     TextChunk,
     Usage,
 )
-from exporter.providers.ollama import LineSplitter
 from exporter.providers.openai import SSE_TYPES
 from exporter.providers.sse import SseDecoder, SseEvent
 
@@ -141,6 +141,7 @@ def error_text(error: object) -> str:
 
 class GeminiProvider(HttpProvider):
     kind = "gemini"
+    default_base_url = DEFAULT_URL
     semconv_name = "gcp.gemini"
     option_keys = frozenset({"api_version", "thinking_budget"})
 
@@ -165,7 +166,7 @@ class GeminiProvider(HttpProvider):
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if api_key:
             headers["x-goog-api-key"] = api_key
-        base = target.base_url or DEFAULT_URL
+        base = self.endpoint(target)
         return HttpCall(
             method="POST",
             url=f"{base}/{options.api_version}/models/{model}:streamGenerateContent?alt=sse",
@@ -188,3 +189,33 @@ class GeminiProvider(HttpProvider):
         if isinstance(value, dict) and isinstance(value.get("error"), dict):
             return error_text(value["error"])
         return error_summary(body)
+
+    def error_reason(self, status: int, body: bytes, reason: Reason) -> Reason:
+        """Google answers a bad key with 400 INVALID_ARGUMENT and ErrorInfo API_KEY_INVALID."""
+        if status == 400 and any(d.get("reason") == "API_KEY_INVALID" for d in _details(body)):
+            return "auth"
+        return reason
+
+    def retry_after(self, body: bytes) -> float | None:
+        """A 429 RESOURCE_EXHAUSTED carries google.rpc.RetryInfo, e.g. retryDelay "37s"."""
+        for detail in _details(body):
+            delay = detail.get("retryDelay")
+            if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo") and isinstance(
+                delay, str
+            ):
+                try:
+                    return max(float(delay.removesuffix("s")), 0.0)
+                except ValueError:
+                    return None
+        return None
+
+
+def _details(body: bytes) -> list[dict[str, Any]]:
+    """The ``error.details`` list of a google.rpc.Status error body, or nothing."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return []
+    error = value.get("error") if isinstance(value, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []

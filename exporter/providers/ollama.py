@@ -10,13 +10,13 @@ stream started arrives as ``{"error": "..."}``. ``/api/generate`` objects (text 
 
 from __future__ import annotations
 
-import codecs
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from exporter.errors import ProbeError
 from exporter.providers._json import as_int, parse_object
+from exporter.providers._lines import LineSplitter
 from exporter.providers.base import (
     HttpCall,
     HttpProvider,
@@ -39,31 +39,6 @@ TIMINGS = {
     "eval_duration": "eval",
     "total_duration": "total",
 }
-
-
-class LineSplitter:
-    """Text lines from bytes fed in arbitrary pieces: UTF-8 and CRLF may be split anywhere."""
-
-    def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._buffer = ""
-
-    def feed(self, data: bytes) -> list[str]:
-        self._buffer += self._decode(data, final=False)
-        *lines, self._buffer = self._buffer.split("\n")
-        return [line.removesuffix("\r") for line in lines]
-
-    def close(self) -> list[str]:
-        """The last line, even without a newline (servers may omit the final one)."""
-        rest = self._buffer + self._decode(b"", final=True)
-        self._buffer = ""
-        return [rest.removesuffix("\r")] if rest.strip() else []
-
-    def _decode(self, data: bytes, *, final: bool) -> str:
-        try:
-            return self._utf8.decode(data, final=final)
-        except UnicodeDecodeError as err:
-            raise ProbeError("protocol", f"stream is not valid UTF-8: {err.reason}") from None
 
 
 class OllamaChatDecoder:
@@ -122,6 +97,7 @@ def _final(obj: Mapping[str, Any]) -> list[StreamEvent]:
 
 class OllamaProvider(HttpProvider):
     kind = "ollama"
+    default_base_url = DEFAULT_URL
     # Not among the semconv's well-known values; the convention allows a custom one.
     semconv_name = "ollama"
     needs_key = False
@@ -138,7 +114,7 @@ class OllamaProvider(HttpProvider):
             headers["Authorization"] = f"Bearer {api_key}"
         return HttpCall(
             method="POST",
-            url=f"{target.base_url or DEFAULT_URL}/api/chat",
+            url=f"{self.endpoint(target)}/api/chat",
             headers=headers,
             body=json.dumps(body).encode(),
             content_types=NDJSON_TYPES,

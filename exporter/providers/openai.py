@@ -149,14 +149,14 @@ class OpenAIProvider(HttpProvider):
             headers.update(self.auth_headers(api_key))
         return HttpCall(
             method="POST",
-            url=self.endpoint(target, options),
+            url=self.chat_url(target, options),
             headers=headers,
             body=json.dumps(chat_body(target, prompt, options)).encode(),
             content_types=SSE_TYPES,
             secrets=(api_key,) if api_key else (),
         )
 
-    def endpoint(self, target: TargetConfig, options: OpenAIOptions) -> str:
+    def chat_url(self, target: TargetConfig, options: OpenAIOptions) -> str:
         """The Chat Completions URL; flavours (Azure) change only this and the auth."""
         return f"{target.base_url}/chat/completions"
 

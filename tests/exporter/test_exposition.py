@@ -40,7 +40,7 @@ TARGETS = (
 def exposition() -> str:
     registry = CollectorRegistry()
     metrics = ExporterMetrics(registry)
-    metrics.declare(TARGETS)
+    metrics.declare((t, t.base_url) for t in TARGETS)
     metrics.set_idle("local", None)
     ok = ProbeResult(
         target="openai-mini",

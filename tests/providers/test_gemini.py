@@ -165,3 +165,35 @@ def test_garbage_after_the_events_is_protocol() -> None:
     steps = [*gemini_script(Plan()).steps, Step(b"<html>oops</html>\n")]
     result, _ = probe(PROVIDER, always(Script(headers=GEMINI_HEADERS, steps=steps)), make)
     assert result.reason == "protocol"
+
+
+def test_invalid_key_answered_with_400_is_auth() -> None:
+    body = gemini_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
+    body["error"]["details"] = [  # type: ignore[index]
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+        }
+    ]
+    result, _ = probe(PROVIDER, always(json_error(400, body)), make)
+    assert result.reason == "auth" and result.status == 400
+
+
+def test_other_400_stays_client_error() -> None:
+    body = gemini_error(400, "INVALID_ARGUMENT", "Invalid value at 'contents'")
+    result, _ = probe(PROVIDER, always(json_error(400, body)), make)
+    assert result.reason == "client_error"
+
+
+def test_retry_delay_in_the_body_is_honoured_without_a_header() -> None:
+    body = gemini_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded")
+    body["error"]["details"] = [  # type: ignore[index]
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"}
+    ]
+    result, _ = probe(PROVIDER, always(json_error(429, body)), make)
+    assert result.reason == "rate_limited" and result.retry_after == 37.0
+
+
+def test_endpoint_defaults_to_the_public_api() -> None:
+    assert PROVIDER.endpoint(make("")) == "https://generativelanguage.googleapis.com"
