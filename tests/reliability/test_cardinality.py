@@ -1,0 +1,57 @@
+"""Label values come from the config, never from responses."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from exporter.app import Exporter
+from exporter.config import load_text
+from tests.exporter.openai_fake import error_script, stream_script
+from tests.fakes.server import FakeRequest, Script, Step, serving
+
+
+def test_server_model_names_and_error_text_never_become_labels() -> None:
+    served = 0
+
+    def route(request: FakeRequest) -> Script:
+        nonlocal served
+        served += 1
+        if served % 2:
+            script = stream_script(["a", "b"])
+            # The server names its own model in every chunk.
+            script.steps = [
+                Step(s.data.replace(b"gpt-4o-mini-2024-07-18", b"SERVER-MODEL-ZZZ"), s.delay)
+                for s in script.steps
+            ]
+            return script
+        return error_script(500, f"ERROR-TEXT-{served}", kind=f"KIND-{served}")
+
+    registry = CollectorRegistry()
+
+    async def go() -> None:
+        async with serving(route) as server:
+            config = load_text(
+                f"targets: [{{name: t, provider: openai, base_url: '{server.url}/v1', "
+                "model: configured-model, interval: 50ms}]\n",
+                "t.yml",
+                {},
+            )
+            exporter = Exporter(lambda: config, registry, environ={})
+            await exporter.start()
+            deadline = time.monotonic() + 10
+            while served < 8 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            await exporter.stop()
+
+    asyncio.run(go())
+    text = generate_latest(registry).decode()
+    assert 'gen_ai_request_model="configured-model"' in text
+    assert "SERVER-MODEL" not in text
+    assert "ERROR-TEXT" not in text and "KIND-" not in text
+    failures = registry.get_sample_value(
+        "llmscope_probe_errors_total", {"target": "t", "reason": "server_error"}
+    )
+    assert failures is not None and failures >= 3
