@@ -118,6 +118,15 @@ def test_every_fault_gives_its_reason_and_leaks_no_key(
             value(registry, "llmscope_probe_errors_total", target=name, reason=reason) == probes
         ), f"{name}: expected every probe to fail with {reason}"
     assert value(registry, "llmscope_probe_success", target=f"{kind}-good") == 1
+    # Retries never multiply spend: one request per probe, failed or not.
+    for fault in ("500", "429_retry_after", "good"):
+        sent_for = [
+            r
+            for r in requests
+            if r.path.startswith(f"/{fault}/")
+            and not r.headers.get("authorization", "").startswith("AWS4-")  # bedrock-sigv4-*
+        ]
+        assert len(sent_for) == value(registry, "llmscope_probes_total", target=f"{kind}-{fault}")
     if kind == "bedrock":
         assert value(registry, "llmscope_probe_success", target="bedrock-sigv4-good") == 1
         signed = [r for r in requests if r.headers.get("authorization", "").startswith("AWS4-")]
