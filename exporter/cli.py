@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
-import sys
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
@@ -17,10 +15,10 @@ from exporter.app import Exporter
 from exporter.config import Config, load_file
 from exporter.defaults import builtin_config
 from exporter.errors import ConfigError
-from exporter.logs import LEVELS, SECRETS, setup
+from exporter.flags import add_common_flags, report_config_error, web_settings
+from exporter.logs import setup
 from exporter.web import Request, Response, WebServer, landing_page, metrics_handler, text
-from exporter.webauth import API_KEY_ENV
-from exporter.webconfig import WebSettings, load_web
+from exporter.webconfig import WebSettings
 
 DEFAULT_ADDRESS = ":8465"
 log = logging.getLogger("llmscope.exporter")
@@ -31,37 +29,11 @@ def parser() -> argparse.ArgumentParser:
         prog="llmscope-exporter",
         description="Probe LLM providers with small streaming requests; serve Prometheus metrics.",
     )
-    p.add_argument(
-        "--config.file",
-        dest="config_file",
-        metavar="PATH",
-        help="YAML configuration (default: the built-in simulated targets)",
+    add_common_flags(
+        p,
+        config_help="YAML configuration (default: the built-in simulated targets)",
+        default_address=DEFAULT_ADDRESS,
     )
-    p.add_argument(
-        "--config.check",
-        dest="config_check",
-        action="store_true",
-        help="validate the configuration and exit (0 valid, 2 invalid)",
-    )
-    p.add_argument(
-        "--web.listen-address",
-        dest="listen",
-        default=DEFAULT_ADDRESS,
-        help=f"address for /metrics (default {DEFAULT_ADDRESS})",
-    )
-    p.add_argument(
-        "--web.config.file",
-        dest="web_config",
-        metavar="PATH",
-        help="TLS and basic-auth settings, exporter-toolkit format",
-    )
-    p.add_argument(
-        "--web.allow-dev-token",
-        dest="allow_dev_token",
-        action="store_true",
-        help="accept LLMSCOPE_API_KEY=dev-123, the brief's published token (local use only)",
-    )
-    p.add_argument("--log.level", dest="log_level", choices=list(LEVELS), default="info")
     p.add_argument("--version", action="version", version=f"llmscope-exporter {__version__}")
     return p
 
@@ -75,11 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup(args.log_level)
     try:
         config = load_config(args.config_file)
-        web = load_web(args.web_config, os.environ, args.allow_dev_token)
+        web = web_settings(args)
     except ConfigError as err:
-        for line in str(err).splitlines():
-            print(f"llmscope-exporter: config error: {line}", file=sys.stderr)
-        return 2
+        return report_config_error("llmscope-exporter", err)
     if args.config_check:
         print(f"{config.source}: valid, {len(config.targets)} targets")
         return 0
@@ -90,7 +60,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> int:
-    SECRETS.add(os.environ.get(API_KEY_ENV, ""))
     for warning in web.warnings:
         log.warning("%s", warning)
     registry = CollectorRegistry()

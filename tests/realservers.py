@@ -48,11 +48,15 @@ def http_get(url: str, timeout: float = 5.0) -> bytes:
         return data
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_ready(
+    url: str, process: subprocess.Popen[bytes], timeout: float = 30.0, log: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+            raise RuntimeError(
+                f"{process.args!r} exited with {process.returncode}: {_log_tail(log)}"
+            )
         try:
             http_get(url, timeout=1.0)
             return
@@ -95,8 +99,15 @@ class Prometheus(Server):
 
 
 def _spawn(args: Sequence[str], directory: Path) -> subprocess.Popen[bytes]:
-    log = (directory / "server.log").open("wb")
-    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=directory)
+    with (directory / "server.log").open("wb") as log:
+        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=directory)
+
+
+def _log_tail(log: Path | None, lines: int = 5) -> str:
+    """The last lines a server wrote, for the error that says it did not start."""
+    if log is None or not log.exists():
+        return "(no log)"
+    return " | ".join(log.read_text(errors="replace").strip().splitlines()[-lines:])
 
 
 @contextlib.contextmanager
@@ -106,7 +117,8 @@ def prometheus(
     """Prometheus with ``config`` (prometheus.yml text) and optional rule files by name."""
     directory = Path(tempfile.mkdtemp(prefix="llmscope-prom-"))
     (directory / "prometheus.yml").write_text(config)
-    for name, text in (rules or {}).items():
+    for name, text in (rules or {}).items():  # a name may hold a folder: "rules/x.yml"
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_text(text)
     port = free_port()
     process = _spawn(
@@ -123,7 +135,7 @@ def prometheus(
     )
     server = Prometheus(f"http://127.0.0.1:{port}", process, directory)
     try:
-        wait_ready(f"{server.url}/-/ready", process)
+        wait_ready(f"{server.url}/-/ready", process, log=directory / "server.log")
         yield server
     finally:
         server.stop()
@@ -147,7 +159,7 @@ def alertmanager(config: str) -> Iterator[Server]:
     )
     server = Server(f"http://127.0.0.1:{port}", process, directory)
     try:
-        wait_ready(f"{server.url}/-/ready", process)
+        wait_ready(f"{server.url}/-/ready", process, log=directory / "server.log")
         yield server
     finally:
         server.stop()
@@ -171,7 +183,7 @@ def victoria_metrics(extra_args: Sequence[str] = ()) -> Iterator[Prometheus]:
     )
     server = Prometheus(f"http://127.0.0.1:{port}", process, directory)
     try:
-        wait_ready(f"{server.url}/health", process)
+        wait_ready(f"{server.url}/health", process, log=directory / "server.log")
         yield server
     finally:
         server.stop()

@@ -1,0 +1,5 @@
+import sys
+
+from spc_rules.cli import main
+
+sys.exit(main())

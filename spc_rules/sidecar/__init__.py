@@ -1,0 +1,28 @@
+"""The SPC sidecar: reads histograms from a Prometheus HTTP API, judges every series with the
+engine (``spc_rules``), and serves limits, rule violations and capability as metrics.
+
+    config / chartconfig / model / selector   what to judge (YAML, validated at load)
+    promapi / decode                          raw samples from the HTTP API, in pieces
+    points                                    individuals and subgroups from _sum/_count
+    evaluate / ledger                         the engine over every series; counting flags
+    publish                                   fresh metric families at every scrape
+    service                                   cycles, stale results, backoff, reloads
+"""
+
+from spc_rules.sidecar.config import (
+    SidecarConfig,
+    SidecarConfigError,
+    builtin_config,
+    load_file,
+    load_text,
+)
+from spc_rules.sidecar.service import Sidecar
+
+__all__ = [
+    "Sidecar",
+    "SidecarConfig",
+    "SidecarConfigError",
+    "builtin_config",
+    "load_file",
+    "load_text",
+]
