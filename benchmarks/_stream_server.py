@@ -31,8 +31,10 @@ async def main(port_file: str) -> None:
 
     def route(request: FakeRequest) -> Script:
         if request.path == "/sent":
-            return Script(headers={"Content-Type": "application/json"},
-                          steps=[Step(json.dumps(sent).encode())])
+            return Script(
+                headers={"Content-Type": "application/json"},
+                steps=[Step(json.dumps(sent).encode())],
+            )
         return stream_script([f" {i}" for i in range(CHUNKS)], ttft=TTFT, gap=GAP)
 
     server = FakeServer(route, on_sent=on_sent)

@@ -36,23 +36,33 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
     port_file = Path(tempfile.mkdtemp()) / "port"
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks._stream_server", str(port_file)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     while not port_file.exists() or not port_file.read_text():
         time.sleep(0.05)
     return process, f"http://127.0.0.1:{port_file.read_text()}"
 
 
-async def probe_round(client: httpx.AsyncClient, url: str, targets: int
-                      ) -> list[tuple[str, float, ProbeResult]]:
+async def probe_round(
+    client: httpx.AsyncClient, url: str, targets: int
+) -> list[tuple[str, float, ProbeResult]]:
     provider = OpenAIProvider()
 
     async def one(i: int) -> tuple[str, float, ProbeResult]:
-        target = TargetConfig(name=f"t{i}", provider="openai", model="m", base_url=url,
-                              options=OpenAIOptions(), timeout=30, stall_timeout=10)
+        target = TargetConfig(
+            name=f"t{i}",
+            provider="openai",
+            model="m",
+            base_url=url,
+            options=OpenAIOptions(),
+            timeout=30,
+            stall_timeout=10,
+        )
         prompt = probe_prompt("Count")
-        ctx = ProbeContext(client=client, target=target, prompt=prompt, api_key="k",
-                           clock=time.monotonic)
+        ctx = ProbeContext(
+            client=client, target=target, prompt=prompt, api_key="k", clock=time.monotonic
+        )
         start = time.monotonic()
         return prompt, start, await run_probe(provider, ctx)
 
@@ -66,10 +76,13 @@ async def floor_probe(url: str, prompt: str) -> list[float]:
     """
     host, port = url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
-    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": prompt}],
-                       "stream": True}).encode()
-    writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    body = json.dumps(
+        {"model": "m", "messages": [{"role": "user", "content": prompt}], "stream": True}
+    ).encode()
+    writer.write(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
     await writer.drain()
     times: list[float] = []
     while data := await reader.read(65536):
@@ -124,8 +137,7 @@ def accuracy(url: str, targets: int, rounds: int) -> tuple[dict[str, float], dic
             measured.append(measured[-1] + gap)
         errors += [m - s for m, s in zip(measured, sent[prompt], strict=True)]
     floor_errors = [
-        m - s for prompt, times in floor_results
-        for m, s in zip(times, sent[prompt], strict=True)
+        m - s for prompt, times in floor_results for m, s in zip(times, sent[prompt], strict=True)
     ]
     chunks = len(results) * CHUNKS
     return summarize(errors, chunks, cpu), summarize(floor_errors, len(floor_errors), floor_cpu)
@@ -134,21 +146,44 @@ def accuracy(url: str, targets: int, rounds: int) -> tuple[dict[str, float], dic
 def render_cost(targets: int = 100) -> dict[str, float]:
     registry = CollectorRegistry()
     metrics = ExporterMetrics(registry)
-    configs = [TargetConfig(name=f"target-{i}", provider="openai", model="gpt-4o-mini",
-                            base_url="https://api.openai.com/v1") for i in range(targets)]
+    configs = [
+        TargetConfig(
+            name=f"target-{i}",
+            provider="openai",
+            model="gpt-4o-mini",
+            base_url="https://api.openai.com/v1",
+        )
+        for i in range(targets)
+    ]
     metrics.declare((c, c.base_url) for c in configs)
     for config in configs:
         for _ in range(5):
-            metrics.record(config, "openai", ProbeResult(
-                target=config.name, timestamp=time.time(), duration=1.2,
-                time_to_first_chunk=0.4, gaps=(0.02,) * 31, chunks=32, input_tokens=20,
-                output_tokens=32, status=200, phases={"connect": 0.01, "first_byte": 0.3}))
+            metrics.record(
+                config,
+                "openai",
+                ProbeResult(
+                    target=config.name,
+                    timestamp=time.time(),
+                    duration=1.2,
+                    time_to_first_chunk=0.4,
+                    gaps=(0.02,) * 31,
+                    chunks=32,
+                    input_tokens=20,
+                    output_tokens=32,
+                    status=200,
+                    phases={"connect": 0.01, "first_byte": 0.3},
+                ),
+            )
     empty = CollectorRegistry()
     n = 20
     full = min(timeit.repeat(lambda: generate_latest(registry), number=n, repeat=5)) / n
     base = min(timeit.repeat(lambda: generate_latest(empty), number=n, repeat=5)) / n
-    return {"render_ms": full * 1e3, "bytes": len(generate_latest(registry)),
-            "per_target_us": full / targets * 1e6, "ratio_to_empty": full / max(base, 1e-9)}
+    return {
+        "render_ms": full * 1e3,
+        "bytes": len(generate_latest(registry)),
+        "per_target_us": full / targets * 1e6,
+        "ratio_to_empty": full / max(base, 1e-9),
+    }
 
 
 def main() -> None:
@@ -159,18 +194,24 @@ def main() -> None:
             r, f = accuracy(url, targets, rounds)
             print(f"{targets:>3} concurrent targets (aim: {aim}), {r['chunks']:.0f} chunks")
             for name, x in (("exporter", r), ("raw asyncio floor", f)):
-                print(f"    {name:<18} error median {x['median_ms']:7.3f} ms, p99 "
-                      f"{x['p99_ms']:8.3f} ms, max {x['max_ms']:8.3f} ms; CPU "
-                      f"{x['cpu_us_per_chunk']:6.1f} us/chunk")
-            print(f"    exporter / floor: median error {r['median_ms'] / f['median_ms']:.1f}x, "
-                  f"CPU per chunk {r['cpu_us_per_chunk'] / f['cpu_us_per_chunk']:.1f}x")
+                print(
+                    f"    {name:<18} error median {x['median_ms']:7.3f} ms, p99 "
+                    f"{x['p99_ms']:8.3f} ms, max {x['max_ms']:8.3f} ms; CPU "
+                    f"{x['cpu_us_per_chunk']:6.1f} us/chunk"
+                )
+            print(
+                f"    exporter / floor: median error {r['median_ms'] / f['median_ms']:.1f}x, "
+                f"CPU per chunk {r['cpu_us_per_chunk'] / f['cpu_us_per_chunk']:.1f}x"
+            )
     finally:
         process.terminate()
         process.wait()
     r = render_cost()
-    print(f"/metrics with 100 targets: {r['render_ms']:.2f} ms per render, "
-          f"{r['bytes'] / 1024:.0f} KiB, {r['per_target_us']:.0f} us per target, "
-          f"{r['ratio_to_empty']:.0f}x an empty registry")
+    print(
+        f"/metrics with 100 targets: {r['render_ms']:.2f} ms per render, "
+        f"{r['bytes'] / 1024:.0f} KiB, {r['per_target_us']:.0f} us per target, "
+        f"{r['ratio_to_empty']:.0f}x an empty registry"
+    )
 
 
 if __name__ == "__main__":

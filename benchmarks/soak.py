@@ -40,7 +40,8 @@ def start_fault_server(rate: float, seed: int) -> tuple[subprocess.Popen[bytes],
     port_file = Path(tempfile.mkdtemp()) / "port"
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks._fault_server", str(port_file), str(rate), str(seed)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     while not port_file.exists() or not port_file.read_text():
         time.sleep(0.05)
@@ -52,13 +53,17 @@ def config_text(url: str, targets: int) -> str:
     for i in range(targets):
         interval = 300 + (i % 5) * 100  # 300-700 ms
         if i % 4 == 3:
-            lines.append(f"  - {{name: sim-{i}, provider: simulated, model: s, seed: {i}, "
-                         f"interval: {interval}ms, ttft: 20ms, gap: 5ms, max_tokens: 8, "
-                         "error_rate: 0.03}")
+            lines.append(
+                f"  - {{name: sim-{i}, provider: simulated, model: s, seed: {i}, "
+                f"interval: {interval}ms, ttft: 20ms, gap: 5ms, max_tokens: 8, "
+                "error_rate: 0.03}"
+            )
         else:
-            lines.append(f"  - {{name: oa-{i}, provider: openai, base_url: {url}/v1, "
-                         f"model: m, api_key_env: SOAK_KEY, interval: {interval}ms, "
-                         "max_tokens: 8}")
+            lines.append(
+                f"  - {{name: oa-{i}, provider: openai, base_url: {url}/v1, "
+                f"model: m, api_key_env: SOAK_KEY, interval: {interval}ms, "
+                "max_tokens: 8}"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -86,15 +91,24 @@ async def soak(url: str, targets: int, minutes: float) -> dict[str, float]:
         for t in config.targets
     )
     errors = sum(
-        s.value for m in registry.collect() if m.name == "llmscope_probe_errors"
-        for s in m.samples if s.name.endswith("_total")
+        s.value
+        for m in registry.collect()
+        if m.name == "llmscope_probe_errors"
+        for s in m.samples
+        if s.name.endswith("_total")
     )
     rss1, fds1, tasks1 = samples[-1]
     return {
-        "probes": probes, "failed": errors, "rss0_mib": rss0 / 2**20,
+        "probes": probes,
+        "failed": errors,
+        "rss0_mib": rss0 / 2**20,
         "rss_growth_mib": (rss1 - rss0) / 2**20,
-        "rss_max_mib": max(s[0] for s in samples) / 2**20, "fds0": fds0, "fds1": fds1,
-        "tasks0": tasks0, "tasks1": tasks1, "unhandled": len(loop_errors) + counter.tracebacks,
+        "rss_max_mib": max(s[0] for s in samples) / 2**20,
+        "fds0": fds0,
+        "fds1": fds1,
+        "tasks0": tasks0,
+        "tasks1": tasks1,
+        "unhandled": len(loop_errors) + counter.tracebacks,
     }
 
 
@@ -110,14 +124,22 @@ def main() -> None:
     finally:
         process.terminate()
         process.wait()
-    print(f"soak: {args.targets} targets at 300-700 ms for {args.minutes:g} min, "
-          f"{args.fault_rate:.0%} faults")
-    print(f"  probes {r['probes']:.0f} ({r['failed']:.0f} failed, "
-          f"{r['failed'] / max(r['probes'], 1):.1%})")
-    print(f"  RSS {r['rss0_mib']:.1f} MiB after warm-up, growth {r['rss_growth_mib']:+.1f} MiB, "
-          f"max {r['rss_max_mib']:.1f} MiB")
-    print(f"  open fds {r['fds0']:.0f} -> {r['fds1']:.0f}; asyncio tasks {r['tasks0']:.0f} -> "
-          f"{r['tasks1']:.0f}; unhandled exceptions {r['unhandled']:.0f}")
+    print(
+        f"soak: {args.targets} targets at 300-700 ms for {args.minutes:g} min, "
+        f"{args.fault_rate:.0%} faults"
+    )
+    print(
+        f"  probes {r['probes']:.0f} ({r['failed']:.0f} failed, "
+        f"{r['failed'] / max(r['probes'], 1):.1%})"
+    )
+    print(
+        f"  RSS {r['rss0_mib']:.1f} MiB after warm-up, growth {r['rss_growth_mib']:+.1f} MiB, "
+        f"max {r['rss_max_mib']:.1f} MiB"
+    )
+    print(
+        f"  open fds {r['fds0']:.0f} -> {r['fds1']:.0f}; asyncio tasks {r['tasks0']:.0f} -> "
+        f"{r['tasks1']:.0f}; unhandled exceptions {r['unhandled']:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -97,9 +97,12 @@ def test_probe_failing_inhibits_spc_alerts_of_the_same_target_only() -> None:
         config = config.replace(COMPOSE_WEBHOOK, sink.url)
         config = config.replace(COMPOSE_TEMPLATES, str(b.TEMPLATES_DIR / "*.tmpl"))
         with alertmanager(config) as am:
-            _post(am.url, [SPC_CHAT, SPC_OTHER])
-            _wait_states(am.url, {("LLMscopeSPCOutOfControl", "chat"): "active"})
+            # The failing probe is known first, as in production (its alert has the shorter
+            # path), so every SPC group is flushed well after the inhibitor has seen it;
+            # the other order races the SPC group's group_wait on a loaded machine.
             _post(am.url, [PROBE_CHAT])
+            _wait_states(am.url, {("LLMscopeProbeFailing", "chat"): "active"})
+            _post(am.url, [SPC_CHAT, SPC_OTHER])
 
             states = _wait_states(
                 am.url,
@@ -112,8 +115,8 @@ def test_probe_failing_inhibits_spc_alerts_of_the_same_target_only() -> None:
             assert states[("LLMscopeSPCOutOfControl", "chat")]["inhibitedBy"]
             assert not states[("LLMscopeSPCOutOfControl", "other")]["inhibitedBy"]
 
-            # The SPC groups were due before the probe group (same group_wait, posted
-            # first): once the probe page is out, any SPC notification would be too.
+            # The SPC groups share one group_wait and were posted together: once the other
+            # target's SPC page is out, the inhibited one would have been too.
             probe = ("llmscope-critical", "LLMscopeProbeFailing", "chat")
             other = ("llmscope-critical", "LLMscopeSPCOutOfControl", "other")
             sent = _sent(sink.wait_for(lambda n: {probe, other} <= _sent(n)))
