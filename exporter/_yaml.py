@@ -61,6 +61,9 @@ class DocumentError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+INVALID = object()  # what Reader.scalar returns for a value it already reported
+
+
 def join_path(parent: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{parent}[{key}]"
@@ -132,13 +135,21 @@ class Reader:
     # Scalars -------------------------------------------------------------------
 
     def scalar(self, node: yaml.Node, path: str) -> object:
+        """The value of a scalar node; ``INVALID`` once a problem about it is recorded."""
         if not isinstance(node, yaml.ScalarNode):
             self.fail(node, path, f"expected a single value, got {_kind(node)}")
-            return None
-        return self._constructor.construct_object(node)
+            return INVALID
+        try:
+            return self._constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError) as err:  # e.g. an unknown tag, or !!int abc
+            detail = getattr(err, "problem", None) or str(err).splitlines()[0]
+            self.fail(node, path, f"cannot read this value: {detail}")
+            return INVALID
 
     def string(self, node: yaml.Node, path: str) -> str | None:
         value = self.scalar(node, path)
+        if value is INVALID:
+            return None
         if isinstance(value, str) and value:
             return value
         if value is not None or isinstance(node, yaml.ScalarNode):
@@ -147,6 +158,8 @@ class Reader:
 
     def boolean(self, node: yaml.Node, path: str) -> bool | None:
         value = self.scalar(node, path)
+        if value is INVALID:
+            return None
         if isinstance(value, bool):
             return value
         self.fail(node, path, f"expected true or false, got {_describe(value)}")
@@ -154,6 +167,8 @@ class Reader:
 
     def integer(self, node: yaml.Node, path: str, minimum: int | None = None) -> int | None:
         value = self.scalar(node, path)
+        if value is INVALID:
+            return None
         if not isinstance(value, int) or isinstance(value, bool):
             self.fail(node, path, f"expected a whole number, got {_describe(value)}")
             return None
@@ -164,6 +179,8 @@ class Reader:
 
     def number(self, node: yaml.Node, path: str, minimum: float | None = None) -> float | None:
         value = self.scalar(node, path)
+        if value is INVALID:
+            return None
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
             self.fail(node, path, f"expected a number, got {_describe(value)}")
             return None
@@ -174,6 +191,8 @@ class Reader:
 
     def duration(self, node: yaml.Node, path: str, positive: bool = True) -> float | None:
         value = self.scalar(node, path)
+        if value is INVALID:
+            return None
         if not isinstance(value, str):
             self.fail(node, path, f'expected a duration such as "15s", got {_describe(value)}')
             return None

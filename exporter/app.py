@@ -6,7 +6,8 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry, Gauge
@@ -14,10 +15,9 @@ from prometheus_client import CollectorRegistry, Gauge
 from exporter.budget import BudgetGuard
 from exporter.collectors import Collectors, EnergyRecorder, register
 from exporter.config import Config, TargetConfig
-from exporter.errors import ConfigError
 from exporter.logs import SECRETS
 from exporter.metrics import ExporterMetrics
-from exporter.pricing import cost_usd, price_for
+from exporter.pricing import cost_usd, price_for, shipped_table
 from exporter.probe import ProbeContext, probe_prompt, run_probe
 from exporter.providers import PROVIDERS
 from exporter.scheduler import Scheduler
@@ -64,6 +64,7 @@ class Exporter:
         self.energy = EnergyRecorder(registry, None)
         self._budget = BudgetGuard(wall_clock)
         self._paused: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def config(self) -> Config:
@@ -72,11 +73,14 @@ class Exporter:
 
     async def start(self) -> None:
         config = self._load()
-        # Collector settings are read at start only; changing them needs a restart.
-        self._collectors = register(self._registry, config.collectors)
+        # Collector settings and max_concurrency are read at start only (a restart applies
+        # them). NVML start-up and the price table's parse block: keep them off the loop.
+        self._collectors = await asyncio.to_thread(register, self._registry, config.collectors)
         self.energy.meter = self._collectors.energy_meter
+        await asyncio.to_thread(shipped_table)
+        self._transport = self._transport or PerTargetTransport()
         self._client = httpx.AsyncClient(
-            transport=self._transport or PerTargetTransport(),
+            transport=self._transport,
             follow_redirects=False,
             headers={"User-Agent": "llmscope-probe"},
         )
@@ -101,7 +105,7 @@ class Exporter:
         try:
             # Loading may block (the built-in config asks whether Ollama answers).
             config = await asyncio.to_thread(self._load)
-        except ConfigError as err:
+        except Exception as err:  # ConfigError, or anything a bad file provokes
             self._reload_ok.set(0)
             log.error(
                 "reload failed, keeping the running configuration: %s", str(err).replace("\n", "; ")
@@ -117,6 +121,9 @@ class Exporter:
         for gone in old - {t.name for t in config.targets}:
             self.metrics.forget(gone)
             self.energy.forget(gone)
+            self._paused.discard(gone)
+            if isinstance(self._transport, PerTargetTransport):
+                self._background(self._transport.drop(gone))
         self._config = config
         self._auth_logged.clear()
         active: list[TargetConfig] = []
@@ -131,11 +138,33 @@ class Exporter:
                 )
                 self.metrics.set_idle(target.name, "missing_api_key")
                 continue
-            self.metrics.set_idle(target.name, None)
+            self._publish_budget(target)
             active.append(target)
         self._scheduler.update(active)
         self._reload_ok.set(1)
         self._reload_time.set(time.time())
+
+    def _publish_budget(self, target: TargetConfig) -> None:
+        """Budget state survives a reload: the day's count and a pause stay as they were."""
+        paused = target.name in self._paused and target.budget is not None
+        self.metrics.set_idle(target.name, "budget_exhausted" if paused else None)
+        if target.budget is None:
+            return
+        self.metrics.budget_paused.labels(target.name).set(1 if paused else 0)
+        self.metrics.set_spent(target.name, *self._budget.spent(target.name))
+        if target.budget.daily_usd is not None and price_for(target) is None:
+            log.warning(
+                "target %s: budget.daily_usd cannot apply, no price is known for %s %s "
+                "(add a pricing block)",
+                target.name,
+                target.provider,
+                target.model,
+            )
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _api_key(self, target: TargetConfig) -> str | None:
         if not target.api_key_env:
@@ -149,7 +178,8 @@ class Exporter:
     async def _probe(self, target: TargetConfig) -> float | None:
         assert self._client is not None
         if self._budget.exhausted(target.name, target.budget):
-            return self._pause(target)
+            self._pause(target)
+            return None
         if target.name in self._paused:
             self._paused.discard(target.name)
             self.metrics.budget_paused.labels(target.name).set(0)
@@ -175,7 +205,8 @@ class Exporter:
             self.metrics.in_flight.dec()
         price = price_for(target)
         spend = None
-        if price is not None and result.success:
+        # A probe that failed after content arrived was billed too: it counts against cost.
+        if price is not None and (result.input_tokens or result.output_tokens):
             spend = cost_usd(
                 price,
                 result.input_tokens or 0,
@@ -197,14 +228,13 @@ class Exporter:
             self._auth_logged.discard(target.name)
         return result.retry_after
 
-    def _pause(self, target: TargetConfig) -> float:
-        """Skip this probe; sleep until the next UTC day, when the budget starts afresh."""
+    def _pause(self, target: TargetConfig) -> None:
+        """Send nothing; each slot checks again, so the target resumes on the new UTC day."""
         if target.name not in self._paused:
             self._paused.add(target.name)
             log.warning("target %s paused until 00:00 UTC: daily budget reached", target.name)
         self.metrics.budget_paused.labels(target.name).set(1)
         self.metrics.set_idle(target.name, "budget_exhausted")
-        return self._budget.seconds_to_next_day()
 
 
 async def run_forever(exporter: Exporter, stop: asyncio.Event) -> None:

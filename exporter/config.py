@@ -8,14 +8,15 @@ are validated by the provider module itself, so this module knows no wire format
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import yaml
 
-from exporter._yaml import DocumentError, Reader, join_path, parse_duration
+from exporter._yaml import INVALID, DocumentError, Reader, join_path, parse_duration
 from exporter.errors import ConfigError
 from exporter.providers import PROVIDERS
 
@@ -92,8 +93,9 @@ class TargetConfig:
     pricing: Pricing | None = None
     budget: Budget | None = None
     gpu: str | None = None
-    # The provider module's own frozen options object (see Provider.parse_options).
-    options: object = field(default=None, compare=False)
+    # The provider module's own frozen options object (see Provider.parse_options); it
+    # takes part in equality, so a reload that changes only an option restarts the target.
+    options: object = None
 
 
 @dataclass(frozen=True)
@@ -218,9 +220,7 @@ def _target(
     name = _required(reader, keys, "name", path, node)
     model = _required(reader, keys, "model", path, node)
     opt = reader.optional
-    key_env = opt(keys, "api_key_env", path, reader.string, None)
-    if provider is not None and provider.needs_key and key_env is None:
-        _ = key_env  # a keyless target is allowed: local servers often need none
+    key_env = opt(keys, "api_key_env", path, _variable_name(reader), None)
     target = TargetConfig(
         name=name or "",
         provider=provider_kind or "",
@@ -261,6 +261,27 @@ def _mapping_without_secrets(
                 kept.append((key_node, value_node))
         node = yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark)
     return reader.mapping(node, path, allowed)
+
+
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _variable_name(reader: Reader) -> Callable[[yaml.Node, str], str | None]:
+    """An environment variable's name; a pasted key is refused without being echoed."""
+
+    def convert(node: yaml.Node, path: str) -> str | None:
+        value = reader.string(node, path)
+        if value is not None and not _VARIABLE_NAME.fullmatch(value):
+            reader.fail(
+                node,
+                path,
+                "must be the NAME of an environment variable (letters, digits, _); "
+                "this value looks like a key itself, and keys do not belong in the file",
+            )
+            return None
+        return value
+
+    return convert
 
 
 def _required(
@@ -319,6 +340,8 @@ def _gpu(reader: Reader, node: yaml.Node | None, path: str) -> str | None:
     if node is None:
         return None
     value = reader.scalar(node, path)
+    if value is INVALID:
+        return None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return str(value)
     if isinstance(value, str) and (value == "all" or value.startswith(("GPU-", "MIG-"))):

@@ -321,6 +321,11 @@ class ExporterMetrics:
             self.info,
             self.idle,
             self.interval,
+            self.budget_paused,
+            self.budget_usd,
+            self.budget_tokens,
+            self.spent_usd,
+            self.spent_tokens,
         ):
             for labels in _label_sets(family):
                 if labels and labels[0] == target:
@@ -373,6 +378,8 @@ class ExporterMetrics:
             self.phase.labels(name, phase).observe(seconds)
         for kind, remaining in result.rate_limits.items():
             self.rate_limit.labels(name, kind).set(remaining)
+        for kind, usd in (spend or {}).items():  # failed probes that streamed were billed
+            self.cost.labels(name, kind).inc(usd)
         if not result.success:
             self.errors.labels(name, result.reason or "internal").inc()
             return
@@ -394,9 +401,6 @@ class ExporterMetrics:
             self.tokens.labels(name, kind, "estimated" if estimated else "reported").inc(count)
             if not estimated:
                 self.token_usage.labels(*labels, kind).observe(count)
-
-        for kind, usd in (spend or {}).items():
-            self.cost.labels(name, kind).inc(usd)
 
 
 def _endpoint(base_url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import socket
 import ssl
 import time
@@ -28,17 +29,15 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
     """``retry-after-ms`` (OpenAI), else ``Retry-After`` as seconds or an HTTP date."""
     raw_ms = headers.get("retry-after-ms")
     if raw_ms is not None:
-        try:
-            return max(float(raw_ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        seconds = finite_seconds(raw_ms)
+        if seconds is not None:
+            return seconds / 1000.0
     raw = headers.get("retry-after")
     if raw is None:
         return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
+    seconds = finite_seconds(raw)
+    if seconds is not None:
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError):
@@ -46,10 +45,27 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
     return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
+def finite_seconds(raw: str) -> float | None:
+    """A non-negative finite number from a header or body field, else None (inf, nan, junk)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return max(value, 0.0) if math.isfinite(value) else None
+
+
 def classify_transport_error(
-    err: httpx.HTTPError, *, body_started: bool, secrets: tuple[str, ...] = ()
+    err: httpx.HTTPError,
+    *,
+    after_headers: bool,
+    body_started: bool,
+    secrets: tuple[str, ...] = (),
 ) -> ProbeError:
-    """The reason for a failure below HTTP; ``body_started`` tells stall from timeout."""
+    """The reason for a failure below HTTP.
+
+    ``body_started`` (a body byte arrived) tells a stall from a timeout; ``after_headers``
+    (the response had begun) tells a truncated stream from a refused connection.
+    """
     chain = list(_causes(err))
     text = redact(_first_line(err), *secrets)
     if isinstance(err, httpx.ConnectTimeout):
@@ -66,7 +82,7 @@ def classify_transport_error(
         return ProbeError("protocol", f"cannot decode the body: {text}")
     if isinstance(err, httpx.ConnectError):
         return ProbeError("connect", f"cannot connect: {text}")
-    if body_started and isinstance(err, httpx.RemoteProtocolError | httpx.ReadError):
+    if after_headers and isinstance(err, httpx.RemoteProtocolError | httpx.ReadError):
         return ProbeError("truncated", f"connection closed mid-stream: {text}")
     if isinstance(err, httpx.RemoteProtocolError):
         return ProbeError("connect", f"server closed the connection: {text}")

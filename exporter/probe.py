@@ -29,8 +29,6 @@ from exporter.redact import redact
 
 log = logging.getLogger("llmscope.probe")
 
-_ERROR_BODY_LIMIT = 64 * 1024
-
 
 @dataclass
 class ProbeContext:
@@ -78,8 +76,8 @@ class ProbeResult:
     @property
     def output_tokens_per_second(self) -> float | None:
         """Output tokens over the generation time, excluding the wait for the first chunk."""
-        if self.output_tokens is None or self.time_to_first_chunk is None:
-            return None
+        if self.output_tokens is None or self.output_estimated or self.time_to_first_chunk is None:
+            return None  # chunks per second is not tokens per second
         generation = self.duration - self.time_to_first_chunk
         if generation <= 0 or self.output_tokens < 2:
             return None
@@ -137,8 +135,9 @@ async def run_probe(provider: Provider, ctx: ProbeContext) -> ProbeResult:
     # A server that reports no usage gets an estimate, flagged so it is never mixed
     # silently with real counts: one token per streamed chunk, four characters an input token.
     out_tokens, in_tokens = usage.output_tokens, usage.input_tokens
-    out_estimated = failure is None and out_tokens is None
-    in_estimated = failure is None and in_tokens is None
+    # A failed probe that streamed content was still billed, so it gets estimates too.
+    out_estimated = chunks > 0 and out_tokens is None
+    in_estimated = chunks > 0 and in_tokens is None
     if out_estimated:
         out_tokens = chunks
     if in_estimated:

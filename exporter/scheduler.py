@@ -9,12 +9,18 @@ and counted, never run back to back; a Retry-After pushes the next probe past it
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
 from exporter.config import TargetConfig
+
+log = logging.getLogger("llmscope.scheduler")
+
+# The longest wait a server's Retry-After may impose; longer asks are cut to this.
+MAX_WAIT = 3600.0
 
 # Runs one probe of a target; returns the seconds the server asked to wait, if any.
 ProbeFn = Callable[[TargetConfig], Awaitable[float | None]]
@@ -47,7 +53,7 @@ class Scheduler:
         """Start new targets, restart changed ones, stop removed ones; others keep going."""
         wanted = {t.name: t for t in targets}
         for name, (old, task) in list(self._tasks.items()):
-            if wanted.get(name) != old:
+            if wanted.get(name) != old or task.done():
                 task.cancel()
                 del self._tasks[name]
         for name, target in wanted.items():
@@ -69,10 +75,14 @@ class Scheduler:
             await asyncio.sleep(max(0.0, next_at - self._clock()))
             async with self._limit:
                 self._on_lateness(target, max(0.0, self._clock() - next_at))
-                wait = await self._probe(target)
+                try:
+                    wait = await self._probe(target)
+                except Exception:  # a bug must not end this target's schedule for good
+                    log.exception("target %s: probe raised; the schedule goes on", target.name)
+                    wait = None
             now = self._clock()
             next_at += interval
-            earliest = now + wait if wait else now
+            earliest = now + min(wait, MAX_WAIT) if wait and wait > 0 else now
             if next_at < earliest:
                 missed = math.ceil((earliest - next_at) / interval)
                 next_at += missed * interval

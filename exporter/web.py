@@ -169,18 +169,27 @@ class WebServer:
             return text(500, "internal error")
 
 
+_MAX_BODY = 1 << 20  # request bodies are ignored; a reload or probe needs none
+
+
 def _make_handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "llmscope"
+        timeout = 30  # an idle or slow client must not hold a thread for ever
 
         def _serve(self, method: str, send_body: bool = True) -> None:
             path = self.path.split("?", 1)[0]
             headers = {k.lower(): v for k, v in self.headers.items()}
-            length = int(headers.get("content-length", "0") or 0)
-            if length:
-                self.rfile.read(min(length, 1 << 20))
-            response = server.dispatch(Request(method, path, headers))
+            raw_length = headers.get("content-length", "0").strip() or "0"
+            if not raw_length.isdigit() or int(raw_length) > _MAX_BODY:
+                # The body cannot be skipped safely: answer, and end the connection.
+                self.close_connection = True
+                response = text(400, "bad or oversized Content-Length")
+            else:
+                if int(raw_length):
+                    self.rfile.read(int(raw_length))
+                response = server.dispatch(Request(method, path, headers))
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(response.body)))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from exporter._yaml import DocumentError, Reader, join_path
+from exporter._yaml import INVALID, DocumentError, Reader, join_path
 from exporter.errors import ConfigError
 from exporter.web import Authenticator
 from exporter.webauth import API_KEY_ENV, CredentialCheck, read_users, token_problems
@@ -321,7 +321,7 @@ def _headers(reader: Reader, node: yaml.Node | None) -> dict[str, str]:
     for name, value_node in keys.items():
         value = reader.scalar(value_node, join_path(path, name))
         allowed = _HEADERS[name]
-        if value is None or value == "":
+        if value is INVALID or value is None or value == "":
             continue  # blank means unset, as in the toolkit
         if not isinstance(value, str) or any(c in value for c in "\r\n"):
             reader.fail(value_node, join_path(path, name), "expected a one-line string")

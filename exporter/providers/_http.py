@@ -42,7 +42,9 @@ async def http_stream(
     try:
         response = await ctx.client.send(request, stream=True)
     except httpx.HTTPError as err:
-        raise classify_transport_error(err, body_started=False, secrets=call.secrets) from None
+        raise classify_transport_error(
+            err, after_headers=False, body_started=False, secrets=call.secrets
+        ) from None
     try:
         ctx.status = response.status_code
         ctx.headers = response.headers
@@ -71,7 +73,9 @@ async def http_stream(
         for event in decoder.close():
             yield event
     except httpx.HTTPError as err:
-        raise classify_transport_error(err, body_started=True, secrets=call.secrets) from None
+        raise classify_transport_error(
+            err, after_headers=True, body_started=ctx.body_started, secrets=call.secrets
+        ) from None
     finally:
         await response.aclose()
 
@@ -87,11 +91,15 @@ def _check_content_type(response: httpx.Response, call: HttpCall) -> None:
 
 
 async def _read_limited(response: httpx.Response, limit: int) -> bytes:
+    """An error body, as much as arrives: the status, not a broken body, is the failure."""
     body = b""
-    async for piece in response.aiter_bytes():
-        body += piece
-        if len(body) >= limit:
-            break
+    try:
+        async for piece in response.aiter_bytes():
+            body += piece
+            if len(body) >= limit:
+                break
+    except httpx.HTTPError:
+        pass
     return body[:limit]
 
 

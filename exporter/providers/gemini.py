@@ -20,6 +20,7 @@ import yaml
 
 from exporter._yaml import Reader
 from exporter.errors import ProbeError, Reason
+from exporter.netfail import finite_seconds
 from exporter.providers._json import as_int, error_summary, parse_object
 from exporter.providers._lines import LineSplitter
 from exporter.providers.base import (
@@ -203,10 +204,7 @@ class GeminiProvider(HttpProvider):
             if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo") and isinstance(
                 delay, str
             ):
-                try:
-                    return max(float(delay.removesuffix("s")), 0.0)
-                except ValueError:
-                    return None
+                return finite_seconds(delay.removesuffix("s"))
         return None
 
 
@@ -216,6 +214,8 @@ def _details(body: bytes) -> list[dict[str, Any]]:
         value = json.loads(body)
     except ValueError:
         return []
+    if isinstance(value, list) and value:  # Google sometimes wraps the Status in an array
+        value = value[0]
     error = value.get("error") if isinstance(value, dict) else None
     details = error.get("details") if isinstance(error, dict) else None
     return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []

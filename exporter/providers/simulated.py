@@ -80,7 +80,8 @@ class SimulatedProvider(Provider):
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._states: dict[str, _TargetState] = {}
+        # Per target and options: a reload that changes the seed or scenario starts afresh.
+        self._states: dict[tuple[str, SimulatedOptions], _TargetState] = {}
 
     def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
         opt = reader.optional
@@ -97,9 +98,12 @@ class SimulatedProvider(Provider):
 
     def draw(self, target_name: str, options: SimulatedOptions, tokens: int) -> Draw:
         """Advance the target's random stream by one probe."""
-        state = self._states.get(target_name)
+        key = (target_name, options)
+        state = self._states.get(key)
         if state is None:
-            state = self._states[target_name] = _TargetState(random.Random(options.seed))
+            for old in [k for k in self._states if k[0] == target_name]:
+                del self._states[old]
+            state = self._states[key] = _TargetState(random.Random(options.seed))
         now = self._clock()
         if state.first_probe is None:
             state.first_probe = now

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import yaml
 
-from exporter._yaml import Reader, join_path, parse_duration
+from exporter._yaml import INVALID, Reader, join_path, parse_duration
 from spc_rules.sidecar.model import (
     ALL_RULES,
     ESTIMATORS,
@@ -121,6 +121,8 @@ def _selector(reader: Reader, node: yaml.Node, path: str) -> tuple[Matcher, ...]
         out = []
         for label, value_node in labels.items():
             value = reader.scalar(value_node, join_path(path, label))
+            if value is INVALID:
+                continue
             if not LABEL_NAME.match(label):
                 reader.fail(value_node, join_path(path, label), "not a valid label name")
             elif label == "__name__":
@@ -180,6 +182,8 @@ def _rules(reader: Reader, node: yaml.Node, path: str) -> tuple[int, ...] | None
 def _quantity(reader: Reader, node: yaml.Node, path: str, positive: bool) -> float | None:
     """A number, or a duration such as "2s" (read as seconds)."""
     value = reader.scalar(node, path)
+    if value is INVALID:
+        return None
     number: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         number = float(value)
@@ -247,6 +251,8 @@ def _sigma(reader: Reader, node: yaml.Node, path: str, log: bool) -> float | Non
 def _time(reader: Reader, node: yaml.Node, path: str) -> float | None:
     """A YAML timestamp or date, an RFC 3339 string, or unix seconds; a naive time is UTC."""
     value = reader.scalar(node, path)
+    if value is INVALID:
+        return None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
     if isinstance(value, int | float) and not isinstance(value, bool):

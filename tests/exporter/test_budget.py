@@ -80,3 +80,48 @@ targets:
     free = value("llmscope_probes_total", {"target": "free"})
     assert free is not None and free > 10
     assert b'llmscope_budget_paused{target="free"}' not in generate_latest(registry)
+
+
+def test_a_reload_keeps_the_pause_and_a_removed_target_loses_its_budget_series() -> None:
+    capped = (
+        "  - {name: capped, provider: simulated, model: m, interval: 50ms, ttft: 1ms, "
+        "gap: 1ms, max_tokens: 4, budget: {daily_tokens: 20}}\n"
+    )
+    other = "  - {name: other, provider: simulated, model: m, interval: 50ms, ttft: 1ms}\n"
+    configs = [
+        load_text("targets:\n" + capped + other, "t.yml", {}),
+        load_text("targets:\n" + capped + other, "t.yml", {}),
+        load_text("targets:\n" + other, "t.yml", {}),
+    ]
+    loads = iter(configs)
+    registry = CollectorRegistry()
+    value = registry.get_sample_value
+    seen: list[tuple[float | None, float | None, float | None]] = []
+
+    async def go() -> None:
+        exporter = Exporter(lambda: next(loads), registry, wall_clock=Clock(86400.0 * 20_000))
+        await exporter.start()
+        await asyncio.sleep(0.6)
+        assert value("llmscope_budget_paused", {"target": "capped"}) == 1
+        assert await exporter.reload() is None  # the same config again
+        seen.append(
+            (
+                value("llmscope_budget_paused", {"target": "capped"}),
+                value("llmscope_budget_spent_today_tokens", {"target": "capped"}),
+                value("llmscope_probe_skipped_total", {"target": "capped"}),
+            )
+        )
+        assert await exporter.reload() is None  # capped removed
+        await exporter.stop()
+
+    asyncio.run(go())
+    paused, spent, skipped = seen[0]
+    assert paused == 1
+    assert spent is not None and spent >= 20
+    for name in (
+        "llmscope_budget_paused",
+        "llmscope_budget_daily_tokens",
+        "llmscope_budget_spent_today_tokens",
+    ):
+        assert value(name, {"target": "capped"}) is None
+    assert not skipped  # a pause is not counted as skipped slots

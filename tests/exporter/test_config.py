@@ -222,3 +222,27 @@ def test_gpu_sample_interval_has_a_floor() -> None:
     assert errors_of(text) == [
         "t.yml:1: global.collectors.gpu.sample_interval: must be at least 10ms"
     ]
+
+
+def test_a_key_pasted_into_api_key_env_is_refused_without_echo() -> None:
+    text = """\
+    targets:
+      - {name: a, provider: openai, base_url: "http://x/v1", model: m,
+         api_key_env: sk-proj-PASTED-KEY-123}
+    """
+    (line,) = errors_of(text)
+    assert line.startswith("t.yml:3: targets[0].api_key_env: must be the NAME of an environment")
+    assert "PASTED" not in line
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("!foo 15s", "t.yml:2: targets[0].interval: cannot read this value: "),
+        ("!!int abc", "t.yml:2: targets[0].interval: cannot read this value: "),
+    ],
+)
+def test_bad_yaml_tags_are_config_errors_not_crashes(value: str, expected: str) -> None:
+    text = f"targets:\n  - {{name: a, provider: simulated, model: m, interval: {value}}}\n"
+    (line,) = errors_of(text)
+    assert line.startswith(expected)

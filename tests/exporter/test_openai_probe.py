@@ -11,6 +11,7 @@ import pytest
 from exporter.config import TargetConfig
 from exporter.probe import ProbeContext, ProbeResult, run_probe
 from exporter.providers.openai import OpenAIOptions, OpenAIProvider
+from exporter.transport import PerTargetTransport
 from tests.exporter.openai_fake import (
     DONE,
     SSE_HEADERS,
@@ -235,3 +236,30 @@ def test_connection_refused() -> None:
     result = asyncio.run(go())
     assert result.reason == "connect"
     assert result.status is None
+
+
+@pytest.mark.parametrize(("mode", "connects"), [("fresh", 2), ("keepalive", 1)])
+def test_fresh_mode_pays_a_new_connection_on_every_probe(mode: str, connects: int) -> None:
+    async def go() -> list[ProbeResult]:
+        async with serving(always(stream_script(["a"]))) as server:
+            async with httpx.AsyncClient(transport=PerTargetTransport()) as client:
+                results = []
+                for _ in range(2):
+                    ctx = ProbeContext(
+                        client=client,
+                        target=target(server.url + "/v1", connection=mode),
+                        prompt="p",
+                        api_key="sk-test",
+                    )
+                    results.append(await run_probe(PROVIDER, ctx))
+                return results
+
+    results = asyncio.run(go())
+    assert all(r.success for r in results)
+    assert sum("connect" in r.phases for r in results) == connects
+
+
+def test_infinite_retry_after_is_ignored() -> None:
+    result, _ = run(always(error_script(429, "x", headers={"Retry-After": "inf"})))
+    assert result.reason == "rate_limited"
+    assert result.retry_after is None

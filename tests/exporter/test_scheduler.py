@@ -93,12 +93,12 @@ def test_global_concurrency_cap_holds() -> None:
 
 
 def test_retry_after_pushes_the_next_probe_back() -> None:
-    recorder = Recorder({}, retry_after=0.6)
-    run_for(1.0, recorder, [target("limited", 0.05)])
+    recorder = Recorder({}, retry_after=0.4)
+    skipped = run_for(1.2, recorder, [target("limited", 0.05)])
     starts = recorder.starts["limited"]
-    assert len(starts) <= 2
-    if len(starts) == 2:
-        assert starts[1] - starts[0] >= 0.6
+    assert 2 <= len(starts) <= 3
+    assert all(b - a >= 0.4 for a, b in itertools.pairwise(starts))
+    assert skipped["limited"] >= 7  # each wait passes over about eight 50 ms slots
 
 
 def test_update_keeps_unchanged_targets_and_stops_removed_ones() -> None:
@@ -120,3 +120,66 @@ def test_update_keeps_unchanged_targets_and_stops_removed_ones() -> None:
     assert set(second) == {"a", "c"}
     b_after = [s for s in recorder.starts["b"] if s > max(recorder.starts["c"][0], 0)]
     assert b_after == []
+
+
+def test_a_probe_that_raises_does_not_end_the_schedule() -> None:
+    calls = 0
+
+    async def flaky(t: TargetConfig) -> float | None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug in a probe")
+        return None
+
+    async def go() -> None:
+        scheduler = Scheduler(flaky, max_concurrency=2, rng=random.Random(1))
+        scheduler.update([target("t", 0.05)])
+        await asyncio.sleep(0.4)
+        await scheduler.stop()
+
+    asyncio.run(go())
+    assert calls >= 4
+
+
+def test_an_endless_retry_after_is_capped_not_fatal() -> None:
+    recorder = Recorder({}, retry_after=float("inf"))
+    skipped = run_for(0.3, recorder, [target("limited", 0.05)])
+    assert len(recorder.starts["limited"]) == 1
+    assert skipped["limited"] > 0  # it waits (at most MAX_WAIT), and the task is alive
+
+
+def test_a_target_whose_options_change_is_restarted() -> None:
+    from exporter.providers.simulated import SimulatedOptions
+
+    recorder = Recorder({})
+
+    async def go() -> tuple[asyncio.Task[None], asyncio.Task[None]]:
+        scheduler = Scheduler(recorder, max_concurrency=4, rng=random.Random(1))
+        first = TargetConfig(
+            name="a",
+            provider="simulated",
+            model="m",
+            interval=0.05,
+            options=SimulatedOptions(seed=1),
+        )
+        scheduler.update([first])
+        before = scheduler._tasks["a"][1]
+        scheduler.update([first])  # the same config: the task keeps running
+        assert scheduler._tasks["a"][1] is before
+        changed = TargetConfig(
+            name="a",
+            provider="simulated",
+            model="m",
+            interval=0.05,
+            options=SimulatedOptions(seed=2),
+        )
+        scheduler.update([changed])
+        after = scheduler._tasks["a"][1]
+        await asyncio.sleep(0.05)
+        await scheduler.stop()
+        return before, after
+
+    before, after = asyncio.run(go())
+    assert before is not after
+    assert before.cancelled()

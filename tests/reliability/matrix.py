@@ -42,10 +42,14 @@ EXPECTED = {
     "oversized_body": "oversized",
     "invalid_utf8": "protocol",
     "wrong_content_type": "protocol",
+    # A 401 whose body quotes the key back, as OpenAI's "Incorrect API key provided: ..."
+    # does: the key must still appear nowhere in the exporter's output.
+    "401_echoing_key": "auth",
 }
 # Faults that need no route: the connection never reaches an HTTP server.
 NO_SERVER = ("connection_refused", "dns_failure", "connect_timeout")
 UNRESOLVABLE = "llmscope-dns-failure.test"
+KEY_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,16 @@ def fault_script(wire: Wire, fault: str) -> Script:
 def route_for(wire: Wire) -> Route:
     def route(request: FakeRequest) -> Script:
         fault = request.path.split("/")[1]
+        if fault == "401_echoing_key":
+            key = next(
+                (
+                    request.headers[h].removeprefix("Bearer ")
+                    for h in KEY_HEADERS
+                    if h in request.headers
+                ),
+                "",
+            )
+            return json_error(401, {"error": {"message": f"Incorrect API key provided: {key}"}})
         return fault_script(wire, fault)
 
     return route
