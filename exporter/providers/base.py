@@ -85,8 +85,6 @@ class Provider(abc.ABC):
     semconv_name: str
     #: provider-specific config keys this module reads from a target
     option_keys: frozenset[str] = frozenset()
-    #: whether a target needs ``api_key_env`` (or another credential source)
-    needs_key: bool = True
     #: the root URL used when a target gives no ``base_url``
     default_base_url: str = ""
 

@@ -100,7 +100,6 @@ class OllamaProvider(HttpProvider):
     default_base_url = DEFAULT_URL
     # Not among the semconv's well-known values; the convention allows a custom one.
     semconv_name = "ollama"
-    needs_key = False
 
     def build_call(self, target: TargetConfig, prompt: str, api_key: str | None) -> HttpCall:
         body = {

@@ -73,7 +73,6 @@ class Draw:
 class SimulatedProvider(Provider):
     kind = "simulated"
     semconv_name = "simulated"
-    needs_key = False
     option_keys = frozenset(
         {"seed", "ttft", "ttft_spread", "gap", "gap_spread", "error_rate", "scenario"}
     )

@@ -241,18 +241,20 @@ def test_connection_refused() -> None:
 @pytest.mark.parametrize(("mode", "connects"), [("fresh", 2), ("keepalive", 1)])
 def test_fresh_mode_pays_a_new_connection_on_every_probe(mode: str, connects: int) -> None:
     async def go() -> list[ProbeResult]:
-        async with serving(always(stream_script(["a"]))) as server:
-            async with httpx.AsyncClient(transport=PerTargetTransport()) as client:
-                results = []
-                for _ in range(2):
-                    ctx = ProbeContext(
-                        client=client,
-                        target=target(server.url + "/v1", connection=mode),
-                        prompt="p",
-                        api_key="sk-test",
-                    )
-                    results.append(await run_probe(PROVIDER, ctx))
-                return results
+        async with (
+            serving(always(stream_script(["a"]))) as server,
+            httpx.AsyncClient(transport=PerTargetTransport()) as client,
+        ):
+            results = []
+            for _ in range(2):
+                ctx = ProbeContext(
+                    client=client,
+                    target=target(server.url + "/v1", connection=mode),
+                    prompt="p",
+                    api_key="sk-test",
+                )
+                results.append(await run_probe(PROVIDER, ctx))
+            return results
 
     results = asyncio.run(go())
     assert all(r.success for r in results)
