@@ -28,7 +28,7 @@ from exporter.providers.base import (
     Usage,
 )
 from exporter.providers.openai import SSE_TYPES, numeric_headers
-from exporter.providers.sse import SseDecoder, SseEvent
+from exporter.providers.sse import MarkedStreamDecoder, SseEvent
 
 if TYPE_CHECKING:
     from exporter.config import TargetConfig
@@ -50,49 +50,32 @@ class AnthropicOptions:
     anthropic_version: str = API_VERSION
 
 
-class MessagesDecoder:
+class MessagesDecoder(MarkedStreamDecoder):
     """Decodes Messages stream events until ``message_stop``."""
 
-    def __init__(self) -> None:
-        self._sse = SseDecoder()
-        self._done = False
+    end_marker = "message_stop"
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        return self._events(self._sse.feed(data))
-
-    def close(self) -> list[StreamEvent]:
-        events = self._events(self._sse.close())
-        if not self._done:
-            raise ProbeError("truncated", "stream ended before message_stop")
-        return events
-
-    def _events(self, sse_events: list[SseEvent]) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for sse in sse_events:
-            if self._done:
-                continue
-            data = parse_object(sse.data, f"{sse.event} event")
-            kind = data.get("type", sse.event)
-            if kind == "error":
-                raise ProbeError("provider_error", error_text(data))
-            if kind == "message_start":
-                message = data.get("message")
-                usage = message.get("usage") if isinstance(message, dict) else None
-                if isinstance(usage, dict):
-                    out.append(_input_usage(usage))
-            elif kind == "content_block_delta":
-                delta = data.get("delta")
-                if isinstance(delta, dict):
-                    text = delta.get(_DELTA_TEXT.get(str(delta.get("type")), ""))
-                    if isinstance(text, str) and text:
-                        out.append(TextChunk(text))
-            elif kind == "message_delta":
-                usage = data.get("usage")
-                if isinstance(usage, dict):
-                    out.append(_output_usage(usage))
-            elif kind == "message_stop":
-                self._done = True
-        return out
+    def event(self, sse: SseEvent) -> list[StreamEvent]:
+        data = parse_object(sse.data, f"{sse.event} event")
+        kind = data.get("type", sse.event)
+        if kind == "error":
+            raise ProbeError("provider_error", error_text(data))
+        if kind == "message_start":
+            message = data.get("message")
+            usage = message.get("usage") if isinstance(message, dict) else None
+            return [_input_usage(usage)] if isinstance(usage, dict) else []
+        if kind == "content_block_delta":
+            delta = data.get("delta")
+            if isinstance(delta, dict):
+                text = delta.get(_DELTA_TEXT.get(str(delta.get("type")), ""))
+                if isinstance(text, str) and text:
+                    return [TextChunk(text)]
+        elif kind == "message_delta":
+            usage = data.get("usage")
+            return [_output_usage(usage)] if isinstance(usage, dict) else []
+        elif kind == "message_stop":
+            self.finish()
+        return []
 
 
 def _input_usage(usage: Mapping[str, Any]) -> Usage:

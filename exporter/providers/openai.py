@@ -27,7 +27,7 @@ from exporter.providers.base import (
     TextChunk,
     Usage,
 )
-from exporter.providers.sse import SseDecoder, SseEvent
+from exporter.providers.sse import MarkedStreamDecoder, SseEvent
 
 if TYPE_CHECKING:
     from exporter.config import TargetConfig
@@ -45,35 +45,19 @@ class OpenAIOptions:
     max_tokens_field: str = "max_tokens"
 
 
-class ChatCompletionsDecoder:
+class ChatCompletionsDecoder(MarkedStreamDecoder):
     """Decodes ``chat.completion.chunk`` events until ``[DONE]``."""
 
-    def __init__(self) -> None:
-        self._sse = SseDecoder()
-        self._done = False
+    end_marker = "data: [DONE]"
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        return self._events(self._sse.feed(data))
-
-    def close(self) -> list[StreamEvent]:
-        events = self._events(self._sse.close())
-        if not self._done:
-            raise ProbeError("truncated", "stream ended before data: [DONE]")
-        return events
-
-    def _events(self, sse_events: list[SseEvent]) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for sse in sse_events:
-            if self._done:
-                continue
-            if sse.data.strip() == "[DONE]":
-                self._done = True
-                continue
-            chunk = parse_object(sse.data, "stream chunk")
-            if chunk.get("error") is not None:
-                raise ProbeError("provider_error", _error_text(chunk["error"]))
-            out.extend(_chunk_events(chunk))
-        return out
+    def event(self, sse: SseEvent) -> list[StreamEvent]:
+        if sse.data.strip() == "[DONE]":
+            self.finish()
+            return []
+        chunk = parse_object(sse.data, "stream chunk")
+        if chunk.get("error") is not None:
+            raise ProbeError("provider_error", _error_text(chunk["error"]))
+        return _chunk_events(chunk)
 
 
 def _chunk_events(chunk: Mapping[str, Any]) -> list[StreamEvent]:

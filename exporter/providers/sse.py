@@ -7,10 +7,12 @@ a blank line dispatches the event; lines starting with ":" are comments.
 
 from __future__ import annotations
 
+import abc
 import codecs
 from dataclasses import dataclass
 
 from exporter.errors import ProbeError
+from exporter.providers.base import StreamEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +104,39 @@ class SseDecoder:
         self._event = ""
         self._data = []
         return event
+
+
+class MarkedStreamDecoder(abc.ABC):
+    """An SSE body that ends with a marker event (OpenAI's ``[DONE]``, Anthropic's
+    ``message_stop``): events after it are ignored, and a body without it is truncated.
+    Subclasses decode one event at a time and call ``finish()`` at the marker."""
+
+    #: how the end marker is named in the "truncated" error
+    end_marker = "the end marker"
+
+    def __init__(self) -> None:
+        self._sse = SseDecoder()
+        self._done = False
+
+    def finish(self) -> None:
+        self._done = True
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        return self._decode(self._sse.feed(data))
+
+    def close(self) -> list[StreamEvent]:
+        events = self._decode(self._sse.close())
+        if not self._done:
+            raise ProbeError("truncated", f"stream ended before {self.end_marker}")
+        return events
+
+    def _decode(self, sse_events: list[SseEvent]) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for sse in sse_events:
+            if not self._done:
+                out.extend(self.event(sse))
+        return out
+
+    @abc.abstractmethod
+    def event(self, sse: SseEvent) -> list[StreamEvent]:
+        """The events one SSE event carries; raise ProbeError on a bad or error event."""
