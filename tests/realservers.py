@@ -16,10 +16,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 PROMETHEUS = "prometheus"
 PROMTOOL = "promtool"
@@ -110,6 +110,28 @@ def _log_tail(log: Path | None, lines: int = 5) -> str:
     return " | ".join(log.read_text(errors="replace").strip().splitlines()[-lines:])
 
 
+ServerT = TypeVar("ServerT", bound=Server)
+
+
+@contextlib.contextmanager
+def _running(
+    kind: type[ServerT],
+    directory: Path,
+    args: Callable[[int], list[str]],
+    ready_path: str,
+) -> Iterator[ServerT]:
+    """Start ``args(port)`` in ``directory``; wait for ``ready_path``; stop and clean up."""
+    port = free_port()
+    process = _spawn(args(port), directory)
+    server = kind(f"http://127.0.0.1:{port}", process, directory)
+    try:
+        wait_ready(f"{server.url}{ready_path}", process, log=directory / "server.log")
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def prometheus(
     config: str, *, rules: dict[str, str] | None = None, extra_args: Sequence[str] = ()
@@ -120,71 +142,44 @@ def prometheus(
     for name, text in (rules or {}).items():  # a name may hold a folder: "rules/x.yml"
         (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_text(text)
-    port = free_port()
-    process = _spawn(
-        [
-            require(PROMETHEUS),
-            f"--config.file={directory / 'prometheus.yml'}",
-            f"--storage.tsdb.path={directory / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--web.enable-lifecycle",
-            "--web.enable-admin-api",
-            *extra_args,
-        ],
-        directory,
-    )
-    server = Prometheus(f"http://127.0.0.1:{port}", process, directory)
-    try:
-        wait_ready(f"{server.url}/-/ready", process, log=directory / "server.log")
+    args = lambda port: [  # noqa: E731
+        require(PROMETHEUS),
+        f"--config.file={directory / 'prometheus.yml'}",
+        f"--storage.tsdb.path={directory / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-lifecycle",
+        "--web.enable-admin-api",
+        *extra_args,
+    ]
+    with _running(Prometheus, directory, args, "/-/ready") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def alertmanager(config: str) -> Iterator[Server]:
     directory = Path(tempfile.mkdtemp(prefix="llmscope-am-"))
     (directory / "alertmanager.yml").write_text(config)
-    port = free_port()
-    process = _spawn(
-        [
-            require(ALERTMANAGER),
-            f"--config.file={directory / 'alertmanager.yml'}",
-            f"--storage.path={directory / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        directory,
-    )
-    server = Server(f"http://127.0.0.1:{port}", process, directory)
-    try:
-        wait_ready(f"{server.url}/-/ready", process, log=directory / "server.log")
+    args = lambda port: [  # noqa: E731
+        require(ALERTMANAGER),
+        f"--config.file={directory / 'alertmanager.yml'}",
+        f"--storage.path={directory / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",  # a single node: no gossip port
+    ]
+    with _running(Server, directory, args, "/-/ready") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def victoria_metrics(extra_args: Sequence[str] = ()) -> Iterator[Prometheus]:
     """VictoriaMetrics single node; it answers the Prometheus query API on the same URL."""
     directory = Path(tempfile.mkdtemp(prefix="llmscope-vm-"))
-    port = free_port()
-    process = _spawn(
-        [
-            require(VICTORIA),
-            f"-httpListenAddr=127.0.0.1:{port}",
-            f"-storageDataPath={directory / 'data'}",
-            "-retentionPeriod=100y",
-            *extra_args,
-        ],
-        directory,
-    )
-    server = Prometheus(f"http://127.0.0.1:{port}", process, directory)
-    try:
-        wait_ready(f"{server.url}/health", process, log=directory / "server.log")
+    args = lambda port: [  # noqa: E731
+        require(VICTORIA),
+        f"-httpListenAddr=127.0.0.1:{port}",
+        f"-storageDataPath={directory / 'data'}",
+        "-retentionPeriod=100y",
+        *extra_args,
+    ]
+    with _running(Prometheus, directory, args, "/health") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
