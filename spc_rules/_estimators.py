@@ -56,6 +56,18 @@ class Sample:
             scale = np.sqrt(2.0 / both)
         return cls(x, n, scale)
 
+    @classmethod
+    def of_variances(cls, x: FloatArray, variance: FloatArray) -> Sample:
+        """Points of known variances (relative to one unit-precision point): the precisions
+        1 / variance stand in for the sizes, and the range factor is sqrt(2 / (v[i] + v[i-1]))."""
+        x, variance = np.ascontiguousarray(x), np.ascontiguousarray(variance)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.empty_like(variance)
+            _diff_into(scale, variance, np.add)
+            np.divide(2.0, scale, out=scale)
+            np.sqrt(scale, out=scale)
+            return cls(x, 1.0 / variance, scale)
+
     def rows(self, index: NDArray[np.intp]) -> Sample:
         return Sample(self.x[index], _pick(self.n, index), _pick(self.scale, index))
 

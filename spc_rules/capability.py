@@ -7,7 +7,13 @@
 mean is the n-weighted mean of the points, sigma_within MRbar / 1.128 and sigma_overall the
 sample standard deviation, both as `spc_rules._estimators` defines them for subgroup sizes.
 With one spec limit Cpk and Ppk use that side and Cp, Pp are undefined. With the log option
-everything is computed on log(x) against log(USL) / log(LSL).
+everything is computed on log(x) against log(USL) / log(LSL). With the log option and subgroups
+(a point of size above 1 in the series), mean and sigma are mu and sigma of ln(x) of one
+log-normal observation, fitted with the log-normal subgroup model (`spc_rules._lognormal`):
+within by its moving-range form, overall by its standard-deviation form, each with its own mu
+(mu = ln m - sigma^2 / 2 with m the mean of one observation, so a wider overall sigma comes with a
+lower overall mu). The indices then describe single requests against the spec, e.g.
+Cpk = (ln USL - mu) / (3 sigma), so that P(x > USL) = Phi(-3 Cpk) for log-normal requests.
 """
 
 from __future__ import annotations
@@ -17,8 +23,17 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from spc_rules._core import FloatArray, as_2d, as_values, present, sizes
-from spc_rules._estimators import IntArray, Sample, counts, sigma_mr, sigma_std, weighted_mean
+from spc_rules._core import BoolArray, FloatArray, as_2d, as_values, present, sizes
+from spc_rules._estimators import (
+    IntArray,
+    Sample,
+    SigmaMethod,
+    counts,
+    sigma_mr,
+    sigma_std,
+    weighted_mean,
+)
+from spc_rules._lognormal import first_guess, fit_lognormal, has_subgroups
 from spc_rules.limits import MIN_POINTS, to_fit_scale
 
 
@@ -30,9 +45,10 @@ class Capability:
     cpk: float | None
     pp: float | None
     ppk: float | None
-    mean: float  # on the fitting scale (log(x) with the log option)
+    mean: float  # on the fitting scale (log(x) with the log option); Cpk's
     sigma_within: float
     sigma_overall: float
+    mean_overall: float  # Ppk's mean: `mean` except for log-normal subgroups
     n_points: int
     log: bool
 
@@ -49,6 +65,7 @@ class BatchCapability:
     mean: FloatArray
     sigma_within: FloatArray
     sigma_overall: FloatArray
+    mean_overall: FloatArray
     n_points: IntArray
     log: bool
 
@@ -67,6 +84,7 @@ class BatchCapability:
             mean=float(self.mean[i]),
             sigma_within=float(self.sigma_within[i]),
             sigma_overall=float(self.sigma_overall[i]),
+            mean_overall=float(self.mean_overall[i]),
             n_points=int(self.n_points[i]),
             log=self.log,
         )
@@ -114,19 +132,22 @@ def capability_batch(
     mean = weighted_mean(sample, mask)
     within = sigma_mr(sample, mask)
     overall = sigma_std(sample, mask, mean)
+    mean_overall = mean.copy()
+    if log and size is not None:
+        _lognormal_rows(x, size, mask, (mean, within), (mean_overall, overall))
     used = counts(mask)
     ok = (used >= min_points) & (within > 0) & (overall > 0)
     ok &= np.isfinite(within) & np.isfinite(overall)
 
-    def indices(sigma: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def indices(center: FloatArray, sigma: FloatArray) -> tuple[FloatArray, FloatArray]:
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             # fmin skips a NaN side, which is how one spec limit alone is handled.
-            k = np.fmin(upper - mean, mean - lower) / (3.0 * sigma)
+            k = np.fmin(upper - center, center - lower) / (3.0 * sigma)
             c = (upper - lower) / (6.0 * sigma)
         return np.where(ok, c, np.nan), np.where(ok, k, np.nan)
 
-    cp, cpk = indices(within)
-    pp, ppk = indices(overall)
+    cp, cpk = indices(mean, within)
+    pp, ppk = indices(mean_overall, overall)
     return BatchCapability(
         cp=cp,
         cpk=cpk,
@@ -135,9 +156,29 @@ def capability_batch(
         mean=mean,
         sigma_within=within,
         sigma_overall=overall,
+        mean_overall=mean_overall,
         n_points=used,
         log=log,
     )
+
+
+def _lognormal_rows(
+    y: FloatArray,
+    n: FloatArray,
+    mask: BoolArray,
+    within: tuple[FloatArray, FloatArray],
+    overall: tuple[FloatArray, FloatArray],
+) -> None:
+    """Overwrite (mean, sigma) within and overall of the rows holding subgroups with the
+    log-normal subgroup fits (mu, sigma of one observation), starting from the plain ones."""
+    rows = np.flatnonzero(has_subgroups(n, mask))
+    if rows.size == 0:
+        return
+    y, n, mask = y[rows], n[rows], mask[rows]
+    methods: tuple[SigmaMethod, SigmaMethod] = ("mr", "std")
+    for (center, sigma), method in zip((within, overall), methods, strict=True):
+        start = first_guess(sigma[rows], n, mask)
+        center[rows], sigma[rows] = fit_lognormal(y, n, mask, method, start)
 
 
 def capability(

@@ -1,7 +1,8 @@
 """EWMA and CUSUM charts for small sustained shifts, on standardized points.
 
-Both charts run on z = (x - center) / (sigma / sqrt(n)), so subgroups of any size feed one
-chart whose in-control statistic does not depend on n, and the published ARLs apply as they are.
+Both charts run on z = (x - center) / (sigma / sqrt(n)) (or on `Limits.zscores`, which is that
+z under the log option's subgroup model), so subgroups of any size feed one chart whose
+in-control statistic does not depend on n, and the published ARLs apply as they are.
 Statistics are therefore in sigma units. The recursion is one loop over time that updates every
 series at once.
 
@@ -70,7 +71,9 @@ def ewma(
 ) -> EwmaResult:
     """EWMA E[t] = lam * z[t] + (1 - lam) * E[t-1]; signals where abs(E[t]) > ewma_limit().
 
-    values, center, sigma, n as in `nelson_rules` (use `Limits.to_fit_scale` for the log option).
+    values, center, sigma, n as in `nelson_rules`. Against fitted or pinned limits pass
+    `limits.zscores(values, n)` with center 0 and sigma 1: that applies the log option and its
+    log-normal subgroup model, which a center and sigma per series cannot express.
     initial: the state to start from (zero state when None), e.g. a previous result's `last`.
     """
     if not 0.0 < lam <= 1.0:

@@ -1,10 +1,13 @@
 """Control limits: phase I fit on a baseline, phase II judgement against frozen or pinned limits.
 
-`center` and `sigma` always live on the fitting scale (log(x) when `log` is on) and sigma is the
-sigma of one observation; a point of subgroup size n has limits center +- 3 sigma / sqrt(n).
+`center` and `sigma` always live on the fitting scale and describe one observation. Without the
+log option a point of subgroup size n has limits center +- 3 sigma / sqrt(n). With it, center
+and sigma are mu and sigma of ln(x) for one log-normal observation, and a point of size n (the
+mean of n observations) is judged on ln(xbar) with the log-normal subgroup model of
+`spc_rules._lognormal`: limits c_n +- 3 sigma_n, which is center +- 3 sigma when n == 1.
 Lines reported for people (`line`, `ucl`, `lcl`) are mapped back to the original scale, where
 log limits become asymmetric. How center and sigma are estimated with variable subgroup sizes is
-written in `spc_rules._estimators`.
+written in `spc_rules._estimators` (and `spc_rules._lognormal` for the log option).
 """
 
 from __future__ import annotations
@@ -14,14 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from spc_rules._core import (
-    BoolArray,
-    FloatArray,
-    as_2d,
-    as_values,
-    blocks,
-    sizes,
-)
+from spc_rules._core import BoolArray, FloatArray, as_2d, as_values, blocks, sizes
 from spc_rules._estimators import (
     SIGMA_METHODS,
     IntArray,
@@ -29,8 +25,9 @@ from spc_rules._estimators import (
     SigmaMethod,
     counts,
 )
+from spc_rules._model import line, prepared, to_fit_scale, zscores
 from spc_rules._phase1 import LIMIT_SIGMAS, Phase1
-from spc_rules.nelson import nelson_rules
+from spc_rules.nelson import RULE_COUNT, rules_prepared
 
 __all__ = [
     "LIMIT_SIGMAS",
@@ -50,19 +47,6 @@ MIN_POINTS = 20
 MAX_REFITS = 3
 
 
-def to_fit_scale(values: ArrayLike, log: bool) -> FloatArray:
-    """The values the limits are fitted on: log(x) with the log option (x <= 0 becomes missing)."""
-    x = as_values(values)
-    if not log:
-        return x
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(x > 0, np.log(x), np.nan)
-
-
-def _back(y: FloatArray | float, log: bool) -> FloatArray:
-    return np.asarray(np.exp(y) if log else y, dtype=np.float64)
-
-
 @dataclass(frozen=True)
 class Limits:
     """Limits of one series. Pin them from configuration by constructing one directly."""
@@ -80,12 +64,16 @@ class Limits:
             raise ValueError(f"limits need a finite center and sigma > 0, got {self}")
 
     def line(self, multiple: float, n: float = 1.0) -> float:
-        """center + multiple * sigma / sqrt(n), on the original scale (e.g. 3 for UCL, -2 ...)."""
-        return float(_back(self.center + multiple * self.sigma / np.sqrt(n), self.log))
+        """The line `multiple` sigmas from the center (3 for UCL, -2 ...) for a point of size n,
+        on the original scale: center + multiple * sigma / sqrt(n), or with the log option
+        exp(c_n + multiple * sigma_n) of the log-normal subgroup model."""
+        c, s, size = np.float64(self.center), np.float64(self.sigma), np.float64(n)
+        return float(line(c, s, multiple, size, self.log))
 
     @property
     def center_line(self) -> float:
-        """The center on the original scale (the geometric mean with the log option)."""
+        """The center of one observation on the original scale (with the log option the
+        geometric mean, exp(center); line(0.0, n) is a subgroup's)."""
         return self.line(0.0)
 
     @property
@@ -98,6 +86,12 @@ class Limits:
 
     def to_fit_scale(self, values: ArrayLike) -> FloatArray:
         return to_fit_scale(values, self.log)
+
+    def zscores(self, values: ArrayLike, n: ArrayLike | None = None) -> FloatArray:
+        """z of every point (original scale, subgroup sizes n) as the rules see it; NaN where
+        missing. With the log option this applies the log-normal subgroup model, so feed these
+        to `ewma` / `cusum` with center 0 and sigma 1."""
+        return zscores(values, self.center, self.sigma, n, self.log)
 
 
 _ARRAY_FIELDS: tuple[tuple[str, type[np.generic]], ...] = (
@@ -170,7 +164,7 @@ class BatchLimits:
         )
 
     def line(self, multiple: float, n: ArrayLike = 1.0) -> FloatArray:
-        """center + multiple * sigma / sqrt(n) on the original scale, NaN without limits.
+        """`Limits.line` of every series on the original scale, NaN without limits.
 
         n scalar or one per series gives one value per series; n shaped (series, points) gives
         the line at every point (X-bar limits that move with the subgroup size).
@@ -179,11 +173,14 @@ class BatchLimits:
         c, s = self.center, self.sigma
         if size.ndim == 2:
             c, s = c[:, None], s[:, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return _back(c + multiple * s / np.sqrt(size), self.log)
+        return line(c, s, multiple, size, self.log)
 
     def to_fit_scale(self, values: ArrayLike) -> FloatArray:
         return to_fit_scale(values, self.log)
+
+    def zscores(self, values: ArrayLike, n: ArrayLike | None = None) -> FloatArray:
+        """`Limits.zscores` of 2-D values (series x points), one row per series."""
+        return zscores(values, self.center, self.sigma, n, self.log)
 
 
 def fit_limits_batch(
@@ -199,7 +196,8 @@ def fit_limits_batch(
 
     method: "mr" (MRbar / 1.128), "median_mr" (median MR / 0.954) or "std" (sample standard
         deviation); with subgroup sizes see `spc_rules._estimators` for the exact formulas.
-    log: fit on log(x); values <= 0 are then missing.
+    log: fit on log(x); values <= 0 are then missing. A series with subgroups (a baseline
+        point of size above 1) then gets the log-normal subgroup fit of `spc_rules._lognormal`.
     min_points: a series with fewer present baseline points gets no limits (ok False).
     max_refits: up to this many times, drop the baseline points beyond the current 3-sigma
         limits (rule 1) and refit. A refit that would leave a series with no limits is not
@@ -217,7 +215,8 @@ def fit_limits_batch(
     available, used = np.empty(rows, dtype=np.int64), np.empty(rows, dtype=np.int64)
     refits = np.zeros(rows, dtype=np.int64)
     for blk in blocks(*x.shape):
-        fit = Phase1(Sample.of(x[blk], None if size is None else size[blk]), method, min_points)
+        sample = Sample.of(x[blk], None if size is None else size[blk])
+        fit = Phase1(sample, method, min_points, log)
         available[blk] = counts(fit.mask)
         refits[blk] = fit.refit(max_refits)
         center[blk], sigma[blk], ok[blk] = fit.center, fit.sigma, fit.ok
@@ -262,8 +261,10 @@ def judge(
 ) -> BoolArray:
     """Phase II: Nelson flags (8, *values.shape) of values against frozen or pinned limits.
 
-    Takes values on the original scale (the log option is applied here). 1-D values go with
-    `Limits`, 2-D (series x points) with `BatchLimits` of one entry per row.
+    Takes values on the original scale (the log option, with its log-normal subgroup model, is
+    applied here). 1-D values go with `Limits`, 2-D (series x points) with `BatchLimits` of one
+    entry per row. Rules 3 and 4 read the values on the fitting scale, the others `zscores`.
     """
-    x = limits.to_fit_scale(values)
-    return nelson_rules(x, limits.center, limits.sigma, n, rule2_run=rule2_run)
+    x, c, s, size = prepared(values, limits.center, limits.sigma, n, limits.log)
+    flags = rules_prepared(x, c, s, size, rule2_run, lognormal=limits.log)
+    return flags.reshape((RULE_COUNT, *np.shape(values)))

@@ -15,6 +15,7 @@ from spc_rules._core import (
     standardize,
     window_count,
 )
+from spc_rules._lognormal import standardize_subgroups
 
 RULE_COUNT = 8
 
@@ -61,24 +62,45 @@ def nelson_rules(
     belongs to; windows reaching before the first point are incomplete and never flag.
     Rules 3 and 4 read the raw values' differences, the others read z.
     """
+    x, c, s, size = prepare(values, center, sigma, n)
+    return rules_prepared(x, c, s, size, rule2_run).reshape((RULE_COUNT, *np.shape(values)))
+
+
+def rules_prepared(
+    x: FloatArray,
+    center: FloatArray,
+    sigma: FloatArray,
+    n: FloatArray | None,
+    rule2_run: int,
+    *,
+    lognormal: bool = False,
+) -> BoolArray:
+    """Flags (8, series, points) of prepared input: x (series, points), center and sigma
+    (series, 1) columns, n like x. `lognormal`: x is ln(xbar), center and sigma mu and sigma of
+    one observation, and z follows the log option's subgroup model (`spc_rules._lognormal`)."""
     if rule2_run < 1:
         raise ValueError(f"rule2_run must be at least 1, got {rule2_run}")
-    x, c, s, size = prepare(values, center, sigma, n)
     out = np.empty((RULE_COUNT, *x.shape), dtype=np.bool_)
     for rows in blocks(*x.shape):
-        block_n = None if size is None else size[rows]
-        _rules_into(out[:, rows], (x[rows], c[rows], s[rows], block_n), rule2_run)
-    return out.reshape((RULE_COUNT, *np.shape(values)))
+        block_n = None if n is None else n[rows]
+        block = (x[rows], center[rows], sigma[rows], block_n)
+        _rules_into(out[:, rows], block, rule2_run, lognormal)
+    return out
 
 
 def _rules_into(
     out: BoolArray,
     block: tuple[FloatArray, FloatArray, FloatArray, FloatArray | None],
     rule2_run: int,
+    lognormal: bool,
 ) -> None:
     """All eight rules of one block (x, center, sigma, n), written into out (8, series, points)."""
     x = np.ascontiguousarray(block[0])
-    z, valid = standardize(x, *block[1:])
+    _, center, sigma, n = block
+    if lognormal and n is not None:
+        z, valid = standardize_subgroups(x, center, sigma, n)
+    else:
+        z, valid = standardize(x, center, sigma, n)
     # Comparisons with NaN are False, so a missing point fails every condition below.
     above1, below1 = z > 1, z < -1
     np.logical_or(z > 3, z < -3, out=out[0])

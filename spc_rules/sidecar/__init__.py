@@ -2,9 +2,10 @@
 engine (``spc_rules``), and serves limits, rule violations and capability as metrics.
 
     config / chartconfig / model / selector   what to judge (YAML, validated at load)
-    promapi / decode                          raw samples from the HTTP API, in pieces
+    promapi / decode / fetching               raw samples from the HTTP API, in pieces
     points                                    individuals and subgroups from _sum/_count
-    evaluate / ledger                         the engine over every series; counting flags
+    evaluate / judging / ledger               the engine over every series; each point
+                                              judged once; what is kept between cycles
     publish                                   fresh metric families at every scrape
     service                                   cycles, stale results, backoff, reloads
 """

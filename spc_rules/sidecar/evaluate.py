@@ -1,8 +1,9 @@
-"""Judging one chart: limits from its baseline, rules over its evaluation window, capability.
+"""Judging one chart: limits from its baseline, rules over its new points, capability.
 
 Every series of a chart goes through the engine at once, as rows of NaN-padded
 (series x points) arrays. The engine (``spc_rules``) does all the statistics; this module
-only picks the windows, calls it and keeps what is published.
+only picks the windows, calls it and keeps what is published. Which points a cycle flags is
+``spc_rules.sidecar.judging``'s business: only those no earlier cycle judged.
 """
 
 from __future__ import annotations
@@ -11,19 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
-from spc_rules import BatchLimits, capability_batch, cusum, ewma, fit_limits_batch, judge
+from spc_rules import BatchLimits, capability_batch, fit_limits_batch
 from spc_rules.sidecar.decode import FloatArray
+from spc_rules.sidecar.judging import BoolArray, Carry, Flagged, judge_new
 from spc_rules.sidecar.model import ChartConfig, PinnedBaseline, RangeBaseline, RollingBaseline
 from spc_rules.sidecar.points import EMPTY, IntArray, Points, SeriesKey, Window, window
-
-BoolArray = NDArray[np.bool_]
-# The rules see this many points from just before the evaluation window, so that a point's
-# flags never depend on where the window starts: the longest pattern (rule 7) spans 15.
-CONTEXT_POINTS = 14
-# Per signal ("1".."8", "ewma", "cusum"): the timestamps of each series' flagged points.
-Flagged = Mapping[str, tuple[FloatArray, ...]]
 
 
 @dataclass(frozen=True)
@@ -47,7 +41,8 @@ class ChartResult:
     baseline_points: IntArray
     window_points: IntArray
     capability: Mapping[str, FloatArray]  # cp, cpk, pp, ppk (absent without spec limits)
-    flagged: Flagged
+    flagged: Flagged  # of the points this evaluation judged for the first time
+    carry: Carry  # for the next evaluation
 
 
 def evaluation_window(chart: ChartConfig, now: float) -> tuple[float, float]:
@@ -63,22 +58,40 @@ def fetch_start(chart: ChartConfig, now: float, lookback: float) -> float:
     return start - lookback
 
 
+def live_series(
+    chart: ChartConfig, points: Mapping[SeriesKey, Points], now: float, lookback: float
+) -> dict[SeriesKey, Points]:
+    """The series that still exist: a point in the evaluation window, or a raw sample within
+    ``lookback`` of now (scraped, but no new observation). The fetch reaches back over the
+    baseline, so without this a series that stopped would linger for a baseline window."""
+    start, end = evaluation_window(chart, now)
+    return {
+        key: p
+        for key, p in points.items()
+        if p.last_sample > now - lookback or np.any((p.timestamps > start) & (p.timestamps <= end))
+    }
+
+
 def evaluate(
     chart: ChartConfig,
     points: Mapping[SeriesKey, Points],
     now: float,
     baseline_points: Mapping[SeriesKey, Points] | None = None,
+    carry: Carry | None = None,
 ) -> ChartResult:
     """Judge every series in ``points`` (fetched over the window, baseline included when it
-    rolls); ``baseline_points`` come from the fixed range of a RangeBaseline."""
+    rolls); ``baseline_points`` come from the fixed range of a RangeBaseline. ``carry`` is
+    what the previous evaluation left for these series (one row each, in ``points``' order);
+    without it every series is new."""
     keys = tuple(points)
     start, end = evaluation_window(chart, now)
     series = [points[k] for k in keys]
-    judged = window(series, start, end, CONTEXT_POINTS)
-    in_window = judged.counts - judged.context
+    current = window(series, start, end)
     base = _baseline_window(chart, keys, series, start, baseline_points)
     limits = _limits(chart, base, len(keys))
-    last_size = _last(judged, judged.sizes, in_window)
+    carry = carry or Carry.fresh(len(keys))
+    flagged, carried = judge_new(chart, series, limits, window_start=start, end=end, carry=carry)
+    last_size = _last(current, current.sizes)
     n_line = np.where(np.isnan(last_size), 1.0, last_size)
     return ChartResult(
         chart=chart,
@@ -86,17 +99,18 @@ def evaluate(
         evaluated_at=now,
         window_start=start,
         limits_ok=np.asarray(limits.ok),
-        center=limits.line(0.0),
+        center=limits.line(0.0, n_line),
         sigma=np.asarray(limits.sigma),
         ucl=limits.line(3.0, n_line),
         lcl=limits.line(-3.0, n_line),
         zones={m: limits.line(float(m), n_line) for m in (-2, -1, 1, 2)},
-        last_value=_last(judged, judged.values, in_window),
+        last_value=_last(current, current.values),
         last_size=last_size,
         baseline_points=base.counts if base is not None else np.zeros(len(keys), np.int64),
-        window_points=in_window,
-        capability=_capability(chart, judged),
-        flagged=_flagged(chart, judged, limits),
+        window_points=current.counts,
+        capability=_capability(chart, current),
+        flagged=flagged,
+        carry=carried,
     )
 
 
@@ -132,63 +146,25 @@ def _limits(chart: ChartConfig, base: Window | None, rows: int) -> BatchLimits:
     )
 
 
-def _last(judged: Window, values: FloatArray, in_window: IntArray) -> FloatArray:
+def _last(current: Window, values: FloatArray) -> FloatArray:
     """Each row's value at its latest point (rows are left-aligned), NaN without a point in
     the window."""
-    out = np.full(len(judged.counts), np.nan)
-    rows = np.flatnonzero(in_window > 0)
-    out[rows] = values[rows, judged.counts[rows] - 1]
+    out = np.full(len(current.counts), np.nan)
+    rows = np.flatnonzero(current.counts > 0)
+    out[rows] = values[rows, current.counts[rows] - 1]
     return out
 
 
-def _capability(chart: ChartConfig, judged: Window) -> dict[str, FloatArray]:
-    """Capability of the window's own points (the context is masked out)."""
+def _capability(chart: ChartConfig, current: Window) -> dict[str, FloatArray]:
+    """Capability of the evaluation window's points."""
     if chart.usl is None and chart.lsl is None:
         return {}
-    inside = judged.inside
     cap = capability_batch(
-        np.where(inside, judged.values, np.nan),
-        np.where(inside, judged.sizes, np.nan),
+        current.values,
+        current.sizes,
         usl=chart.usl,
         lsl=chart.lsl,
         log=chart.log,
         min_points=chart.min_points,
     )
     return {"cp": cap.cp, "cpk": cap.cpk, "pp": cap.pp, "ppk": cap.ppk}
-
-
-def _flagged(
-    chart: ChartConfig, judged: Window, limits: BatchLimits
-) -> dict[str, tuple[FloatArray, ...]]:
-    """Rule flags of the window's points, judged after their context (EWMA and CUSUM start
-    from their zero state at the first context point)."""
-    masks: dict[str, BoolArray] = {}
-    if chart.rules:
-        flags = judge(judged.values, limits, judged.sizes)
-        masks.update({str(r): flags[r - 1] for r in chart.rules})
-    fitted = limits.to_fit_scale(judged.values)
-    if chart.ewma is not None:
-        e = ewma(
-            fitted,
-            limits.center,
-            limits.sigma,
-            judged.sizes,
-            lam=chart.ewma.lam,
-            width=chart.ewma.width,
-        )
-        masks["ewma"] = e.signal
-    if chart.cusum is not None:
-        c = cusum(
-            fitted, limits.center, limits.sigma, judged.sizes, k=chart.cusum.k, h=chart.cusum.h
-        )
-        masks["cusum"] = c.signal
-    inside = judged.inside
-    return {name: _timestamps(mask & inside, judged.timestamps) for name, mask in masks.items()}
-
-
-def _timestamps(mask: BoolArray, stamps: FloatArray) -> tuple[FloatArray, ...]:
-    """Per row, the timestamps where ``mask`` is set."""
-    rows, cols = np.nonzero(mask)  # row-major, so each row's hits are contiguous
-    hits = stamps[rows, cols]
-    bounds = np.searchsorted(rows, np.arange(mask.shape[0] + 1))
-    return tuple(hits[bounds[i] : bounds[i + 1]] for i in range(mask.shape[0]))

@@ -1,27 +1,39 @@
-"""Counting each flagged point once, however many cycles see it.
+"""What each chart series keeps between cycles, and counting each flagged point once.
 
-The evaluation window slides by one interval per cycle, so a flagged point is judged again in
-every cycle until it leaves the window. The ledger remembers, per series and signal, the
-timestamps it has counted that can still be seen (those inside the current window), and the
-newest flagged timestamp ever, which drives ``violation_active`` and the last-timestamp gauge.
+Per chart series: the high-water mark and the EWMA/CUSUM states (``judging.Carry``), and per
+signal the count of flagged points and the newest flagged timestamp. Since a cycle flags only
+points no earlier cycle judged, every flag is new and counted as it comes, except one rule:
+the counters count flagged points whose timestamp is after ``counted_after`` (the sidecar's
+start). After a restart the first cycle judges the whole evaluation window again; its older
+flags still set the newest flagged timestamp (an alert that fired before the restart stays
+active through it), but the previous process already counted them, so counting them again
+would make ``increase()`` see them twice.
+
+A series absent from a result is forgotten: if it comes back, it starts afresh.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from spc_rules.sidecar.decode import FloatArray
 from spc_rules.sidecar.evaluate import ChartResult
+from spc_rules.sidecar.judging import Carry
+from spc_rules.sidecar.model import ChartConfig
 from spc_rules.sidecar.points import IntArray, SeriesKey
 
 
 @dataclass
-class _Tally:
-    total: int = 0
-    last: float = float("nan")
-    seen: set[float] = field(default_factory=set)
+class _Series:
+    judged_until: float = float("nan")
+    ewma: float = 0.0
+    cusum_upper: float = 0.0
+    cusum_lower: float = 0.0
+    totals: dict[str, int] = field(default_factory=dict)
+    last: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -30,43 +42,79 @@ class Violations:
 
     totals: dict[str, IntArray]
     last: dict[str, FloatArray]  # NaN: never flagged
-    active: dict[str, FloatArray]  # 1.0 while the newest flagged point is within `hold`
+
+    def active(self, signal: str, now: float, hold: float) -> FloatArray:
+        """1.0 where the newest flagged point is within ``hold`` of ``now``, else 0.0. Taken
+        at scrape time, so a flag clears after ``hold`` even while cycles fail."""
+        return np.where(self.last[signal] >= now - hold, 1.0, 0.0)
+
+
+def _statistics(chart: ChartConfig) -> tuple[object, ...]:
+    """The settings that define what the EWMA and CUSUM states mean."""
+    return (chart.log, chart.ewma, chart.cusum)
 
 
 class ViolationLedger:
-    def __init__(self) -> None:
-        self._tallies: dict[str, dict[tuple[SeriesKey, str], _Tally]] = {}
+    def __init__(self, counted_after: float) -> None:
+        self.counted_after = counted_after
+        self._series: dict[str, dict[SeriesKey, _Series]] = {}
+        self._charts: dict[str, ChartConfig] = {}
+
+    def carry(self, chart: ChartConfig, keys: Sequence[SeriesKey]) -> Carry:
+        """What the previous cycle left for these series of ``chart``. A reload that changed
+        the chart keeps the marks (no point is judged twice), but EWMA and CUSUM start from
+        their zero state if their settings or the transform changed."""
+        known = self._series.get(chart.name, {})
+        previous = self._charts.get(chart.name)
+        keep_charts = previous is None or _statistics(previous) == _statistics(chart)
+        rows = [known.get(k) or _Series() for k in keys]
+        carry = Carry(
+            judged_until=np.array([s.judged_until for s in rows], dtype=np.float64),
+            ewma=np.array([s.ewma for s in rows], dtype=np.float64),
+            cusum_upper=np.array([s.cusum_upper for s in rows], dtype=np.float64),
+            cusum_lower=np.array([s.cusum_lower for s in rows], dtype=np.float64),
+        )
+        return carry if keep_charts else _marks(carry)
 
     def record(self, result: ChartResult) -> Violations:
-        """Count the new flagged points of one evaluation; series absent from it are forgotten."""
+        """Keep the result's carry, count its flags; series absent from it are forgotten."""
         chart = result.chart
-        old = self._tallies.get(chart.name, {})
-        tallies: dict[tuple[SeriesKey, str], _Tally] = {}
+        old = self._series.get(chart.name, {})
         rows = len(result.keys)
         totals = {s: np.zeros(rows, np.int64) for s in chart.signals}
         last = {s: np.full(rows, np.nan) for s in chart.signals}
-        for signal in chart.signals:
-            stamps = result.flagged.get(signal, ())
-            for row, key in enumerate(result.keys):
-                tally = old.get((key, signal)) or _Tally()
+        kept: dict[SeriesKey, _Series] = {}
+        carry = result.carry
+        for row, key in enumerate(result.keys):
+            state = old.get(key) or _Series()
+            state.judged_until = float(carry.judged_until[row])
+            state.ewma = float(carry.ewma[row])
+            state.cusum_upper = float(carry.cusum_upper[row])
+            state.cusum_lower = float(carry.cusum_lower[row])
+            for signal in chart.signals:
+                stamps = result.flagged.get(signal, ())
                 hits = stamps[row] if row < len(stamps) else np.empty(0)
+                count = state.totals.get(signal, 0)
+                newest = state.last.get(signal, float("nan"))
                 if hits.size:
-                    fresh = set(hits.tolist()) - tally.seen
-                    tally.total += len(fresh)
-                    tally.seen |= fresh
-                    newest = float(hits.max())
-                    tally.last = newest if np.isnan(tally.last) else max(tally.last, newest)
-                # Points at or before the window start can never be judged again.
-                tally.seen = {t for t in tally.seen if t > result.window_start}
-                tallies[(key, signal)] = tally
-                totals[signal][row] = tally.total
-                last[signal][row] = tally.last
-        self._tallies[chart.name] = tallies
-        since = result.evaluated_at - chart.hold
-        active = {s: np.where(last[s] >= since, 1.0, 0.0) for s in chart.signals}
-        return Violations(totals, last, active)
+                    count += int(np.count_nonzero(hits > self.counted_after))
+                    newest = float(np.fmax(newest, hits.max()))
+                state.totals[signal], state.last[signal] = count, newest
+                totals[signal][row], last[signal][row] = count, newest
+            kept[key] = state
+        self._series[chart.name] = kept
+        self._charts[chart.name] = chart
+        return Violations(totals, last)
 
     def retain(self, charts: set[str]) -> None:
         """Forget charts that a reload removed."""
-        for name in set(self._tallies) - charts:
-            del self._tallies[name]
+        for name in set(self._series) - charts:
+            del self._series[name]
+        for name in set(self._charts) - charts:
+            del self._charts[name]
+
+
+def _marks(carry: Carry) -> Carry:
+    """The marks of ``carry`` with zero-state charts."""
+    fresh = Carry.fresh(len(carry.judged_until))
+    return Carry(carry.judged_until, fresh.ewma, fresh.cusum_upper, fresh.cusum_lower)

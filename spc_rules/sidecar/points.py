@@ -6,8 +6,12 @@ Between two consecutive scrapes of one series, ``n = Δcount`` observations arri
 - ``n == 1``: ``Δsum`` is that observation (an individuals point);
 - ``n > 1``: a subgroup of size n with mean ``Δsum / n`` (an X-bar point);
 - ``n == 0``: no point;
-- ``n < 0``: the counters were reset (the process restarted): no point, and the next scrape
-  differences against the post-reset values, so counting starts again.
+- ``n < 0`` or ``Δsum < 0``: the counters were reset (the process restarted): no point, and
+  the next scrape differences against the post-reset values, so counting starts again. A
+  falling ``_sum`` reveals a restart that brought more observations than before it (the count
+  grew): every histogram LLMscope judges observes values >= 0 (durations, token counts,
+  rates), whose ``_sum`` never falls, even in float arithmetic. A histogram of negative
+  values would lose its points with a negative Δsum.
 
 A scrape missed in between (a gap) changes nothing: the next difference still holds exactly
 the observations that arrived meanwhile. Samples that are not finite are skipped, and a sample
@@ -36,6 +40,8 @@ class Points:
     timestamps: FloatArray  # of the scrape that closed each point
     values: FloatArray  # Δsum / Δcount
     sizes: FloatArray  # Δcount: 1 for an individual, n for a subgroup
+    # The newest raw sample, point or not: a series still scraped is alive without new points.
+    last_sample: float = float("nan")
 
 
 EMPTY = Points(np.empty(0), np.empty(0), np.empty(0))
@@ -56,9 +62,10 @@ def rebuild(
     if not finite.all():
         ts, total, count = ts[finite], total[finite], count[finite]
     dn, dsum = np.diff(count), np.diff(total)
-    keep = dn > 0
+    keep = (dn > 0) & (dsum >= 0)  # a negative Δsum is a reset too (see the module docstring)
     n = dn[keep]
-    return Points(ts[1:][keep], dsum[keep] / n, n)
+    last = float(ts[-1]) if ts.size else float("nan")
+    return Points(ts[1:][keep], dsum[keep] / n, n, last)
 
 
 def merge(parts: Sequence[Points]) -> Points:
@@ -71,6 +78,7 @@ def merge(parts: Sequence[Points]) -> Points:
         ts[order],
         np.concatenate([p.values for p in parts])[order],
         np.concatenate([p.sizes for p in parts])[order],
+        float(np.fmax.reduce([p.last_sample for p in parts])),
     )
 
 
@@ -145,12 +153,15 @@ class Window:
         return (cols >= self.context[:, None]) & (cols < self.counts[:, None])
 
 
-def window(points: Sequence[Points], start: float, end: float, context: int = 0) -> Window:
+def window(
+    points: Sequence[Points], start: float | FloatArray, end: float, context: int = 0
+) -> Window:
     """Each series' points with ``start < timestamp <= end``, after up to ``context`` points
-    just before ``start``."""
+    just before ``start`` (a scalar, or one start per series)."""
+    starts = np.broadcast_to(np.asarray(start, dtype=np.float64), (len(points),)).tolist()
     bounds = []
-    for p in points:
-        lo, hi = np.searchsorted(p.timestamps, (start, end), side="right")
+    for p, first_after in zip(points, starts, strict=True):
+        lo, hi = np.searchsorted(p.timestamps, (first_after, end), side="right")
         bounds.append((max(int(lo) - context, 0), int(lo), int(hi)))
     counts = np.array([hi - first for first, _, hi in bounds], dtype=np.int64)
     before = np.array([lo - first for first, lo, _ in bounds], dtype=np.int64)

@@ -53,7 +53,8 @@ class ChartView:
 class Health:
     """The sidecar's own state; the service writes it, scrapes read it."""
 
-    up: bool = False
+    up: bool = False  # the last cycle evaluated every chart
+    chart_up: dict[str, bool] = field(default_factory=dict)  # per configured chart
     cycles: int = 0
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     query_errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))
@@ -96,7 +97,7 @@ def _families(
             for m in (1, 2):
                 _add(family, labels[v.result.chart.name], v.result.zones[sign * m], sigmas=str(m))
         yield family
-    yield from _violation_families(charts, labels)
+    yield from _violation_families(charts, labels, now)
     for name, doc in _CAPABILITY.items():
         family = GaugeMetricFamily(PREFIX + name, doc)
         for v in charts:
@@ -108,11 +109,11 @@ def _families(
 
 
 def _violation_families(
-    charts: list[ChartView], labels: Mapping[str, list[dict[str, str]]]
+    charts: list[ChartView], labels: Mapping[str, list[dict[str, str]]], now: float
 ) -> Iterator[Metric]:
     active = GaugeMetricFamily(
         f"{PREFIX}violation_active",
-        "1 while a point flagged by the rule is within the chart's hold time.",
+        "1 while the newest point flagged by the rule is within the chart's hold time of now.",
     )
     last = GaugeMetricFamily(
         f"{PREFIX}violation_last_timestamp_seconds",
@@ -124,7 +125,8 @@ def _violation_families(
     for v in charts:
         rows = labels[v.result.chart.name]
         for signal in v.result.chart.signals:
-            _add(active, rows, v.violations.active[signal], rule=signal)
+            hold = v.result.chart.hold
+            _add(active, rows, v.violations.active(signal, now, hold), rule=signal)
             _add(last, rows, v.violations.last[signal], rule=signal)
             _add(total, rows, v.violations.totals[signal], rule=signal, suffix="_total")
     yield from (active, last, total)
@@ -177,8 +179,17 @@ def _health_families(health: Health) -> Iterator[Metric]:
         errors.add_metric([reason], float(count))
     cycles = CounterMetricFamily(f"{PREFIX}cycles", "Evaluation cycles run, good or not.")
     cycles.add_metric([], float(health.cycles))
-    up = GaugeMetricFamily(f"{PREFIX}up", "1 when the last evaluation cycle succeeded.")
+    up = GaugeMetricFamily(
+        f"{PREFIX}up", "1 when the last evaluation cycle succeeded for every chart."
+    )
     up.add_metric([], 1.0 if health.up else 0.0)
+    chart_up = GaugeMetricFamily(
+        f"{PREFIX}chart_up",
+        "1 when the chart's last evaluation succeeded (0 also before its first).",
+        labels=["chart"],
+    )
+    for chart, ok in list(health.chart_up.items()):
+        chart_up.add_metric([chart], 1.0 if ok else 0.0)
     reload_ok = GaugeMetricFamily(
         f"{PREFIX}config_last_reload_successful", "Whether the last configuration reload succeeded."
     )
@@ -188,7 +199,7 @@ def _health_families(health: Health) -> Iterator[Metric]:
         "Unix time of the last successful configuration load.",
     )
     reload_time.add_metric([], health.reload_time)
-    yield from (stages, errors, cycles, up, reload_ok, reload_time)
+    yield from (stages, errors, cycles, up, chart_up, reload_ok, reload_time)
 
 
 def _labels(result: ChartResult) -> list[dict[str, str]]:

@@ -1,12 +1,16 @@
 """The running sidecar: evaluation cycles, stale results on failure, backoff, reloads.
 
-A cycle has three stages, timed separately: query (every chart's window, one query per
-histogram and window piece, identical fetches shared, several in flight), decode (JSON to
-points) and compute (the engine). A chart whose query fails keeps serving its last good
-results, which then age (``llmscope_spc_results_age_seconds``) while ``llmscope_spc_up`` is 0;
-after a failed cycle the next one comes sooner (1s, 2s, 4s ... up to the interval), and the
-first good cycle recovers. Each kind of failure is logged once when it starts, and the
-recovery once.
+A cycle has three stages, timed separately: query (``fetching``: every chart's window, one
+query per histogram and window piece, several in flight), decode (JSON to points) and
+compute (the engine). Decode and compute run in a worker thread, so the event loop keeps
+serving signals and reloads meanwhile; a stop cancels the cycle in flight.
+
+Each chart stands alone: one whose query fails, or whose evaluation raises (a bug, logged
+once with its traceback), keeps serving its last good results, which then age
+(``llmscope_spc_results_age_seconds``); ``llmscope_spc_chart_up`` is 0 for it and
+``llmscope_spc_up`` is 0 until every chart succeeds again. After a cycle with failed queries
+the next one comes sooner (1s, 2s, 4s ... up to the interval). Each kind of query failure is
+logged once when it starts, and the recovery once.
 """
 
 from __future__ import annotations
@@ -15,40 +19,32 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import httpx
 
+from spc_rules.sidecar import fetching
 from spc_rules.sidecar.config import SidecarConfig, SidecarConfigError
-from spc_rules.sidecar.decode import DecodeError, RawSeries, decode_matrix
-from spc_rules.sidecar.evaluate import evaluate, fetch_start
+from spc_rules.sidecar.evaluate import evaluate, live_series
+from spc_rules.sidecar.fetching import CachedBaseline, Fetch, Purpose
 from spc_rules.sidecar.ledger import ViolationLedger
-from spc_rules.sidecar.model import ChartConfig, RangeBaseline
-from spc_rules.sidecar.points import Points, SeriesKey, chart_points, stitch
-from spc_rules.sidecar.promapi import PromClient, QueryError, pieces
+from spc_rules.sidecar.points import Points, SeriesKey, chart_points
+from spc_rules.sidecar.promapi import PromClient, QueryError
 from spc_rules.sidecar.publish import ChartView, SidecarCollector
-from spc_rules.sidecar.selector import render_selector
 
 log = logging.getLogger("llmscope.spc")
 
 ConfigLoader = Callable[[], SidecarConfig]
+ChartPoints = dict[Purpose, dict[SeriesKey, Points]]
 
 
 @dataclass(frozen=True)
-class _Fetch:
-    """Raw samples of one selector over [start, end]; charts with the same one share it."""
+class _Computed:
+    """What the compute stage produced, applied on the event loop afterwards."""
 
-    selector: str
-    start: float
-    end: float
-
-
-@dataclass(frozen=True)
-class _Cached:
-    chart: ChartConfig
-    fetched_at: float
-    points: dict[SeriesKey, Points]
+    views: dict[str, ChartView] = field(default_factory=dict)
+    baselines: dict[str, CachedBaseline] = field(default_factory=dict)
 
 
 class Sidecar:
@@ -65,7 +61,8 @@ class Sidecar:
         self._interval_flag = interval
         self.clock = clock
         self.collector = SidecarCollector(clock)
-        self.ledger = ViolationLedger()
+        # Flagged points up to now were counted by a previous run, if any (ledger.py).
+        self.ledger = ViolationLedger(counted_after=clock())
         self.config = load()
         self.client = PromClient(
             prometheus_url,
@@ -73,10 +70,12 @@ class Sidecar:
             compression=self.config.compression,
             transport=transport,
         )
-        self._baselines: dict[str, _Cached] = {}
+        self._baselines: dict[str, CachedBaseline] = {}
         self._failed_cycles = 0
-        self._failing: set[str] = set()
+        self._failing: set[str] = set()  # kinds of query failure of the last cycle
+        self._broken: set[str] = set()  # charts whose evaluation raised in the last cycle
         self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._stopping = False
         self._apply(self.config)
 
@@ -89,6 +88,7 @@ class Sidecar:
 
     def stop(self) -> None:
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
 
     def reload(self) -> str | None:
@@ -107,36 +107,52 @@ class Sidecar:
         return None
 
     def _apply(self, config: SidecarConfig) -> None:
+        # The ledger is left to the end of the next cycle: a cycle in flight may be using it.
         self.config = config
         self.client.timeout = config.query_timeout
         self.client.compression = config.compression
         names = {c.name for c in config.charts}
-        self.ledger.retain(names)
         self._baselines = {k: v for k, v in self._baselines.items() if k in names}
         self.collector.views = {k: v for k, v in self.collector.views.items() if k in names}
-        self.collector.health.reload_ok = True
-        self.collector.health.reload_time = time.time()
+        health = self.collector.health
+        health.chart_up = {n: health.chart_up.get(n, False) for n in sorted(names)}
+        health.reload_ok = True
+        health.reload_time = time.time()
 
     async def run(self) -> None:
-        """Cycle every interval until stop(); a failed cycle is retried with backoff."""
+        """Cycle every interval until stop(); after failed queries, retry with backoff."""
         loop = asyncio.get_running_loop()
         while not self._stopping:
             started = loop.time()
-            try:
-                ok = await self.cycle()
-            except Exception:  # a bug must not stop the sidecar serving its last results
-                log.exception("evaluation cycle failed")
-                self.collector.health.up = False
-                self._failed_cycles += 1
-                ok = False
-            if ok:
-                delay = self.interval - (loop.time() - started)
-            else:
-                delay = backoff(self._failed_cycles, self.interval)
+            # Cleared before the cycle: a reload or stop during it must not wait an interval.
             self._wake.clear()
+            await self._cycle_until_stopped()
+            if self._failed_cycles:
+                delay = backoff(self._failed_cycles, self.interval)
+            else:
+                delay = self.interval - (loop.time() - started)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(delay, 0.0)):
                     await self._wake.wait()
+
+    async def _cycle_until_stopped(self) -> None:
+        cycle = asyncio.ensure_future(self.cycle())
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({cycle, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not cycle.done():  # stopping: the results of this cycle are not needed
+            cycle.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await cycle
+            return
+        try:
+            cycle.result()
+        except Exception:  # a bug must not stop the sidecar serving its last results
+            log.exception("evaluation cycle failed")
+            self.collector.health.up = False
+            self._failed_cycles += 1
 
     async def cycle(self) -> bool:
         """One evaluation of every chart; True when every chart was evaluated."""
@@ -144,103 +160,100 @@ class Sidecar:
         now = round(self.clock(), 3)
         health = self.collector.health
         t0 = time.perf_counter()
-        plan = self._plan(config, now)
-        bodies = await self._query(config, set(plan.values()))
+        plan = fetching.plan(config, now, self._baselines)
+        bodies = await fetching.query(self.client, config, set(plan.values()))
         t1 = time.perf_counter()
-        points, errors = self._points(config, plan, bodies)
+        broken: set[str] = set()
+        points, errors = await asyncio.to_thread(self._points, config, plan, bodies, broken)
         t2 = time.perf_counter()
-        views = dict(self.collector.views)
-        for chart in config.charts:
-            if chart.name not in errors:
-                baseline = self._baseline_points(chart, now, points.get((chart.name, "baseline")))
-                result = evaluate(chart, points[(chart.name, "window")], now, baseline)
-                views[chart.name] = ChartView(result, self.ledger.record(result))
-        # A reload during the query stage may have removed charts this cycle evaluated.
+        cached = dict(self._baselines)
+        computed = await asyncio.to_thread(self._compute, config, now, points, cached, broken)
+        # A reload during the cycle may have removed charts this cycle evaluated.
         current = {c.name for c in self.config.charts}
         self.ledger.retain(current)
+        self._baselines = {
+            k: v for k, v in {**self._baselines, **computed.baselines}.items() if k in current
+        }
+        views = {**self.collector.views, **computed.views}
         self.collector.views = {k: v for k, v in views.items() if k in current}
         t3 = time.perf_counter()
+        failed = set(errors) | broken
+        chart_up = {n: health.chart_up.get(n, False) for n in sorted(current)}
+        chart_up.update({c.name: c.name not in failed for c in config.charts if c.name in current})
+        health.chart_up = chart_up
         health.stage_seconds.update(query=t1 - t0, decode=t2 - t1, compute=t3 - t2)
         health.cycles += 1
         for err in {id(e): e for e in errors.values()}.values():
             health.query_errors[err.reason] += 1
         self._report(errors)
-        health.up = not errors
-        return not errors
+        self._report_broken(broken)
+        health.up = not failed
+        return not failed
 
     def _points(
         self,
         config: SidecarConfig,
-        plan: dict[tuple[str, str], _Fetch],
-        bodies: dict[_Fetch, list[bytes] | QueryError],
-    ) -> tuple[dict[tuple[str, str], dict[SeriesKey, Points]], dict[str, QueryError]]:
-        """Decode every fetch once, then rebuild each chart's points from it."""
-        raw = {f: _decode(b) for f, b in bodies.items()}
+        plan: dict[Purpose, Fetch],
+        bodies: dict[Fetch, list[bytes] | QueryError],
+        broken: set[str],
+    ) -> tuple[ChartPoints, dict[str, QueryError]]:
+        """Decode every fetch once, then rebuild each chart's points from it (worker thread)."""
+        raw = {f: fetching.decode(b) for f, b in bodies.items()}
         charts = {c.name: c for c in config.charts}
-        points: dict[tuple[str, str], dict[SeriesKey, Points]] = {}
+        points: ChartPoints = {}
         errors: dict[str, QueryError] = {}
         for (name, purpose), fetch in plan.items():
             got = raw[fetch]
             if isinstance(got, QueryError):
                 errors.setdefault(name, got)
-            else:
-                points[(name, purpose)] = chart_points(got, charts[name].metric, charts[name].by)
-        return points, errors
+            elif name not in broken:
+                chart = charts[name]
+                try:
+                    points[(name, purpose)] = chart_points(got, chart.metric, chart.by)
+                except Exception:
+                    self._broke(name, broken)
+        # A chart is evaluated only when all its fetches (window, baseline) came back.
+        return {k: v for k, v in points.items() if k[0] not in errors}, errors
 
-    def _plan(self, config: SidecarConfig, now: float) -> dict[tuple[str, str], _Fetch]:
-        plan: dict[tuple[str, str], _Fetch] = {}
+    def _compute(
+        self,
+        config: SidecarConfig,
+        now: float,
+        points: ChartPoints,
+        cached: Mapping[str, CachedBaseline],
+        broken: set[str],
+    ) -> _Computed:
+        """Judge every chart whose points are here (worker thread; the ledger is only ever
+        used by one cycle at a time)."""
+        out = _Computed()
         for chart in config.charts:
-            selector = render_selector(
-                (f"{chart.metric}_sum", f"{chart.metric}_count"), chart.matchers
-            )
-            start = fetch_start(chart, now, config.lookback)
-            plan[(chart.name, "window")] = _Fetch(selector, start, now)
-            base = chart.baseline
-            cached = self._baselines.get(chart.name)
-            if isinstance(base, RangeBaseline) and (
-                cached is None
-                or cached.chart != chart
-                or now - cached.fetched_at >= config.baseline_refresh
-            ):
-                plan[(chart.name, "baseline")] = _Fetch(
-                    selector, base.start - config.lookback, base.end
-                )
-        return plan
+            if (chart.name, "window") not in points:
+                continue
+            try:
+                fresh = points.get((chart.name, "baseline"))
+                if fresh is not None:
+                    out.baselines[chart.name] = CachedBaseline(chart, now, fresh)
+                known = cached.get(chart.name)
+                baseline = fresh if fresh is not None else known.points if known else None
+                live = live_series(chart, points[(chart.name, "window")], now, config.lookback)
+                carry = self.ledger.carry(chart, tuple(live))
+                result = evaluate(chart, live, now, baseline, carry)
+                out.views[chart.name] = ChartView(result, self.ledger.record(result))
+            except Exception:
+                out.baselines.pop(chart.name, None)
+                self._broke(chart.name, broken)
+        return out
 
-    async def _query(
-        self, config: SidecarConfig, fetches: set[_Fetch]
-    ) -> dict[_Fetch, list[bytes] | QueryError]:
-        gate = asyncio.Semaphore(config.max_concurrent_queries)
+    def _broke(self, name: str, broken: set[str]) -> None:
+        """Note a chart whose evaluation raised; log the traceback when it starts failing."""
+        if name not in self._broken:
+            log.exception("chart %s: evaluation failed; serving its last good results", name)
+        broken.add(name)
 
-        async def piece(selector: str, at: int, span: int) -> bytes:
-            async with gate:
-                return await self.client.raw_samples(selector, at, span)
-
-        async def fetch(f: _Fetch) -> list[bytes] | QueryError:
-            parts = pieces(f.start, f.end, config.max_range)
-            got = await asyncio.gather(
-                *(piece(f.selector, at, span) for at, span in parts), return_exceptions=True
-            )
-            for item in got:
-                if isinstance(item, QueryError):
-                    return item
-                if isinstance(item, BaseException):
-                    raise item
-            return [b for b in got if isinstance(b, bytes)]
-
-        ordered = sorted(fetches, key=lambda f: (f.selector, f.start, f.end))
-        results = await asyncio.gather(*(fetch(f) for f in ordered))
-        return dict(zip(ordered, results, strict=True))
-
-    def _baseline_points(
-        self, chart: ChartConfig, now: float, fresh: dict[SeriesKey, Points] | None
-    ) -> dict[SeriesKey, Points] | None:
-        """The fixed-range baseline of a chart: fetched this cycle, or cached."""
-        if fresh is not None:
-            self._baselines[chart.name] = _Cached(chart, now, fresh)
-            return fresh
-        cached = self._baselines.get(chart.name)
-        return cached.points if cached is not None else None
+    def _report_broken(self, broken: set[str]) -> None:
+        for name in sorted(self._broken - broken):
+            log.info("chart %s: evaluated again", name)
+        self._broken = broken
 
     def _report(self, errors: dict[str, QueryError]) -> None:
         """Log a kind of failure when it begins, and the recovery when all have ended."""
@@ -266,15 +279,6 @@ class Sidecar:
                 )
             self._failed_cycles = 0
         self._failing = {err.reason for err in errors.values()}
-
-
-def _decode(bodies: list[bytes] | QueryError) -> list[RawSeries] | QueryError:
-    if isinstance(bodies, QueryError):
-        return bodies
-    try:
-        return stitch(s for body in bodies for s in decode_matrix(body))
-    except DecodeError as err:
-        return QueryError("bad_response", f"cannot decode the answer: {err}")
 
 
 def backoff(failed_cycles: int, interval: float) -> float:

@@ -161,3 +161,13 @@ def matrix_answer(series: Sequence[Series], metric: str = METRIC) -> bytes:
             result.append({"metric": name | labels, "values": values})
     doc = {"status": "success", "data": {"resultType": "matrix", "result": result}}
     return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def series_of(labels: dict[str, str], ts: Sequence[float], values: Sequence[float]) -> Series:
+    """One observation per scrape at each of ``ts``, after an opening scrape with none."""
+    counter = _Counter(Series(dict(labels)))
+    counter.scrape(float(ts[0]) - SCRAPE)
+    for stamp, value in zip(ts, values, strict=True):
+        counter.observe([value])
+        counter.scrape(float(stamp))
+    return counter.series

@@ -99,10 +99,11 @@ def expected(fleet: Mapping[str, Series], spec: ChartSpec, now: float) -> dict[s
     jv, jn, jts, inside = _padded(judged_rows)
     limits = fit_limits_batch(bv, bn, log=spec.log, min_points=spec.min_points)
     flags = judge(jv, limits, jn)
-    fitted = limits.to_fit_scale(jv)
+    # EWMA and CUSUM start from their zero state at the first point of the window.
+    z = limits.zscores(np.where(inside == 1.0, jv, np.nan), jn)
     signals = {str(r + 1): flags[r] for r in range(8)}
-    signals["ewma"] = ewma(fitted, limits.center, limits.sigma, jn).signal
-    signals["cusum"] = cusum(fitted, limits.center, limits.sigma, jn).signal
+    signals["ewma"] = ewma(z, 0.0, 1.0).signal
+    signals["cusum"] = cusum(z, 0.0, 1.0).signal
     signals = {s: m & (inside == 1.0) for s, m in signals.items()}
     cap = capability_batch(ev, en, usl=spec.usl, log=spec.log, min_points=spec.min_points)
     counts = [len(r[0]) for r in eval_rows]

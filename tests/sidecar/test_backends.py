@@ -45,7 +45,10 @@ def _config() -> SidecarConfig:
 
 def _evaluate_once(url: str, now: float) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     async def run() -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-        sidecar = Sidecar(_config, url, clock=lambda: now)
+        # Started before the evaluation window: every flagged point in it counts as new.
+        clock = [now - SPEC.evaluation]
+        sidecar = Sidecar(_config, url, clock=lambda: clock[0])
+        clock[0] = now
         try:
             assert await sidecar.cycle()
             return scrape(sidecar.collector)

@@ -1,17 +1,14 @@
-"""Judging a chart (windows, pinned and fixed-range baselines, no limits) and counting flags."""
+"""Judging a chart: windows, pinned and fixed-range baselines, no limits, live series."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 import pytest
 
 from spc_rules import fit_limits_batch, judge
-from spc_rules.sidecar.evaluate import ChartResult, evaluate
-from spc_rules.sidecar.ledger import ViolationLedger
+from spc_rules.sidecar.evaluate import evaluate, live_series
 from spc_rules.sidecar.model import ChartConfig, PinnedBaseline, RangeBaseline, RollingBaseline
-from spc_rules.sidecar.points import Points
+from spc_rules.sidecar.points import Points, SeriesKey
 
 NOW = 10_000.0
 
@@ -95,48 +92,6 @@ def test_capability_needs_a_spec_limit() -> None:
     assert without.capability == {}
 
 
-def _scripted(result: ChartResult, now: float, flagged: dict[str, list[float]]) -> ChartResult:
-    return dataclasses.replace(
-        result,
-        evaluated_at=now,
-        window_start=now - result.chart.evaluation,
-        flagged={s: (np.array(flagged.get(s, [])),) for s in result.chart.signals},
-    )
-
-
-def test_a_flagged_point_is_counted_once_however_many_cycles_see_it() -> None:
-    chart = ChartConfig("c", "m", rules=(1, 2), evaluation=100.0, hold=30.0)
-    base = evaluate(chart, {("a",): _series(7)}, NOW)
-    ledger = ViolationLedger()
-    first = ledger.record(_scripted(base, 1000.0, {"1": [950.0, 990.0], "2": [990.0]}))
-    assert first.totals["1"].tolist() == [2] and first.totals["2"].tolist() == [1]
-    assert first.last["1"].tolist() == [990.0]
-    assert first.active["1"].tolist() == [1.0]
-    # The next cycle sees the same points again, and one new one.
-    again = ledger.record(_scripted(base, 1025.0, {"1": [950.0, 990.0, 1010.0]}))
-    assert again.totals["1"].tolist() == [3] and again.totals["2"].tolist() == [1]
-    assert again.last["2"].tolist() == [990.0]
-    assert again.active["2"].tolist() == [0.0]  # 990 is more than 30s before 1025
-    assert again.active["1"].tolist() == [1.0]
-    # Much later nothing is flagged: totals stay, the violation is no longer active.
-    later = ledger.record(_scripted(base, 2000.0, {}))
-    assert later.totals["1"].tolist() == [3]
-    assert later.last["1"].tolist() == [1010.0]
-    assert later.active["1"].tolist() == [0.0]
-
-
-def test_a_series_that_leaves_the_input_is_forgotten() -> None:
-    chart = ChartConfig("c", "m", rules=(1,), evaluation=100.0)
-    ledger = ViolationLedger()
-    with_a = evaluate(chart, {("a",): _series(1)}, NOW)
-    ledger.record(_scripted(with_a, 1000.0, {"1": [990.0]}))
-    without_a = evaluate(chart, {("b",): _series(2)}, NOW)
-    ledger.record(_scripted(without_a, 1015.0, {}))
-    back = ledger.record(_scripted(with_a, 1030.0, {}))
-    assert back.totals["1"].tolist() == [0]
-    assert np.isnan(back.last["1"][0])
-
-
 def test_a_run_that_began_before_the_window_is_seen_but_only_window_points_are_flagged() -> None:
     chart = ChartConfig(
         "c", "m", baseline=PinnedBaseline(1.0, 0.5), log=False, rules=(1, 2), evaluation=100.0
@@ -149,3 +104,22 @@ def test_a_run_that_began_before_the_window_is_seen_but_only_window_points_are_f
     inside = ts[ts > NOW - 100.0]
     assert result.flagged["2"][0].tolist() == inside.tolist()
     assert result.window_points.tolist() == [len(inside)]
+
+
+def test_live_series_have_a_point_in_the_window_or_a_recent_raw_sample() -> None:
+    chart = ChartConfig("c", "m", evaluation=600.0)
+    ts: np.ndarray = NOW - 15.0 * np.arange(200)[::-1]
+    recent = _points(ts[-10:], np.ones(10))
+    # Stopped inside the baseline: points long before the window, no sample since.
+    stopped = Points(ts[:50], np.ones(50), np.ones(50), last_sample=float(ts[49]))
+    # Still scraped (a sample 30 s ago) but no new observation for an hour.
+    quiet = Points(ts[:50], np.ones(50), np.ones(50), last_sample=NOW - 30.0)
+    # Its last sample is just outside the lookback.
+    gone = Points(ts[:50], np.ones(50), np.ones(50), last_sample=NOW - 301.0)
+    points: dict[SeriesKey, Points] = {
+        ("recent",): recent,
+        ("stopped",): stopped,
+        ("quiet",): quiet,
+        ("gone",): gone,
+    }
+    assert list(live_series(chart, points, NOW, lookback=300.0)) == [("recent",), ("quiet",)]

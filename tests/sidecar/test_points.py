@@ -31,6 +31,16 @@ CASES = [
         [(15, 2.0, 1), (45, 1.5, 1), (60, 2.0, 2)],
     ),
     (
+        "a restart that brought more observations than before shows as a falling sum",
+        [(0, 5, 10.0), (15, 6, 12.0), (30, 8, 3.0), (45, 9, 4.5)],
+        [(15, 2.0, 1), (45, 1.5, 1)],
+    ),
+    (
+        "observations of zero are points, not resets",
+        [(0, 2, 3.0), (15, 3, 3.0), (30, 5, 3.0)],
+        [(15, 0.0, 1), (30, 0.0, 2)],
+    ),
+    (
         "a reset to zero then growth",
         [(0, 3, 3.0), (15, 0, 0.0), (30, 1, 0.5)],
         [(30, 0.5, 1)],
@@ -60,6 +70,16 @@ def test_rebuild_follows_the_design_table(
     assert points.timestamps.tolist() == [e[0] for e in expected]
     assert points.values.tolist() == pytest.approx([e[1] for e in expected])
     assert points.sizes.tolist() == [e[2] for e in expected]
+
+
+def test_points_remember_the_newest_raw_sample_even_without_a_point() -> None:
+    ts = np.array([0.0, 15.0, 30.0, 45.0])
+    points = rebuild(ts, np.array([0.0, 1.0, 1.0, 1.0]), ts, np.array([0.0, 1.0, 1.0, 1.0]))
+    assert points.timestamps.tolist() == [15.0]
+    assert points.last_sample == 45.0
+    other = rebuild(ts[:2] + 50.0, np.array([0.0, 1.0]), ts[:2] + 50.0, np.array([0.0, 1.0]))
+    assert merge([points, other]).last_sample == 65.0
+    assert np.isnan(rebuild(ts[:0], ts[:0], ts[:0], ts[:0]).last_sample)
 
 
 def test_rebuild_pairs_sum_and_count_by_timestamp() -> None:

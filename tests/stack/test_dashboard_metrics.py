@@ -37,6 +37,8 @@ NOT_SHOWN = {
     "llmscope_spc_last_subgroup_size": "the limits drawn already sit at the latest subgroup size",
     "llmscope_spc_config_last_reload_successful": "alerted on (LLMscopeConfigReloadFailed)",
     "llmscope_spc_config_last_reload_success_timestamp_seconds": "see the reload flag",
+    "llmscope_spc_chart_up": "per-chart health, alerted on (LLMscopeSPCChartEvaluationFailing); "
+    "the sidecar-wide llmscope_spc_up is shown",
 }
 # Recording rules of recording.yml that no panel reads, with the reason.
 RULES_NOT_SHOWN = {
