@@ -3,15 +3,18 @@
 Run from the repository root:  .venv/bin/python -m benchmarks.bench_sidecar [--series 1000]
 
 Prometheus (Debian's 2.42) is backfilled with one histogram, one series per target, scraped
-every 15 s with one observation per scrape, so each series holds 1,000 points: 760 in a rolling
-baseline, 240 in the one-hour evaluation window. Each cycle fetches the window (four hours and
-a bit, in 2 h pieces), rebuilds the points, fits limits, runs rules 1-8, EWMA, CUSUM and
-Cpk/Ppk, and counts the flags, exactly as the running sidecar does. The clock stands still,
-so after the first cycle (which judges the whole window, as after a start) each cycle judges
-no new point, as in steady state where a 30 s cycle brings about two per series. Reported per
-stage: query (HTTP, Prometheus' own work included), decode (JSON to points), compute (the
-engine and the flag ledger). Side by side in the same run: the stdlib json decoder against
-the fast path on the same bodies, gzip against plain transfer, and rendering /metrics.
+every 15 s with one observation per scrape, so each cycle's window holds 1,000 points per
+series: 760 in a rolling baseline, 240 in the one-hour evaluation window. Cycles run 30 s
+apart, as the running sidecar's do, so each brings two new points per series; each rebuilds
+the points, fits limits, runs rules 1-8, EWMA, CUSUM and Cpk/Ppk, and counts the flags.
+
+Reported per stage (query: HTTP, Prometheus' own work included; decode: JSON to points;
+compute: the engine and the flag ledger): the first cycle, which fetches the whole window
+(four hours and a bit, in 2 h pieces) and judges all of it, as after a start; the steady
+state with the sample cache, where a cycle fetches only the last 90 s (one query); and
+cycles that fetch the whole window every time (the sidecar without its cache). Side by
+side in the same run: the stdlib json decoder against the fast path on the same bodies,
+gzip against plain transfer, rendering /metrics, and memory.
 """
 
 from __future__ import annotations
@@ -72,35 +75,39 @@ def write_openmetrics(path: Path, series: int, points: int, end: float) -> None:
         out.write("# EOF\n")
 
 
-async def cycles(url: str, end: float, count: int, gzip: bool) -> list[dict[str, float]]:
+async def cycles(
+    url: str, times: list[float], *, gzip: bool = False, cache: bool = True, trace: bool = False
+) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """The stages of a cycle at each of ``times``; then rendering /metrics, the cache's
+    arrays (MiB) and, with ``trace`` (which slows the cycles), the peak traced memory (MiB)
+    of the first cycle and of the others."""
     config = load_text(CONFIG.replace("{compression}", "gzip" if gzip else "none"), "bench")
-    sidecar = Sidecar(lambda: config, url, clock=lambda: end)
-    stages = []
+    clock = [times[0]]
+    sidecar = Sidecar(lambda: config, url, clock=lambda: clock[0], cache_samples=cache)
+    stages, peaks = [], []
     try:
-        for _ in range(count + 1):  # the first one warms Prometheus' caches
+        if trace:
+            tracemalloc.start()
+        for now in times:
+            clock[0] = now
+            tracemalloc.reset_peak()
             assert await sidecar.cycle(), "a cycle failed"
+            peaks.append(tracemalloc.get_traced_memory()[1] / 2**20)
             stages.append(dict(sidecar.collector.health.stage_seconds))
+        tracemalloc.stop()
+        held = sum(h.nbytes() for h in sidecar._held.values()) / 2**20
         registry = CollectorRegistry()
         registry.register(sidecar.collector)
         start = time.perf_counter()
         text = generate_latest(registry)
-        stages.append({"render": time.perf_counter() - start, "bytes": float(len(text))})
+        render = time.perf_counter() - start
     finally:
-        await sidecar.aclose()
-    return stages
-
-
-async def peak_memory(url: str, end: float) -> int:
-    config = load_text(CONFIG.replace("{compression}", "none"), "bench")
-    sidecar = Sidecar(lambda: config, url, clock=lambda: end)
-    try:
-        tracemalloc.start()
-        assert await sidecar.cycle()
-        _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    finally:
         await sidecar.aclose()
-    return peak
+    extra = {"held": held, "render": render}
+    if trace:
+        extra |= {"first_peak": peaks[0], "peak": max(peaks[1:])}
+    return stages, extra | {"bytes": float(len(text))}
 
 
 async def bodies(url: str, end: float) -> list[bytes]:
@@ -120,28 +127,40 @@ def best_median(values: list[float]) -> str:
     return f"{min(values):.3f} s ({statistics.median(values):.3f} s)"
 
 
+def table(title: str, runs: list[dict[str, float]]) -> None:
+    print(f"\n| {title} | best (median) |\n|---|---|")
+    for stage in ("query", "decode", "compute"):
+        print(f"| {stage} | {best_median([c[stage] for c in runs])} |")
+    print(f"| **cycle** | **{best_median([sum(c.values()) for c in runs])}** |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--series", type=int, default=1000)
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--cycles", type=int, default=5)
+    parser.add_argument("--steady", type=int, default=20)
     args = parser.parse_args()
     end = float(int(time.time()) - 120)
+    # Cycles 30 s apart that end at ``end``; each window holds ``points`` points.
+    steps = max(args.cycles, args.steady) + 1
+    first = end - 30.0 * (steps - 1)
+    times = [first + 30.0 * i for i in range(steps)]
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "bench.om"
         t0 = time.perf_counter()
-        write_openmetrics(source, args.series, args.points, end)
+        write_openmetrics(source, args.series, args.points + 2 * (steps - 1), end)
         print(f"generated {source.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t0:.1f}s")
         with backfilled_prometheus(source) as prom:
             source.unlink()
-            plain = asyncio.run(cycles(prom.url, end, args.cycles, gzip=False))
-            zipped = asyncio.run(cycles(prom.url, end, args.cycles, gzip=True))
-            peak = asyncio.run(peak_memory(prom.url, end))
-            raw = asyncio.run(bodies(prom.url, end))
-    render = plain.pop()
-    zipped.pop()
-    first_compute = plain[0]["compute"]
-    plain, zipped = plain[1:], zipped[1:]
+            asyncio.run(cycles(prom.url, times[:1], cache=False))  # warms Prometheus' caches
+            whole, _ = asyncio.run(cycles(prom.url, times[: args.cycles + 1], cache=False))
+            zipped, _ = asyncio.run(
+                cycles(prom.url, times[: args.cycles + 1], gzip=True, cache=False)
+            )
+            cached, extra = asyncio.run(cycles(prom.url, times[: args.steady + 1]))
+            _, traced = asyncio.run(cycles(prom.url, times[:4], trace=True))
+            raw = asyncio.run(bodies(prom.url, first))
     fast, slow = [], []
     for _ in range(3):
         t = time.perf_counter()
@@ -150,26 +169,29 @@ def main() -> None:
         t = time.perf_counter()
         _ = [_slow(b) for b in raw]
         slow.append(time.perf_counter() - t)
-    total = [sum(c.values()) for c in plain]
     print(
-        f"\n{args.series} series x {args.points} points, {args.cycles} cycles, "
-        f"Python {platform.python_version()}, numpy {np.__version__}\n"
+        f"\n{args.series} series x {args.points} points, cycles 30 s apart, "
+        f"Python {platform.python_version()}, numpy {np.__version__}"
     )
-    print("| stage | best (median) |\n|---|---|")
+    cold = cached[0]
+    print("\n| first cycle (cold cache, whole window judged) | s |\n|---|---|")
     for stage in ("query", "decode", "compute"):
-        print(f"| {stage} | {best_median([c[stage] for c in plain])} |")
-    print(f"| **cycle** | **{best_median(total)}** |")
-    print(f"| query with gzip | {best_median([c['query'] for c in zipped])} |")
-    print(f"| compute of the first cycle (the whole window judged) | {first_compute:.3f} s |")
-    print(f"| render /metrics ({render['bytes'] / 1e6:.1f} MB) | {render['render']:.3f} s |")
+        print(f"| {stage} | {cold[stage]:.3f} |")
+    print(f"| **cycle** | **{sum(cold.values()):.3f}** |")
+    table(f"steady state with the cache, {args.steady} cycles", cached[1:])
+    table(f"whole windows every cycle (no cache), {args.cycles} cycles", whole[1:])
+    print(f"| query with gzip (whole windows) | {best_median([c['query'] for c in zipped[1:]])} |")
+    print(f"| render /metrics ({extra['bytes'] / 1e6:.1f} MB) | {extra['render']:.3f} s |")
     print(f"\n| decoder, same {sum(map(len, raw)) / 1e6:.0f} MB of answers | best | ratio |")
     print(f"|---|---|---|\n| fast path | {min(fast):.3f} s | 1 |")
     print(f"| json.loads | {min(slow):.3f} s | {min(slow) / min(fast):.1f}x |")
-    gz = statistics.median(c["query"] for c in zipped) / statistics.median(
-        c["query"] for c in plain
+    gz = statistics.median(c["query"] for c in zipped[1:]) / statistics.median(
+        c["query"] for c in whole[1:]
     )
     print(f"\ngzip / plain query time (medians): {gz:.2f}x")
-    print(f"peak traced memory in one cycle: {peak / 2**20:.0f} MiB")
+    print(f"peak traced memory, first cycle: {traced['first_peak']:.0f} MiB")
+    print(f"peak traced memory, steady-state cycles: {traced['peak']:.0f} MiB")
+    print(f"arrays held by the sample cache: {extra['held']:.0f} MiB")
     print(
         f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB"
     )

@@ -3,6 +3,7 @@ engine (``spc_rules``), and serves limits, rule violations and capability as met
 
     config / chartconfig / model / selector   what to judge (YAML, validated at load)
     promapi / decode / fetching               raw samples from the HTTP API, in pieces
+    samplecache                               raw samples kept between cycles: only news
     points                                    individuals and subgroups from _sum/_count
     evaluate / judging / ledger               the engine over every series; each point
                                               judged once; what is kept between cycles

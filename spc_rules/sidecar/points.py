@@ -51,7 +51,8 @@ def rebuild(
     sum_ts: FloatArray, sum_values: FloatArray, count_ts: FloatArray, count_values: FloatArray
 ) -> Points:
     """Points of one histogram series from its sorted, de-duplicated _sum and _count samples."""
-    if np.array_equal(sum_ts, count_ts):  # the usual case: both come from the same scrapes
+    # The usual case: both come from the same scrapes (and share one array, see stitch).
+    if sum_ts is count_ts or np.array_equal(sum_ts, count_ts):
         ts, total, count = sum_ts, sum_values, count_values
     else:
         ts, at_sum, at_count = np.intersect1d(
@@ -83,28 +84,44 @@ def merge(parts: Sequence[Points]) -> Points:
 
 
 def stitch(series: Iterable[RawSeries]) -> list[RawSeries]:
-    """One series per label set from the pieces of a window, sorted, each timestamp once."""
+    """One series per label set from the pieces of a window, sorted, each timestamp once.
+
+    Series whose pieces share their timestamp arrays (a histogram's _sum and _count, all
+    series of one scrape: ``decode`` parses each list once) share the joined array too."""
     grouped: dict[tuple[tuple[str, str], ...], list[RawSeries]] = defaultdict(list)
     for s in series:
         grouped[tuple(sorted(s.labels.items()))].append(s)
-    return [_joined(parts) for parts in grouped.values()]
+    joins: dict[tuple[int, ...], tuple[FloatArray, IntArray | None]] = {}
+    return [_joined(parts, joins) for parts in grouped.values()]
 
 
-def _joined(parts: list[RawSeries]) -> RawSeries:
+def _joined(
+    parts: list[RawSeries], joins: dict[tuple[int, ...], tuple[FloatArray, IntArray | None]]
+) -> RawSeries:
+    """The pieces of one series in time order; ``joins`` maps the ids of the pieces'
+    timestamp arrays to the joined timestamps and the samples kept (None: all)."""
     if len(parts) > 1:
         parts = sorted(parts, key=lambda p: p.timestamps[0] if p.timestamps.size else 0.0)
-        ts = np.concatenate([p.timestamps for p in parts])
-        values = np.concatenate([p.values for p in parts])
-    else:
-        ts, values = parts[0].timestamps, parts[0].values
-    step = np.diff(ts)
-    if np.all(step > 0):
-        return RawSeries(parts[0].labels, ts, values)
-    if np.all(step >= 0):  # adjacent pieces share their seam sample
-        keep = np.concatenate(([True], step > 0))
-        return RawSeries(parts[0].labels, ts[keep], values[keep])
-    ts, first = np.unique(ts, return_index=True)
-    return RawSeries(parts[0].labels, ts, values[first])
+    key = tuple(id(p.timestamps) for p in parts)
+    known = joins.get(key)
+    if known is None:
+        ts = (
+            np.concatenate([p.timestamps for p in parts]) if len(parts) > 1 else parts[0].timestamps
+        )
+        step = np.diff(ts)
+        keep: IntArray | None = None
+        if not np.all(step > 0):
+            if np.all(step >= 0):  # adjacent pieces share their seam sample
+                keep = np.flatnonzero(np.concatenate(([True], step > 0)))
+            else:
+                keep = np.unique(ts, return_index=True)[1]
+            ts = ts[keep]
+        if len(parts) > 1 or keep is not None:
+            ts.setflags(write=False)
+        known = joins[key] = (ts, keep)
+    ts, keep = known
+    values = np.concatenate([p.values for p in parts]) if len(parts) > 1 else parts[0].values
+    return RawSeries(parts[0].labels, ts, values if keep is None else values[keep])
 
 
 def chart_points(

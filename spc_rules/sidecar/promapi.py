@@ -36,7 +36,11 @@ def pieces(start: float, end: float, max_range: float) -> list[tuple[int, int]]:
     """(evaluation time, range), both in whole milliseconds, of each query covering
     [start, end], newest first. PromQL ranges are whole milliseconds; working in integers
     makes adjacent pieces meet exactly."""
-    first, at = math.floor(start * 1000), math.ceil(end * 1000)
+    return pieces_ms(math.floor(start * 1000), math.ceil(end * 1000), max_range)
+
+
+def pieces_ms(first: int, at: int, max_range: float) -> list[tuple[int, int]]:
+    """``pieces`` of [first, at], given in whole milliseconds."""
     step = max(int(max_range * 1000), 1)
     out: list[tuple[int, int]] = []
     while at > first:

@@ -1,8 +1,9 @@
 """The running sidecar: evaluation cycles, stale results on failure, backoff, reloads.
 
-A cycle has three stages, timed separately: query (``fetching``: every chart's window, one
-query per histogram and window piece, several in flight), decode (JSON to points) and
-compute (the engine). Decode and compute run in a worker thread, so the event loop keeps
+A cycle has three stages, timed separately: query (``fetching``: what is new in every
+selector's window since the last cycle, one query per selector, or the whole window in
+pieces when nothing usable is cached), decode (JSON to the cache, then points) and compute
+(the engine). Decode and compute run in a worker thread, so the event loop keeps
 serving signals and reloads meanwhile; a stop cancels the cycle in flight.
 
 Each chart stands alone: one whose query fails, or whose evaluation raises (a bug, logged
@@ -27,16 +28,18 @@ import httpx
 from spc_rules.sidecar import fetching
 from spc_rules.sidecar.config import SidecarConfig, SidecarConfigError
 from spc_rules.sidecar.evaluate import evaluate, live_series
-from spc_rules.sidecar.fetching import CachedBaseline, Fetch, Purpose
+from spc_rules.sidecar.fetching import CachedBaseline, Fetch, Plan
 from spc_rules.sidecar.ledger import ViolationLedger
 from spc_rules.sidecar.points import Points, SeriesKey, chart_points
 from spc_rules.sidecar.promapi import PromClient, QueryError
 from spc_rules.sidecar.publish import ChartView, SidecarCollector
+from spc_rules.sidecar.samplecache import Held
 
 log = logging.getLogger("llmscope.spc")
 
 ConfigLoader = Callable[[], SidecarConfig]
-ChartPoints = dict[Purpose, dict[SeriesKey, Points]]
+# (chart name, "window" or "baseline") -> the chart's points
+ChartPoints = dict[tuple[str, str], dict[SeriesKey, Points]]
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Sidecar:
         interval: float | None = None,
         clock: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache_samples: bool = True,
     ) -> None:
         self._load = load
         self._interval_flag = interval
@@ -71,6 +75,9 @@ class Sidecar:
             transport=transport,
         )
         self._baselines: dict[str, CachedBaseline] = {}
+        # Window samples kept between cycles (samplecache.py); off: every cycle fetches all.
+        self._cache_samples = cache_samples
+        self._held: dict[str, Held] = {}
         self._failed_cycles = 0
         self._failing: set[str] = set()  # kinds of query failure of the last cycle
         self._broken: set[str] = set()  # charts whose evaluation raised in the last cycle
@@ -160,11 +167,12 @@ class Sidecar:
         now = round(self.clock(), 3)
         health = self.collector.health
         t0 = time.perf_counter()
-        plan = fetching.plan(config, now, self._baselines)
-        bodies = await fetching.query(self.client, config, set(plan.values()))
+        plan = fetching.plan(config, now, self._baselines, self._held)
+        bodies = await fetching.query(self.client, config, plan.queries())
         t1 = time.perf_counter()
         broken: set[str] = set()
-        points, errors = await asyncio.to_thread(self._points, config, plan, bodies, broken)
+        points, errors, held = await asyncio.to_thread(self._points, config, plan, bodies, broken)
+        self._held = held if self._cache_samples else {}
         t2 = time.perf_counter()
         cached = dict(self._baselines)
         computed = await asyncio.to_thread(self._compute, config, now, points, cached, broken)
@@ -193,17 +201,18 @@ class Sidecar:
     def _points(
         self,
         config: SidecarConfig,
-        plan: dict[Purpose, Fetch],
+        plan: Plan,
         bodies: dict[Fetch, list[bytes] | QueryError],
         broken: set[str],
-    ) -> tuple[ChartPoints, dict[str, QueryError]]:
+    ) -> tuple[ChartPoints, dict[str, QueryError], dict[str, Held]]:
         """Decode every fetch once, then rebuild each chart's points from it (worker thread)."""
-        raw = {f: fetching.decode(b) for f, b in bodies.items()}
+        samples = fetching.collect(plan, bodies)
         charts = {c.name: c for c in config.charts}
         points: ChartPoints = {}
         errors: dict[str, QueryError] = {}
-        for (name, purpose), fetch in plan.items():
-            got = raw[fetch]
+        answers = [((n, "window"), got) for n, got in samples.windows.items()]
+        answers += [((n, "baseline"), got) for n, got in samples.baselines.items()]
+        for (name, purpose), got in answers:
             if isinstance(got, QueryError):
                 errors.setdefault(name, got)
             elif name not in broken:
@@ -213,7 +222,7 @@ class Sidecar:
                 except Exception:
                     self._broke(name, broken)
         # A chart is evaluated only when all its fetches (window, baseline) came back.
-        return {k: v for k, v in points.items() if k[0] not in errors}, errors
+        return {k: v for k, v in points.items() if k[0] not in errors}, errors, samples.held
 
     def _compute(
         self,

@@ -1,6 +1,6 @@
 """What the sidecar asks the API: one query per histogram and window piece, never one per
-series; identical fetches shared between charts; a fixed-range baseline fetched once and
-refreshed only after ``baseline_refresh``."""
+series; one fetch per selector shared between charts; a fixed-range baseline fetched once
+and refreshed only after ``baseline_refresh``. Steady-state cycles: test_incremental.py."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from spc_rules.sidecar.service import Sidecar
 from tests.fakes.server import FakeRequest, Script, Step, serving
 from tests.sidecar.data import METRIC, generate, matrix_answer
 from tests.sidecar.expected import labels, scrape
+from tests.sidecar.fakeprom import FakePrometheus
 
 END = 1_700_000_000.0
 ANSWER = matrix_answer(generate(END, 400))
@@ -99,38 +100,41 @@ def test_a_fixed_range_baseline_is_fetched_once_until_its_refresh() -> None:
     assert asyncio.run(run()) == [2, 1, 1, 2]
 
 
-def test_a_series_that_leaves_the_input_leaves_the_output() -> None:
-    fleet = generate(END, 400)
-    answers = [
-        matrix_answer(fleet),
-        matrix_answer([s for s in fleet if s.labels["target"] != "steady"]),
-    ]
+def test_a_series_that_stops_leaves_the_output_once_its_window_has_passed() -> None:
+    later = END + 40 * 60.0
+    fleet = generate(later, 560)
+    for s in fleet:
+        if s.labels["target"] == "steady":  # stops at END (with its failed probes)
+            s.scrapes = [sc for sc in s.scrapes if sc.ts <= END]
+    clock = [END]
+    fake = FakePrometheus(fleet, lambda: clock[0])
     config = f"""
     charts:
       - {{name: a, metric: {METRIC}, by: [target], evaluation: 30m, baseline: 1h}}
     """
 
-    def route(request: FakeRequest) -> Script:
-        body = answers[0] if len(answers) == 1 else answers.pop(0)
-        return Script(200, {"Content-Type": "application/json"}, [Step(body)])
+    def targets(metrics: dict[tuple[str, frozenset[tuple[str, str]]], float]) -> set[str]:
+        return {dict(lab)["target"] for _, lab in metrics if "target" in dict(lab)}
 
-    def steady_series(metrics: dict[tuple[str, frozenset[tuple[str, str]]], float]) -> int:
-        return sum(1 for _, lab in metrics if ("target", "steady") in lab)
-
-    async def run() -> tuple[int, int]:
-        async with serving(route) as server:
+    async def run() -> tuple[set[str], set[str], int]:
+        async with serving(fake.route) as server:
             sidecar = Sidecar(
-                lambda: load_text(config, "t.yml"), server.url + "/prefix", clock=lambda: END
+                lambda: load_text(config, "t.yml"), server.url + "/prefix", clock=lambda: clock[0]
             )
             try:
                 assert await sidecar.cycle()
-                before = steady_series(scrape(sidecar.collector))
+                before = targets(scrape(sidecar.collector))
+                sent = len(server.requests)
+                clock[0] = later
                 assert await sidecar.cycle()
-                after = steady_series(scrape(sidecar.collector))
+                after = targets(scrape(sidecar.collector))
             finally:
                 await sidecar.aclose()
-        return before, after
+        return before, after, len(server.requests) - sent
 
-    before, after = asyncio.run(run())
-    assert before > 20  # limits, zones, counters, ... of the series
-    assert after == 0
+    before, after, queries = asyncio.run(run())
+    assert "steady" in before
+    # Its cached samples stay until they leave the range, but without a point in the
+    # evaluation window or a recent sample it is no longer a chart series.
+    assert after == before - {"steady"}
+    assert queries == 1  # the 45 minutes since the last cycle, with the cache
