@@ -21,13 +21,18 @@ def parse_object(text: str | bytes, what: str) -> dict[str, Any]:
     return value
 
 
+def loads_or_none(body: bytes | str) -> Any:
+    """The JSON value of an error body, or None when it is not JSON (error pages often aren't)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
 def error_summary(body: bytes) -> str:
     """The ``error.message`` of a JSON error body, else the body's first line, shortened."""
     text = body.decode("utf-8", errors="replace").strip()
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = None
+    value = loads_or_none(text)
     if isinstance(value, dict):
         error = value.get("error", value)
         if isinstance(error, dict):

@@ -18,7 +18,7 @@ import yaml
 
 from exporter._yaml import Reader
 from exporter.errors import ProbeError
-from exporter.providers._json import as_int, error_summary, parse_object
+from exporter.providers._json import as_int, error_summary, loads_or_none, parse_object
 from exporter.providers.base import (
     HttpCall,
     HttpProvider,
@@ -149,10 +149,7 @@ class AnthropicProvider(HttpProvider):
         return MessagesDecoder()
 
     def error_message(self, status: int, body: bytes) -> str:
-        try:
-            value = json.loads(body)
-        except ValueError:
-            value = None
+        value = loads_or_none(body)
         if isinstance(value, dict) and isinstance(value.get("error"), dict):
             return error_text(value)
         return error_summary(body)

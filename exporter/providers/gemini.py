@@ -21,7 +21,7 @@ import yaml
 from exporter._yaml import Reader
 from exporter.errors import ProbeError, Reason
 from exporter.netfail import finite_seconds
-from exporter.providers._json import as_int, error_summary, parse_object
+from exporter.providers._json import as_int, error_summary, loads_or_none, parse_object
 from exporter.providers._lines import LineSplitter
 from exporter.providers.base import (
     HttpCall,
@@ -181,15 +181,8 @@ class GeminiProvider(HttpProvider):
         return GenerateContentDecoder()
 
     def error_message(self, status: int, body: bytes) -> str:
-        try:
-            value = json.loads(body)
-        except ValueError:
-            value = None
-        if isinstance(value, list) and len(value) == 1:
-            value = value[0]  # streaming endpoints may wrap the error in an array
-        if isinstance(value, dict) and isinstance(value.get("error"), dict):
-            return error_text(value["error"])
-        return error_summary(body)
+        error = _status(body)
+        return error_text(error) if error is not None else error_summary(body)
 
     def error_reason(self, status: int, body: bytes, reason: Reason) -> Reason:
         """Google answers a bad key with 400 INVALID_ARGUMENT and ErrorInfo API_KEY_INVALID."""
@@ -208,14 +201,16 @@ class GeminiProvider(HttpProvider):
         return None
 
 
+def _status(body: bytes) -> dict[str, Any] | None:
+    """The google.rpc.Status (``error``) object of an error body, or None."""
+    value = loads_or_none(body)
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]  # streaming endpoints may wrap the error in an array
+    error = value.get("error") if isinstance(value, dict) else None
+    return error if isinstance(error, dict) else None
+
+
 def _details(body: bytes) -> list[dict[str, Any]]:
     """The ``error.details`` list of a google.rpc.Status error body, or nothing."""
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return []
-    if isinstance(value, list) and value:  # Google sometimes wraps the Status in an array
-        value = value[0]
-    error = value.get("error") if isinstance(value, dict) else None
-    details = error.get("details") if isinstance(error, dict) else None
+    details = (_status(body) or {}).get("details")
     return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
