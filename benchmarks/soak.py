@@ -109,6 +109,9 @@ async def soak(url: str, targets: int, minutes: float) -> dict[str, float]:
         "tasks0": tasks0,
         "tasks1": tasks1,
         "unhandled": len(loop_errors) + counter.tracebacks,
+        # RSS at the end of each quarter of the run: growth that stops is warm-up, growth
+        # that goes on is a leak.
+        **{f"rss_q{q}_mib": samples[len(samples) * q // 4 - 1][0] / 2**20 for q in (1, 2, 3, 4)},
     }
 
 
@@ -136,6 +139,8 @@ def main() -> None:
         f"  RSS {r['rss0_mib']:.1f} MiB after warm-up, growth {r['rss_growth_mib']:+.1f} MiB, "
         f"max {r['rss_max_mib']:.1f} MiB"
     )
+    quarters = ", ".join(f"{r[f'rss_q{q}_mib']:.1f}" for q in (1, 2, 3, 4))
+    print(f"  RSS at the end of each quarter of the run: {quarters} MiB")
     print(
         f"  open fds {r['fds0']:.0f} -> {r['fds1']:.0f}; asyncio tasks {r['tasks0']:.0f} -> "
         f"{r['tasks1']:.0f}; unhandled exceptions {r['unhandled']:.0f}"

@@ -10,19 +10,37 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import yaml
 
-from exporter._yaml import INVALID, DocumentError, Reader, join_path, parse_duration
+from exporter import config_blocks
+from exporter._yaml import DocumentError, Reader, join_path, parse_duration
+from exporter.config_types import (
+    DEFAULT_INTERVAL,
+    DEFAULT_PROMPT,
+    Budget,
+    CollectorsConfig,
+    Config,
+    Connection,
+    Pricing,
+    TargetConfig,
+)
 from exporter.errors import ConfigError
 from exporter.providers import PROVIDERS
 
-DEFAULT_INTERVAL = 15.0
+__all__ = [
+    "Budget",
+    "CollectorsConfig",
+    "Config",
+    "Pricing",
+    "TargetConfig",
+    "default_interval",
+    "load_file",
+    "load_text",
+]
+
 INTERVAL_ENV = "MONITORING_INTERVAL"
-DEFAULT_PROMPT = "Count from 1 to 20."
 
 _GLOBAL_KEYS = frozenset(
     {"interval", "timeout", "stall_timeout", "max_concurrency", "max_body_bytes", "collectors"}
@@ -45,68 +63,6 @@ _TARGET_KEYS = frozenset(
         "gpu",
     }
 )
-_PRICING_KEYS = frozenset({"input", "output", "cached_input"})
-_BUDGET_KEYS = frozenset({"daily_tokens", "daily_usd"})
-_COLLECTOR_KEYS = frozenset({"host", "gpu"})
-_HOST_KEYS = frozenset({"enabled", "per_cpu"})
-_GPU_KEYS = frozenset({"enabled", "sample_interval"})
-
-Connection = Literal["keepalive", "fresh"]
-
-
-@dataclass(frozen=True)
-class Pricing:
-    """USD per one million tokens."""
-
-    input: float
-    output: float
-    cached_input: float | None = None
-
-
-@dataclass(frozen=True)
-class Budget:
-    daily_tokens: int | None = None
-    daily_usd: float | None = None
-
-
-@dataclass(frozen=True)
-class CollectorsConfig:
-    host: bool = True
-    per_cpu: bool = False
-    gpu: bool = True
-    gpu_sample_interval: float = 0.5
-
-
-@dataclass(frozen=True)
-class TargetConfig:
-    name: str
-    provider: str
-    model: str
-    base_url: str = ""
-    api_key_env: str | None = None
-    interval: float = DEFAULT_INTERVAL
-    timeout: float = 30.0
-    stall_timeout: float = 10.0
-    max_tokens: int = 32
-    prompt: str = DEFAULT_PROMPT
-    connection: Connection = "keepalive"
-    pricing: Pricing | None = None
-    budget: Budget | None = None
-    gpu: str | None = None
-    # The provider module's own frozen options object (see Provider.parse_options); it
-    # takes part in equality, so a reload that changes only an option restarts the target.
-    options: object = None
-
-
-@dataclass(frozen=True)
-class Config:
-    targets: tuple[TargetConfig, ...]
-    interval: float = DEFAULT_INTERVAL
-    timeout: float = 30.0
-    max_concurrency: int = 16
-    max_body_bytes: int = 4 * 1024 * 1024
-    collectors: CollectorsConfig = CollectorsConfig()
-    source: str = "built-in default"
 
 
 def default_interval(environ: Mapping[str, str] = os.environ) -> float:
@@ -161,7 +117,7 @@ def _config(reader: Reader, root: yaml.Node, interval: float, source: str) -> Co
     max_body = reader.optional(
         gkeys, "max_body_bytes", "global", lambda n, p: reader.integer(n, p, minimum=1024), 4 << 20
     )
-    collectors = _collectors(reader, gkeys.get("collectors"))
+    collectors = config_blocks.collectors(reader, gkeys.get("collectors"))
 
     targets: list[TargetConfig] = []
     seq_node = keys.get("targets")
@@ -233,9 +189,9 @@ def _target(
         max_tokens=opt(keys, "max_tokens", path, lambda n, p: reader.integer(n, p, 1), 32),
         prompt=opt(keys, "prompt", path, reader.string, DEFAULT_PROMPT),
         connection=_connection(reader, keys, path),
-        pricing=_pricing(reader, keys.get("pricing"), join_path(path, "pricing")),
-        budget=_budget(reader, keys.get("budget"), join_path(path, "budget")),
-        gpu=_gpu(reader, keys.get("gpu"), join_path(path, "gpu")),
+        pricing=config_blocks.pricing(reader, keys.get("pricing"), join_path(path, "pricing")),
+        budget=config_blocks.budget(reader, keys.get("budget"), join_path(path, "budget")),
+        gpu=config_blocks.gpu(reader, keys.get("gpu"), join_path(path, "gpu")),
         options=provider.parse_options(reader, keys, path) if provider else None,
     )
     if provider is not None:
@@ -298,88 +254,6 @@ def _connection(reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> Con
         keys, "connection", path, lambda n, p: reader.choice(n, p, ("keepalive", "fresh")), None
     )
     return "fresh" if value == "fresh" else "keepalive"
-
-
-def _pricing(reader: Reader, node: yaml.Node | None, path: str) -> Pricing | None:
-    if node is None:
-        return None
-    keys = reader.mapping(node, path, _PRICING_KEYS)
-    if keys is None:
-        return None
-    for required in ("input", "output"):
-        if required not in keys:
-            reader.fail(node, join_path(path, required), "required (USD per 1M tokens)")
-
-    def usd(n: yaml.Node, p: str) -> float | None:
-        return reader.number(n, p, minimum=0.0)
-
-    return Pricing(
-        input=reader.optional(keys, "input", path, usd, 0.0),
-        output=reader.optional(keys, "output", path, usd, 0.0),
-        cached_input=reader.optional(keys, "cached_input", path, usd, None),
-    )
-
-
-def _budget(reader: Reader, node: yaml.Node | None, path: str) -> Budget | None:
-    if node is None:
-        return None
-    keys = reader.mapping(node, path, _BUDGET_KEYS)
-    if keys is None:
-        return None
-    return Budget(
-        daily_tokens=reader.optional(
-            keys, "daily_tokens", path, lambda n, p: reader.integer(n, p, 1), None
-        ),
-        daily_usd=reader.optional(
-            keys, "daily_usd", path, lambda n, p: reader.number(n, p, 0.0), None
-        ),
-    )
-
-
-def _gpu(reader: Reader, node: yaml.Node | None, path: str) -> str | None:
-    if node is None:
-        return None
-    value = reader.scalar(node, path)
-    if value is INVALID:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
-    if isinstance(value, str) and (value == "all" or value.startswith(("GPU-", "MIG-"))):
-        return value
-    reader.fail(node, path, f"expected all, a GPU index or a GPU UUID, got {value!r}")
-    return None
-
-
-def _collectors(reader: Reader, node: yaml.Node | None) -> CollectorsConfig:
-    if node is None:
-        return CollectorsConfig()
-    keys = reader.mapping(node, "global.collectors", _COLLECTOR_KEYS) or {}
-    host = keys.get("host")
-    gpu = keys.get("gpu")
-    hkeys = (reader.mapping(host, "global.collectors.host", _HOST_KEYS) if host else {}) or {}
-    gkeys = (reader.mapping(gpu, "global.collectors.gpu", _GPU_KEYS) if gpu else {}) or {}
-    hp, gp = "global.collectors.host", "global.collectors.gpu"
-    return CollectorsConfig(
-        host=reader.optional(hkeys, "enabled", hp, reader.boolean, True),
-        per_cpu=reader.optional(hkeys, "per_cpu", hp, reader.boolean, False),
-        gpu=reader.optional(gkeys, "enabled", gp, reader.boolean, True),
-        gpu_sample_interval=reader.optional(
-            gkeys, "sample_interval", gp, _sample_interval(reader), 0.5
-        ),
-    )
-
-
-def _sample_interval(reader: Reader) -> Callable[[yaml.Node, str], float | None]:
-    """GPU sampling faster than 10 ms would only spin the sampler thread."""
-
-    def convert(node: yaml.Node, path: str) -> float | None:
-        seconds = reader.duration(node, path)
-        if seconds is not None and seconds < 0.01:
-            reader.fail(node, path, "must be at least 10ms")
-            return None
-        return seconds
-
-    return convert
 
 
 def _os_reason(err: Exception) -> str:
