@@ -20,6 +20,7 @@ from exporter._yaml import INVALID, DocumentError, Reader, join_path
 from exporter.errors import ConfigError
 from exporter.web import Authenticator
 from exporter.webauth import API_KEY_ENV, CredentialCheck, read_users, token_problems
+from exporter.webtls import VERIFY_MODES, tls_context
 
 _TOP_KEYS = frozenset({"tls_server_config", "http_server_config", "basic_auth_users", "rate_limit"})
 _HTTP_KEYS = frozenset({"http2", "headers"})
@@ -38,14 +39,8 @@ _TLS_KEYS = frozenset(
     | {"prefer_server_cipher_suites"}
     | (_UNSUPPORTED.keys() - _TOP_KEYS)
 )
-_VERIFY_MODES = {
-    "NoClientCert": ssl.CERT_NONE,
-    "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
-    "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
-}
 # Go can accept a client certificate without verifying it; Python's ssl module cannot.
 _UNVERIFIED_MODES = {"RequestClientCert", "RequireAnyClientCert", "RequireClientCert"}
-_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
 # exporter-toolkit's fixed list: header name -> allowed values (empty: any value).
 _HEADERS: dict[str, tuple[str, ...]] = {
     "Strict-Transport-Security": (),
@@ -174,7 +169,7 @@ def _settings(reader: Reader, root: yaml.Node, base: Path) -> _FileSettings:
         else _client_auth(reader, auth_node, "tls_server_config.client_auth_type")
     )
     return _FileSettings(
-        tls=_tls(reader, keys.get("tls_server_config"), tls_keys, client_auth, base),
+        tls=tls_context(reader, keys.get("tls_server_config"), tls_keys, client_auth, base),
         client_auth=client_auth or "NoClientCert",
         users=read_users(reader, keys.get("basic_auth_users")),
         headers=_headers(reader, http_keys.get("headers")),
@@ -190,126 +185,11 @@ def _client_auth(reader: Reader, node: yaml.Node, path: str) -> str | None:
         )
         reader.fail(node, path, message)
         return None
-    if value is not None and value not in _VERIFY_MODES:
-        known = ", ".join(sorted(_VERIFY_MODES.keys() | _UNVERIFIED_MODES))
+    if value is not None and value not in VERIFY_MODES:
+        known = ", ".join(sorted(VERIFY_MODES.keys() | _UNVERIFIED_MODES))
         reader.fail(node, path, f'unknown client_auth_type "{value}" (known: {known})')
         return None
     return value
-
-
-def _tls(
-    reader: Reader,
-    node: yaml.Node | None,
-    keys: Mapping[str, yaml.Node],
-    client_auth: str | None,
-    base: Path,
-) -> ssl.SSLContext | None:
-    if not keys:
-        return None
-    path = "tls_server_config"
-    versions = {}
-    for key, default in (("min_version", "TLS12"), ("max_version", "TLS13")):
-        versions[key] = reader.optional(
-            keys, key, path, lambda n, p: reader.choice(n, p, _VERSIONS, "TLS version"), default
-        )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = _VERSIONS[versions["min_version"]]
-    context.maximum_version = _VERSIONS[versions["max_version"]]
-    if context.minimum_version > context.maximum_version:
-        reader.fail(keys.get("min_version"), join_path(path, "min_version"), "above max_version")
-    if not reader.optional(keys, "prefer_server_cipher_suites", path, reader.boolean, True):
-        context.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
-    ok = _load_chain(reader, context, node, keys, base)
-    ok = _load_client_ca(reader, context, keys, client_auth, base) and ok
-    return context if ok else None
-
-
-def _file(reader: Reader, keys: Mapping[str, yaml.Node], key: str, base: Path) -> Path | None:
-    """An existing, readable file named under ``key``, resolved against ``base``."""
-    node, path = keys[key], join_path("tls_server_config", key)
-    name = reader.string(node, path)
-    if name is None:
-        return None
-    resolved = base / name
-    try:
-        resolved.read_bytes()
-    except OSError as err:
-        reader.fail(node, path, f'cannot read "{resolved}": {err.strerror or type(err).__name__}')
-        return None
-    return resolved
-
-
-def _no_password() -> bytes:
-    # Without a callback OpenSSL would prompt on the terminal for an encrypted key.
-    raise ValueError("encrypted")
-
-
-def _has_certificate(path: Path) -> bool:
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
-    except ssl.SSLError:
-        return False
-    return True
-
-
-def _load_chain(
-    reader: Reader,
-    context: ssl.SSLContext,
-    node: yaml.Node | None,
-    keys: Mapping[str, yaml.Node],
-    base: Path,
-) -> bool:
-    missing = [k for k in ("cert_file", "key_file") if k not in keys]
-    for key in missing:
-        reader.fail(node, join_path("tls_server_config", key), "required to serve TLS")
-    if missing:
-        return False
-    cert, key_file = _file(reader, keys, "cert_file", base), _file(reader, keys, "key_file", base)
-    if cert is None or key_file is None:
-        return False
-    try:
-        context.load_cert_chain(cert, key_file, password=_no_password)
-    except (ssl.SSLError, ValueError) as err:
-        at, message = "key_file", f'no unencrypted PEM private key in "{key_file}"'
-        if not _has_certificate(cert):
-            at, message = "cert_file", f'no PEM certificate in "{cert}"'
-        elif getattr(err, "reason", None) == "KEY_VALUES_MISMATCH":
-            message = f'"{key_file}" is not the key of cert_file "{cert}"'
-        reader.fail(keys[at], join_path("tls_server_config", at), message)
-        return False
-    return True
-
-
-def _load_client_ca(
-    reader: Reader,
-    context: ssl.SSLContext,
-    keys: Mapping[str, yaml.Node],
-    client_auth: str | None,
-    base: Path,
-) -> bool:
-    ca_node, ca_path = keys.get("client_ca_file"), "tls_server_config.client_ca_file"
-    if client_auth is None:
-        return False
-    if ca_node is None and client_auth != "NoClientCert":
-        message = f"{client_auth} needs client_ca_file to verify client certificates"
-        reader.fail(keys["client_auth_type"], "tls_server_config.client_auth_type", message)
-        return False
-    if ca_node is None:
-        return True
-    if client_auth == "NoClientCert":
-        message = "set client_auth_type (RequireAndVerifyClientCert) to use client_ca_file"
-        reader.fail(ca_node, ca_path, message)
-        return False
-    ca = _file(reader, keys, "client_ca_file", base)
-    if ca is None:
-        return False
-    try:
-        context.load_verify_locations(cafile=ca)
-    except ssl.SSLError:
-        reader.fail(ca_node, ca_path, f'no PEM CA certificate in "{ca}"')
-        return False
-    context.verify_mode = _VERIFY_MODES[client_auth]
-    return True
 
 
 def _headers(reader: Reader, node: yaml.Node | None) -> dict[str, str]:
