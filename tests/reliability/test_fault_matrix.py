@@ -142,12 +142,21 @@ def test_every_fault_gives_its_reason_and_leaks_no_key(
     # The healthy target kept its schedule while every fault ran beside it.
     healthy = value(registry, "llmscope_probes_total", target="healthy")
     assert healthy >= 10
-    on_time = value(
-        registry, "llmscope_probe_schedule_lateness_seconds_bucket", target="healthy", le="0.1"
-    )
-    assert on_time == value(
-        registry, "llmscope_probe_schedule_lateness_seconds_count", target="healthy"
-    )
+
+    # Lateness stays small: most probes start within 10 ms of their slot, and none is
+    # held up by the faults (a garbage-collection pause of a long test session can still
+    # cost one probe a few tens of milliseconds, hence the 250 ms ceiling).
+    def started_within(seconds: str) -> float:
+        return value(
+            registry,
+            "llmscope_probe_schedule_lateness_seconds_bucket",
+            target="healthy",
+            le=seconds,
+        )
+
+    started = value(registry, "llmscope_probe_schedule_lateness_seconds_count", target="healthy")
+    assert started_within("0.25") == started
+    assert started_within("0.01") >= 0.8 * started
 
     # Keys reached the server (so they were really used) and nowhere else.
     secrets = [*CANARIES.values(), AWS_SECRET, AWS_TOKEN]
