@@ -8,11 +8,7 @@ target and Nelson rule 1, and no SPC alert may start before the shift.
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,8 +16,9 @@ from typing import Any
 import yaml
 
 from tests.exporter.exporter_process import exporter_process
-from tests.realservers import alertmanager, free_port, http_get, prometheus
+from tests.realservers import alertmanager, free_port, prometheus
 from tests.rules._webhook import webhook_sink
+from tests.sidecar.process import sidecar_process
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIFT_AFTER = 45.0  # seconds after the target's first probe
@@ -124,7 +121,7 @@ def test_mean_shift_produces_a_rule_1_notification(tmp_path: Path) -> None:
         # The sidecar needs Prometheus' URL and Prometheus the sidecar's: fix its port first.
         with prometheus(prom_config, rules=rules()) as prom:
             spc_config = tmp_path / "spc.yml"
-            with sidecar_at(spc_config, prom.url, tmp_path / "spc.log", spc_port):
+            with sidecar_process(spc_config, prom.url, spc_port, tmp_path / "spc.log"):
                 notifications = sink.wait_for(
                     lambda got: any(a["labels"].get("rule") == "1" for a in spc_alerts(got)),
                     timeout=SHIFT_AFTER + 150,
@@ -143,34 +140,3 @@ def test_mean_shift_produces_a_rule_1_notification(tmp_path: Path) -> None:
         began = datetime.fromisoformat(alert["startsAt"].replace("Z", "+00:00")).timestamp()
         assert began >= shifted - 1.0, alert
     print(f"\nshift (first shifted scrape) to notification: {received - shifted:.1f} s")
-
-
-@contextlib.contextmanager
-def sidecar_at(config: Path, prometheus_url: str, log: Path, port: int) -> Iterator[str]:
-    address = f"127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "spc_rules",
-        f"--config.file={config}",
-        f"--prometheus.url={prometheus_url}",
-        f"--web.listen-address={address}",
-        "--spc.interval=1s",
-        "--log.level=debug",
-    ]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                http_get(f"http://{address}/metrics", timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"sidecar did not start:\n{log.read_text()}") from None
-                time.sleep(0.1)
-        yield address
-    finally:
-        process.terminate()
-        process.wait(10)

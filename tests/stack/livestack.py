@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import subprocess
-import sys
-import time
-import urllib.error
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +20,8 @@ from tests.exporter.exporter_process import ExporterProcess, exporter_process
 from tests.exporter.openai_fake import stream_script
 from tests.fakes.server import FakeRequest, Script, serving_in_thread
 from tests.fakes.wire import Plan, ollama_script, ollama_tags
-from tests.realservers import Prometheus, free_port, http_get, prometheus
+from tests.realservers import Prometheus, free_port, prometheus
+from tests.sidecar.process import sidecar_process
 from tests.stack.dashboards import ROOT
 
 CHART = "duration"
@@ -135,41 +132,11 @@ def _rules() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def sidecar_process(tmp: Path, prometheus_url: str, port: int) -> Iterator[str]:
+def spc_sidecar(tmp: Path, prometheus_url: str, port: int) -> Iterator[str]:
     config = tmp / "spc.yml"
     config.write_text(SPC_CONFIG)
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp / "sidecar.log"
-    command = [
-        sys.executable,
-        "-m",
-        "spc_rules",
-        f"--config.file={config}",
-        f"--prometheus.url={prometheus_url}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--spc.interval=1s",
-    ]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"sidecar exited {process.returncode}:\n{log_path.read_text()}"
-                )
-            try:
-                http_get(f"{url}/-/healthy", timeout=1)
-                break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+    with sidecar_process(config, prometheus_url, port, tmp / "sidecar.log") as url:
         yield url
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(10)
 
 
 @contextlib.contextmanager
@@ -186,6 +153,6 @@ def live_stack(tmp: Path) -> Iterator[Stack]:
             )
             with (
                 prometheus(prom_config, rules=_rules()) as prom,
-                sidecar_process(tmp, prom.url, sidecar_port) as sidecar_url,
+                spc_sidecar(tmp, prom.url, sidecar_port) as sidecar_url,
             ):
                 yield Stack(prom, exporter, sidecar_url)

@@ -16,7 +16,7 @@ from pathlib import Path
 from tests.exporter.exporter_process import exporter_process
 from tests.realservers import free_port, http_get
 from tests.stack import compose
-from tests.stack.livestack import sidecar_process
+from tests.stack.livestack import spc_sidecar
 
 SERVICES = compose.load()["services"]
 NOTIFICATION = {
@@ -95,6 +95,6 @@ def test_exporter_and_sidecar_healthchecks_pass_against_the_real_services(
     down = _healthcheck("exporter", {"LLMSCOPE_HEALTH_URL": f"{exporter.url}/-/healthy"})
     assert down.returncode != 0, "a stopped exporter must fail its health check"
     # The sidecar answers /-/healthy even while Prometheus is unreachable.
-    with sidecar_process(tmp_path, "http://127.0.0.1:9", free_port()) as sidecar_url:
+    with spc_sidecar(tmp_path, "http://127.0.0.1:9", free_port()) as sidecar_url:
         ok = _healthcheck("spc", {"LLMSCOPE_HEALTH_URL": f"{sidecar_url}/-/healthy"})
         assert ok.returncode == 0, ok.stderr

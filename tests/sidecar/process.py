@@ -1,0 +1,36 @@
+"""Running the real ``llmscope-spc`` command as a subprocess, for end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.realservers import wait_ready
+
+
+@contextlib.contextmanager
+def sidecar_process(config: Path, prometheus_url: str, port: int, log: Path) -> Iterator[str]:
+    """The sidecar on 127.0.0.1:``port`` with a 1 s cycle; yields its base URL."""
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable,
+        "-m",
+        "spc_rules",
+        f"--config.file={config}",
+        f"--prometheus.url={prometheus_url}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--spc.interval=1s",
+        "--log.level=debug",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_ready(f"{url}/-/healthy", process, timeout=20, log=log)
+        yield url
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(10)
