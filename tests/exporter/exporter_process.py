@@ -38,6 +38,28 @@ class ExporterProcess:
             time.sleep(0.1)
         raise AssertionError(f"{needle!r} not in /metrics after {timeout}s:\n{text[-3000:]}")
 
+    def probes(self, target: str, text: str | None = None) -> float:
+        """``llmscope_probes_total`` of a target (0 when it has none yet)."""
+        prefix = f'llmscope_probes_total{{target="{target}"}} '
+        for line in (self.metrics() if text is None else text).splitlines():
+            if line.startswith(prefix):
+                return float(line.removeprefix(prefix))
+        return 0.0
+
+    def wait_for_probes(self, target: str, at_least: float, timeout: float = 20.0) -> str:
+        """Poll /metrics until the target has done ``at_least`` probes; return the exposition.
+
+        A counter can pass any given value between two polls, so wait for a bound, not a value.
+        """
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.metrics()
+            if self.probes(target, text) >= at_least:
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"{target} not probed {at_least:g} times after {timeout}s")
+
 
 @contextlib.contextmanager
 def exporter_process(

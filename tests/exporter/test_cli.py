@@ -63,7 +63,7 @@ targets:
   - {name: sim, provider: simulated, model: m, interval: 200ms, ttft: 5ms, max_tokens: 2}
 """)
     with exporter_process(path, tmp_path) as exporter:
-        text = exporter.wait_for('llmscope_probes_total{target="sim"} 2.0')
+        text = exporter.wait_for_probes("sim", 2)
         assert 'llmscope_target_idle{reason="missing_api_key",target="needs-key"} 1.0' in text
         assert 'llmscope_target_idle{reason="missing_api_key",target="sim"} 0.0' in text
         assert 'llmscope_probes_total{target="needs-key"} 0.0' in text

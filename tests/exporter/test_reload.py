@@ -29,18 +29,18 @@ def test_sighup_reload_adds_a_target_and_a_bad_file_keeps_the_old(tmp_path: Path
     path = tmp_path / "cfg.yml"
     path.write_text(ONE)
     with exporter_process(path, tmp_path) as exporter:
-        exporter.wait_for('llmscope_probes_total{target="a"} 2.0')
+        exporter.wait_for_probes("a", 2)
         path.write_text(TWO)
         exporter.process.send_signal(signal.SIGHUP)
-        exporter.wait_for('llmscope_probes_total{target="b"} 2.0')
+        exporter.wait_for_probes("b", 2)
 
         path.write_text("targets: [{name: a, provider: simulated}]\n")  # model missing
         status, body = post(exporter.url + "/-/reload")
         assert status == 500
         assert "targets[0].model: required" in body
         text = exporter.wait_for("llmscope_config_last_reload_successful 0.0")
-        before = _count(text, "b")
-        text = exporter.wait_for(f'llmscope_probes_total{{target="b"}} {before + 2}')
+        before = exporter.probes("b", text)
+        text = exporter.wait_for_probes("b", before + 2)
         assert 'llmscope_target_info{endpoint="",model="m",provider="simulated",target="b"}' in text
 
         path.write_text(ONE)
@@ -48,9 +48,3 @@ def test_sighup_reload_adds_a_target_and_a_bad_file_keeps_the_old(tmp_path: Path
         assert status == 200
         text = exporter.wait_for("llmscope_config_last_reload_successful 1.0")
         assert 'target="b"' not in text  # a removed target's series vanish
-
-
-def _count(text: str, target: str) -> float:
-    prefix = f'llmscope_probes_total{{target="{target}"}} '
-    line = next(line for line in text.splitlines() if line.startswith(prefix))
-    return float(line.removeprefix(prefix))
