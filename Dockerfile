@@ -9,6 +9,7 @@
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY servicekit ./servicekit
 COPY exporter ./exporter
 COPY spc_rules ./spc_rules
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

@@ -9,8 +9,8 @@ import asyncio
 import random
 import sys
 
-from tests.exporter.openai_fake import SSE_HEADERS, chunk, error_script, stream_script
-from tests.fakes.server import FakeRequest, FakeServer, Script, Step
+from testkit.fakeserver import FakeRequest, FakeServer, Script, Step
+from testkit.openai_fake import SSE_HEADERS, chunk, error_script, stream_script
 
 FAULTS = ("500", "429", "truncated", "stall", "malformed", "not_sse")
 

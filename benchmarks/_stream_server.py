@@ -11,8 +11,8 @@ import asyncio
 import json
 import sys
 
-from tests.exporter.openai_fake import stream_script
-from tests.fakes.server import FakeRequest, FakeServer, Script, Step
+from testkit.fakeserver import FakeRequest, FakeServer, Script, Step
+from testkit.openai_fake import stream_script
 
 CHUNKS = 16
 TTFT = 0.1

@@ -5,7 +5,7 @@ Run from the repository root:  .venv/bin/python -m benchmarks.arl [--runs 20000]
 Prints (as Markdown, for docs/spc.md):
 1. ARL0 of independent N(0, 1) points, center 0 and sigma 1 known, zero state, for rule 1, the
    Western Electric set (rules 1, 5, 6 and rule 2 with a run of 8), all eight Nelson rules,
-   CUSUM k=0.5 h=5 and EWMA lambda=0.1 L=2.7, next to SPC.md's published values;
+   CUSUM k=0.5 h=5 and EWMA lambda=0.1 L=2.7, next to docs/spc.md's published values;
 2. out-of-control ARL for mean shifts of 0.5, 1, 2 and 3 sigma (rule 1 also exactly);
 3. false alarms per point on log-normal latency, limits fitted on a baseline, with and
    without the log option, next to the same pipeline on normal data;
@@ -28,7 +28,7 @@ import numpy as np
 from scipy.stats import norm
 
 from spc_rules import MAX_REFITS, BatchLimits, Limits, fit_limits_batch, judge
-from spc_rules._arl import (
+from spc_rules.detectors.arl import (
     ALL_RULES,
     WESTERN_ELECTRIC,
     Detector,
@@ -53,7 +53,7 @@ SIZE_CASES = (("1-3", "50-100"), ("50-100", "1-3"), ("1-100", "1-100"))
 
 def in_control(runs: int, rng: np.random.Generator) -> None:
     print(f"### ARL0 ({runs} runs each)\n")
-    print("| chart | simulated ARL0 | standard error | SPC.md | difference / SE |")
+    print("| chart | simulated ARL0 | standard error | published | difference / SE |")
     print("|---|---|---|---|---|")
     for name, detector, target in DETECTORS:
         mean, se = arl(run_lengths(detector, runs=runs, rng=rng))

@@ -26,7 +26,7 @@ from exporter.collectors.health import MonitoredCollectors
 from exporter.collectors.host import HostCollector
 from exporter.collectors.nvml import Nvml
 from exporter.collectors.sampler import PeakSampler
-from tests.collectors.fake_nvml import FakeNvml, many_gpus
+from testkit.fake_nvml import FakeNvml, many_gpus
 
 GPUS = 8
 

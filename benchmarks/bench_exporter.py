@@ -23,11 +23,12 @@ import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 
 from benchmarks._stream_server import CHUNKS, GAP, TTFT
-from exporter.config import TargetConfig
-from exporter.metrics import ExporterMetrics
-from exporter.probe import ProbeContext, ProbeResult, probe_prompt, run_probe
+from exporter.config.types import TargetConfig
+from exporter.metrics.families import ExporterMetrics
+from exporter.probing.harness import ProbeResult, probe_prompt, run_probe
 from exporter.providers.openai import OpenAIOptions, OpenAIProvider
-from exporter.transport import PerTargetTransport
+from exporter.providers.protocol import ProbeContext
+from exporter.transport.pools import PerTargetTransport
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -32,12 +32,12 @@ from pathlib import Path
 import numpy as np
 from prometheus_client import CollectorRegistry, generate_latest
 
-from spc_rules.sidecar.config import load_text
-from spc_rules.sidecar.decode import _slow, decode_matrix
-from spc_rules.sidecar.promapi import pieces
-from spc_rules.sidecar.selector import render_selector
+from spc_rules.sidecar.config.loader import load_text
+from spc_rules.sidecar.config.selector import render_selector
+from spc_rules.sidecar.query.decode import _slow, decode_matrix
+from spc_rules.sidecar.query.promapi import pieces
 from spc_rules.sidecar.service import Sidecar
-from tests.sidecar.backends import backfilled_prometheus
+from testkit.backends import backfilled_prometheus
 
 METRIC = "bench_duration_seconds"
 SCRAPE = 15.0

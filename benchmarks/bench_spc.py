@@ -6,7 +6,7 @@ Pinned to one core. Each series: a baseline of the first 500 points (phase I wit
 refits), then all 1,000 points judged against those limits (the window keeps the baseline as
 context for runs, as the sidecar does). Two inputs: individuals, and X-bar points with a
 subgroup size per point and NaN padding at the end of rows. The plain-loop reference
-(tests/spc/reference.py) runs the same work on a subset of series in the same process and is
+(testkit/spc_reference.py) runs the same work on a subset of series in the same process and is
 scaled to the full batch; the results are checked equal on that subset.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spc_rules import capability_batch, cusum, ewma, fit_limits_batch, judge
-from tests.spc.reference import fit_loop, nelson_loop
+from testkit.spc_reference import fit_loop, nelson_loop
 
 BASELINE = 500
 

@@ -12,16 +12,17 @@ from typing import Any
 import httpx
 from prometheus_client import CollectorRegistry, Gauge
 
-from exporter.budget import BudgetGuard
+from exporter.accounting.budget import BudgetGuard
+from exporter.accounting.pricing import cost_usd, price_for, shipped_table
 from exporter.collectors import Collectors, EnergyRecorder, register
-from exporter.config import Config, TargetConfig
-from exporter.logs import SECRETS
-from exporter.metrics import ExporterMetrics
-from exporter.pricing import cost_usd, price_for, shipped_table
-from exporter.probe import ProbeContext, probe_prompt, run_probe
-from exporter.providers import PROVIDERS
-from exporter.scheduler import Scheduler
-from exporter.transport import PerTargetTransport
+from exporter.config.types import Config, TargetConfig
+from exporter.metrics.families import ExporterMetrics
+from exporter.probing.harness import probe_prompt, run_probe
+from exporter.probing.scheduler import Scheduler
+from exporter.providers.protocol import ProbeContext
+from exporter.providers.table import PROVIDERS
+from exporter.transport.pools import PerTargetTransport
+from servicekit.logs import SECRETS
 
 log = logging.getLogger("llmscope.exporter")
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
 
-from exporter import __version__
 from exporter.app import Exporter
-from exporter.config import Config, load_file
-from exporter.defaults import builtin_config
-from exporter.errors import ConfigError
-from exporter.flags import add_common_flags, report_config_error, web_settings
-from exporter.logs import setup
-from exporter.web import Request, Response, WebServer, landing_page, metrics_handler, text
-from exporter.webconfig import WebSettings
+from exporter.config.defaults import builtin_config
+from exporter.config.loader import load_file
+from exporter.config.types import Config
+from servicekit import cli
+from servicekit.flags import add_common_flags
+from servicekit.version import VERSION
+from servicekit.web.config import WebSettings
 
 DEFAULT_ADDRESS = ":8465"
 log = logging.getLogger("llmscope.exporter")
@@ -34,7 +32,7 @@ def parser() -> argparse.ArgumentParser:
         config_help="YAML configuration (default: the built-in simulated targets)",
         default_address=DEFAULT_ADDRESS,
     )
-    p.add_argument("--version", action="version", version=f"llmscope-exporter {__version__}")
+    p.add_argument("--version", action="version", version=f"llmscope-exporter {VERSION}")
     return p
 
 
@@ -43,25 +41,14 @@ def load_config(path: str | None) -> Config:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    setup(args.log_level)
-    try:
-        config = load_config(args.config_file)
-        web = web_settings(args)
-    except ConfigError as err:
-        return report_config_error("llmscope-exporter", err)
-    if args.config_check:
-        print(f"{config.source}: valid, {len(config.targets)} targets")
-        return 0
-    try:
-        return asyncio.run(_serve(args, config, web))
-    except KeyboardInterrupt:
-        return 0
+    return cli.main(SERVICE, argv)
+
+
+def _summary(config: Config) -> str:
+    return f"{config.source}: valid, {len(config.targets)} targets"
 
 
 async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> int:
-    for warning in web.warnings:
-        log.warning("%s", warning)
     registry = CollectorRegistry()
     first = [config]
 
@@ -69,46 +56,28 @@ async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> 
         return first.pop() if first else load_config(args.config_file)
 
     exporter = Exporter(load, registry)
-    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-
-    def reload_route(request: Request) -> Response:
-        future = asyncio.run_coroutine_threadsafe(exporter.reload(), loop)
-        error = future.result(timeout=30)
-        return text(500, f"reload failed: {error}") if error else text(200, "reloaded")
-
-    try:
-        server = WebServer(
-            args.listen,
-            {
-                "GET /": landing_page(
-                    "LLMscope exporter",
-                    {"/metrics": "Metrics"},
-                    "Streaming probes of LLM providers.",
-                ),
-                "GET /metrics": metrics_handler(registry),
-                "GET /-/healthy": lambda r: text(200, "OK"),
-                "POST /-/reload": reload_route,
-            },
-            auth=web.auth,
-            tls=web.tls,
-            headers=web.headers,
-        )
-    except (OSError, ValueError) as err:
-        log.error("cannot listen on %s: %s", args.listen, err)
+    server = cli.make_web(
+        args,
+        web,
+        registry,
+        title="LLMscope exporter",
+        blurb="Streaming probes of LLM providers.",
+        reload=exporter.reload,
+        logger=log,
+    )
+    if server is None:
         return 1
     await exporter.start()
     server.start()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     reloads: set[asyncio.Task[str | None]] = set()  # keep running tasks referenced
 
     def on_sighup() -> None:
-        task = loop.create_task(exporter.reload())
+        task = asyncio.get_running_loop().create_task(exporter.reload())
         reloads.add(task)
         task.add_done_callback(reloads.discard)
 
-    loop.add_signal_handler(signal.SIGHUP, on_sighup)
+    cli.on_signals(stop.set, on_sighup)
     log.info(
         "listening on %s (%s), %d targets from %s",
         args.listen,
@@ -122,3 +91,6 @@ async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> 
         server.stop()
         await exporter.stop()
     return 0
+
+
+SERVICE = cli.Service("llmscope-exporter", parser, load_config, _summary, _serve)

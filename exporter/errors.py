@@ -1,8 +1,4 @@
-"""The exporter's error tree and the fixed set of probe failure reasons.
-
-    LLMscopeError
-    ├── ConfigError      a configuration file or flag is wrong (exit code 2)
-    └── ProbeError       one probe failed; ``reason`` is one of REASONS
+"""Probe failures: ProbeError (a leaf of servicekit.errors' tree) and its fixed set of reasons.
 
 Reasons are label values, so the set is small and fixed: error text from a server is never
 a label, only a log line.
@@ -11,6 +7,8 @@ a label, only a log line.
 from __future__ import annotations
 
 from typing import Final, Literal, get_args
+
+from servicekit.errors import LLMscopeError
 
 Reason = Literal[
     "auth",  # 401 or 403
@@ -30,14 +28,6 @@ Reason = Literal[
     "internal",  # a bug in LLMscope; logged with a traceback
 ]
 REASONS: Final[tuple[str, ...]] = get_args(Reason)
-
-
-class LLMscopeError(Exception):
-    """Base of every error LLMscope raises on purpose."""
-
-
-class ConfigError(LLMscopeError):
-    """The configuration is invalid; the message holds one line per problem."""
 
 
 class ProbeError(LLMscopeError):

@@ -4,9 +4,9 @@ Pure numpy/scipy, no I/O; the definitions are those of the project's SPC convent
 (docs/spc.md documents every convention these functions follow).
 """
 
-from spc_rules.capability import BatchCapability, Capability, capability, capability_batch
-from spc_rules.charts import CusumResult, EwmaResult, cusum, ewma, ewma_limit
-from spc_rules.limits import (
+from spc_rules.detectors.ewma_cusum import CusumResult, EwmaResult, cusum, ewma, ewma_limit
+from spc_rules.engine.capability import BatchCapability, Capability, capability, capability_batch
+from spc_rules.engine.limits import (
     MAX_REFITS,
     MIN_POINTS,
     SIGMA_METHODS,
@@ -18,7 +18,7 @@ from spc_rules.limits import (
     judge,
     to_fit_scale,
 )
-from spc_rules.nelson import RULE_COUNT, RULE_DESCRIPTIONS, nelson_rules, zscores
+from spc_rules.engine.nelson import RULE_COUNT, RULE_DESCRIPTIONS, nelson_rules, zscores
 
 __all__ = [
     "MAX_REFITS",

@@ -7,29 +7,18 @@ Exit codes: 0 after a clean stop or a valid ``--config.check``, 1 when it cannot
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
 
-from exporter._yaml import parse_duration
-from exporter.errors import ConfigError
-from exporter.flags import add_common_flags, report_config_error, web_settings
-from exporter.logs import setup
-from exporter.web import (
-    Request,
-    Response,
-    WebServer,
-    landing_page,
-    metrics_handler,
-    text,
-)
-from exporter.webconfig import WebSettings
-from spc_rules.sidecar.config import (
+from servicekit import cli
+from servicekit.flags import add_common_flags
+from servicekit.version import VERSION
+from servicekit.web.config import WebSettings
+from servicekit.yamlconf import parse_duration
+from spc_rules.sidecar.config.loader import (
     SidecarConfig,
-    SidecarConfigError,
     builtin_config,
     load_file,
 )
@@ -37,7 +26,6 @@ from spc_rules.sidecar.service import Sidecar
 
 DEFAULT_ADDRESS = ":8466"
 DEFAULT_PROMETHEUS = "http://localhost:9090"
-VERSION = "0.1.0"
 log = logging.getLogger("llmscope.spc")
 
 
@@ -94,25 +82,14 @@ def load_config(path: str | None) -> SidecarConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    setup(args.log_level)
-    try:
-        config = load_config(args.config_file)
-        web = web_settings(args)
-    except (SidecarConfigError, ConfigError) as err:
-        return report_config_error("llmscope-spc", err)
-    if args.config_check:
-        print(f"{config.source}: valid, {len(config.charts)} charts")
-        return 0
-    try:
-        return asyncio.run(_serve(args, config, web))
-    except KeyboardInterrupt:
-        return 0
+    return cli.main(SERVICE, argv)
+
+
+def _summary(config: SidecarConfig) -> str:
+    return f"{config.source}: valid, {len(config.charts)} charts"
 
 
 async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettings) -> int:
-    for warning in web.warnings:
-        log.warning("%s", warning)
     first = [config]
 
     def load() -> SidecarConfig:
@@ -121,39 +98,20 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
     sidecar = Sidecar(load, args.prometheus_url, interval=args.interval)
     registry = CollectorRegistry()
     registry.register(sidecar.collector)
-    loop = asyncio.get_running_loop()
-
-    def reload_route(request: Request) -> Response:
-        future = asyncio.run_coroutine_threadsafe(_reload(sidecar), loop)
-        error = future.result(timeout=30)
-        return text(500, f"reload failed: {error}") if error else text(200, "reloaded")
-
-    try:
-        server = WebServer(
-            args.listen,
-            {
-                "GET /": landing_page(
-                    "LLMscope SPC sidecar",
-                    {"/metrics": "Metrics"},
-                    f"Control limits and rule violations of histograms read from "
-                    f"{args.prometheus_url}.",
-                ),
-                "GET /metrics": metrics_handler(registry),
-                "GET /-/healthy": lambda r: text(200, "OK"),
-                "POST /-/reload": reload_route,
-            },
-            auth=web.auth,
-            tls=web.tls,
-            headers=web.headers,
-        )
-    except (OSError, ValueError) as err:
-        log.error("cannot listen on %s: %s", args.listen, err)
+    server = cli.make_web(
+        args,
+        web,
+        registry,
+        title="LLMscope SPC sidecar",
+        blurb=f"Control limits and rule violations of histograms read from {args.prometheus_url}.",
+        reload=lambda: _reload(sidecar),
+        logger=log,
+    )
+    if server is None:
         await sidecar.aclose()
         return 1
     server.start()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, sidecar.stop)
-    loop.add_signal_handler(signal.SIGHUP, sidecar.reload)
+    cli.on_signals(sidecar.stop, sidecar.reload)
     log.info(
         "listening on %s (%s), %d charts from %s, reading %s every %gs",
         args.listen,
@@ -173,3 +131,6 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
 
 async def _reload(sidecar: Sidecar) -> str | None:
     return sidecar.reload()
+
+
+SERVICE = cli.Service("llmscope-spc", parser, load_config, _summary, _serve)

@@ -20,7 +20,7 @@ from exporter.collectors.health import DescribedCollector, MonitoredCollectors
 from exporter.collectors.host import HostCollector
 from exporter.collectors.nvml import Nvml
 from exporter.collectors.sampler import PeakSampler
-from exporter.config import CollectorsConfig
+from exporter.config.types import CollectorsConfig
 
 __all__ = ["Collectors", "EnergyMeter", "EnergyRecorder", "register"]
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from exporter.collectors.nvml import Device, Nvml
-from exporter.config import TargetConfig
+from exporter.config.types import TargetConfig
 
 log = logging.getLogger("llmscope.collectors.energy")
 

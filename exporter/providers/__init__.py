@@ -1,33 +1,5 @@
-"""Provider modules, one per wire format, and the table that maps config kinds to them.
+"""Provider modules, one per wire format, the protocol they implement, and their table.
 
-Like blackbox_exporter's ``prober.go``: the harness looks a provider up here by the
-target's ``provider`` kind and never learns its details.
+The package itself imports nothing, so loading one provider (or the protocol types) never
+loads the others: ``exporter.providers.table`` is the one place that lists them all.
 """
-
-from __future__ import annotations
-
-from exporter.providers.anthropic import AnthropicProvider
-from exporter.providers.azure import AzureOpenAIProvider
-from exporter.providers.base import Provider
-from exporter.providers.bedrock import BedrockProvider
-from exporter.providers.gemini import GeminiProvider
-from exporter.providers.ollama import OllamaProvider
-from exporter.providers.openai import OpenAIProvider
-from exporter.providers.simulated import SimulatedProvider
-
-
-def _table(*providers: Provider) -> dict[str, Provider]:
-    return {p.kind: p for p in providers}
-
-
-PROVIDERS: dict[str, Provider] = _table(
-    OpenAIProvider(),
-    AzureOpenAIProvider(),
-    AnthropicProvider(),
-    GeminiProvider(),
-    BedrockProvider(),
-    OllamaProvider(),
-    SimulatedProvider(),
-)
-
-__all__ = ["PROVIDERS", "Provider"]

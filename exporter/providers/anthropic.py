@@ -16,22 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from exporter._yaml import Reader
 from exporter.errors import ProbeError
-from exporter.providers._json import as_int, error_summary, loads_or_none, parse_object
-from exporter.providers.base import (
+from exporter.providers.http import HttpProvider
+from exporter.providers.openai import SSE_TYPES, numeric_headers
+from exporter.providers.protocol import (
     HttpCall,
-    HttpProvider,
     StreamDecoder,
     StreamEvent,
     TextChunk,
     Usage,
 )
-from exporter.providers.openai import SSE_TYPES, numeric_headers
-from exporter.providers.sse import MarkedStreamDecoder, SseEvent
+from exporter.providers.wire.jsonbody import as_int, error_summary, loads_or_none, parse_object
+from exporter.providers.wire.sse import MarkedStreamDecoder, SseEvent
+from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
-    from exporter.config import TargetConfig
+    from exporter.config.types import TargetConfig
 
 DEFAULT_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"

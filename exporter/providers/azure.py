@@ -16,11 +16,11 @@ from urllib.parse import quote
 
 import yaml
 
-from exporter._yaml import Reader
 from exporter.providers.openai import OpenAIOptions, OpenAIProvider
+from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
-    from exporter.config import TargetConfig
+    from exporter.config.types import TargetConfig
 
 # The latest dated GA version of the data-plane inference API (it streams usage chunks).
 API_VERSION = "2024-10-21"

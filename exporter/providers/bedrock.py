@@ -23,24 +23,24 @@ from urllib.parse import quote
 
 import yaml
 
-from exporter._yaml import Reader
 from exporter.errors import ProbeError
-from exporter.logs import SECRETS
-from exporter.providers import sigv4
-from exporter.providers._json import as_int, parse_object
-from exporter.providers.base import (
+from exporter.providers.http import HttpProvider
+from exporter.providers.protocol import (
     HttpCall,
-    HttpProvider,
     ServerTiming,
     StreamDecoder,
     StreamEvent,
     TextChunk,
     Usage,
 )
-from exporter.providers.eventstream import EventStreamDecoder, Message
+from exporter.providers.wire import sigv4
+from exporter.providers.wire.eventstream import EventStreamDecoder, Message
+from exporter.providers.wire.jsonbody import as_int, parse_object
+from servicekit.logs import SECRETS
+from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
-    from exporter.config import TargetConfig
+    from exporter.config.types import TargetConfig
 
 EVENTSTREAM_TYPES = ("application/vnd.amazon.eventstream",)
 SIGNING_NAME = "bedrock"  # the service model's signingName for bedrock-runtime

@@ -18,24 +18,24 @@ from urllib.parse import quote
 
 import yaml
 
-from exporter._yaml import Reader
 from exporter.errors import ProbeError, Reason
-from exporter.netfail import finite_seconds
-from exporter.providers._json import as_int, error_summary, loads_or_none, parse_object
-from exporter.providers._lines import LineSplitter
-from exporter.providers.base import (
+from exporter.providers.http import HttpProvider
+from exporter.providers.openai import SSE_TYPES
+from exporter.providers.protocol import (
     HttpCall,
-    HttpProvider,
     StreamDecoder,
     StreamEvent,
     TextChunk,
     Usage,
 )
-from exporter.providers.openai import SSE_TYPES
-from exporter.providers.sse import SseDecoder, SseEvent
+from exporter.providers.wire.jsonbody import as_int, error_summary, loads_or_none, parse_object
+from exporter.providers.wire.lines import LineSplitter
+from exporter.providers.wire.sse import SseDecoder, SseEvent
+from exporter.transport.netfail import finite_seconds
+from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
-    from exporter.config import TargetConfig
+    from exporter.config.types import TargetConfig
 
 DEFAULT_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"

@@ -15,20 +15,20 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from exporter.errors import ProbeError
-from exporter.providers._json import as_int, parse_object
-from exporter.providers._lines import LineSplitter
-from exporter.providers.base import (
+from exporter.providers.http import HttpProvider
+from exporter.providers.protocol import (
     HttpCall,
-    HttpProvider,
     ServerTiming,
     StreamDecoder,
     StreamEvent,
     TextChunk,
     Usage,
 )
+from exporter.providers.wire.jsonbody import as_int, parse_object
+from exporter.providers.wire.lines import LineSplitter
 
 if TYPE_CHECKING:
-    from exporter.config import TargetConfig
+    from exporter.config.types import TargetConfig
 
 DEFAULT_URL = "http://localhost:11434"
 NDJSON_TYPES = ("application/x-ndjson",)

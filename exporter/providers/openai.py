@@ -16,21 +16,21 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from exporter._yaml import Reader
 from exporter.errors import ProbeError
-from exporter.providers._json import as_int, parse_object
-from exporter.providers.base import (
+from exporter.providers.http import HttpProvider
+from exporter.providers.protocol import (
     HttpCall,
-    HttpProvider,
     StreamDecoder,
     StreamEvent,
     TextChunk,
     Usage,
 )
-from exporter.providers.sse import MarkedStreamDecoder, SseEvent
+from exporter.providers.wire.jsonbody import as_int, parse_object
+from exporter.providers.wire.sse import MarkedStreamDecoder, SseEvent
+from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
-    from exporter.config import TargetConfig
+    from exporter.config.types import TargetConfig
 
 SSE_TYPES = ("text/event-stream",)
 # Streamed fields that carry generated text: the answer, a refusal, and the reasoning

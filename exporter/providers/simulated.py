@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from exporter._yaml import Reader, join_path
 from exporter.errors import ProbeError
-from exporter.providers.base import Provider, StreamEvent, TextChunk, Usage
+from exporter.providers.protocol import Provider, StreamEvent, TextChunk, Usage
+from servicekit.yamlconf import Reader, join_path
 
 if TYPE_CHECKING:
-    from exporter.probe import ProbeContext
+    from exporter.providers.protocol import ProbeContext
 
 SCENARIOS = ("mean_shift", "drift", "variance", "outage")
 _SCENARIO_KEYS = frozenset({"kind", "after", "after_probes", "factor", "ramp", "length"})

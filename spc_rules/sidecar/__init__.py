@@ -1,30 +1,12 @@
 """The SPC sidecar: reads histograms from a Prometheus HTTP API, judges every series with the
 engine (``spc_rules``), and serves limits, rule violations and capability as metrics.
 
-    config / chartconfig / model / selector   what to judge (YAML, validated at load)
-    promapi / decode / fetching               raw samples from the HTTP API, in pieces
-    samplecache                               raw samples kept between cycles: only news
-    points                                    individuals and subgroups from _sum/_count
-    evaluate / judging / ledger               the engine over every series; each point
-                                              judged once; what is kept between cycles
-    publish                                   fresh metric families at every scrape
-    service                                   cycles, stale results, backoff, reloads
+    config/    what to judge: chart model types, selectors, the YAML loader (validated at load)
+    query/     raw samples from the HTTP API in pieces, kept between cycles (only news is
+               fetched), and the points rebuilt from each histogram's _sum/_count
+    judge/     the engine over every series; each point judged once; what is kept between cycles
+    publish    fresh metric families at every scrape
+    service    cycles, stale results, backoff, reloads
+
+The package itself imports nothing, so its parts load on their own.
 """
-
-from spc_rules.sidecar.config import (
-    SidecarConfig,
-    SidecarConfigError,
-    builtin_config,
-    load_file,
-    load_text,
-)
-from spc_rules.sidecar.service import Sidecar
-
-__all__ = [
-    "Sidecar",
-    "SidecarConfig",
-    "SidecarConfigError",
-    "builtin_config",
-    "load_file",
-    "load_text",
-]

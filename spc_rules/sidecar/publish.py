@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from spc_rules.sidecar.decode import FloatArray
-from spc_rules.sidecar.evaluate import ChartResult
-from spc_rules.sidecar.ledger import Violations
-from spc_rules.sidecar.promapi import REASONS
+from spc_rules.sidecar.judge.evaluate import ChartResult
+from spc_rules.sidecar.judge.ledger import Violations
+from spc_rules.sidecar.query.decode import FloatArray
+from spc_rules.sidecar.query.promapi import REASONS
 
 STAGES = ("query", "decode", "compute")
 PREFIX = "llmscope_spc_"

@@ -25,15 +25,16 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from spc_rules.sidecar import fetching
-from spc_rules.sidecar.config import SidecarConfig, SidecarConfigError
-from spc_rules.sidecar.evaluate import evaluate, live_series
-from spc_rules.sidecar.fetching import CachedBaseline, Fetch, Plan
-from spc_rules.sidecar.ledger import ViolationLedger
-from spc_rules.sidecar.points import Points, SeriesKey, chart_points
-from spc_rules.sidecar.promapi import PromClient, QueryError
+from servicekit.errors import ConfigError
+from spc_rules.sidecar.config.loader import SidecarConfig
+from spc_rules.sidecar.judge.evaluate import evaluate, live_series
+from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.publish import ChartView, SidecarCollector
-from spc_rules.sidecar.samplecache import Held
+from spc_rules.sidecar.query import fetching
+from spc_rules.sidecar.query.fetching import CachedBaseline, Fetch, Plan
+from spc_rules.sidecar.query.points import Points, SeriesKey, chart_points
+from spc_rules.sidecar.query.promapi import PromClient, QueryError
+from spc_rules.sidecar.query.samplecache import Held
 
 log = logging.getLogger("llmscope.spc")
 
@@ -102,7 +103,7 @@ class Sidecar:
         """Load the config again; on error keep the running one. Returns the error, if any."""
         try:
             config = self._load()
-        except SidecarConfigError as err:
+        except ConfigError as err:
             self.collector.health.reload_ok = False
             log.error(
                 "reload failed, keeping the running configuration: %s", str(err).replace("\n", "; ")

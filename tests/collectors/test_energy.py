@@ -9,9 +9,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter.collectors.energy import EnergyMeter, EnergyRecorder
 from exporter.collectors.nvml import Nvml
-from exporter.config import TargetConfig
+from exporter.config.types import TargetConfig
+from testkit.fake_nvml import FakeGpu, FakeNvml, two_gpus
 from tests.collectors.exposition import promtool_findings, samples, value
-from tests.collectors.fake_nvml import FakeGpu, FakeNvml, two_gpus
 
 UUID_B = "GPU-bbbbbbbb-1111-1111-1111-111111111111"
 

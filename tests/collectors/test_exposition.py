@@ -17,14 +17,14 @@ from exporter.collectors.health import MonitoredCollectors
 from exporter.collectors.host import HostCollector
 from exporter.collectors.nvml import Nvml
 from exporter.collectors.sampler import PeakSampler
-from exporter.config import TargetConfig
+from exporter.config.types import TargetConfig
+from testkit.fake_nvml import FakeNvml, two_gpus
+from testkit.fake_psutil import FakePsutil, fake_is_virtual
 from tests.collectors.exposition import promtool_findings
-from tests.collectors.fake_nvml import FakeNvml, two_gpus
-from tests.collectors.fake_psutil import FakePsutil, fake_is_virtual
 
 GOLDEN = Path(__file__).parent / "golden" / "telemetry.prom"
 
-# The exporter turns _created series off process-wide (exporter/metrics.py); so does this
+# The exporter turns _created series off process-wide (exporter/metrics/families.py); so does this
 # test, or the golden file would hold creation timestamps.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 

@@ -10,8 +10,7 @@ from prometheus_client import CollectorRegistry
 from exporter.collectors.gpu import CLOCK_EVENT_REASONS, GpuCollector, peak_reader
 from exporter.collectors.nvml import Device, Nvml
 from exporter.collectors.sampler import PeakSampler
-from tests.collectors.exposition import names, promtool_findings, render, samples, types, value
-from tests.collectors.fake_nvml import (
+from testkit.fake_nvml import (
     DEVICE_FUNCTIONS,
     DRIVER_NOT_LOADED,
     LIBRARY_NOT_FOUND,
@@ -19,6 +18,7 @@ from tests.collectors.fake_nvml import (
     counting,
     two_gpus,
 )
+from tests.collectors.exposition import names, promtool_findings, render, samples, types, value
 
 A = {
     "uuid": "GPU-aaaaaaaa-0000-0000-0000-000000000000",

@@ -12,10 +12,10 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from exporter.collectors import register
 from exporter.collectors.health import MonitoredCollectors
-from exporter.config import CollectorsConfig
+from exporter.config.types import CollectorsConfig
+from testkit.fake_nvml import LIBRARY_NOT_FOUND, FakeNvml, two_gpus
+from testkit.fake_psutil import FakePsutil
 from tests.collectors.exposition import names, promtool_findings, render, samples, value
-from tests.collectors.fake_nvml import LIBRARY_NOT_FOUND, FakeNvml, two_gpus
-from tests.collectors.fake_psutil import FakePsutil
 
 
 class Fixed:

@@ -7,8 +7,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter.collectors.host import HostCollector, is_virtual_interface
+from testkit.fake_psutil import CpuTimes, FakePsutil, fake_is_virtual
 from tests.collectors.exposition import names, promtool_findings, render, samples, types, value
-from tests.collectors.fake_psutil import CpuTimes, FakePsutil, fake_is_virtual
 
 
 def host(

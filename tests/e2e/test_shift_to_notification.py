@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
+from testkit.realservers import alertmanager, free_port, prometheus
 from tests.exporter.exporter_process import exporter_process
-from tests.realservers import alertmanager, free_port, prometheus
 from tests.rules._webhook import webhook_sink
 from tests.sidecar.process import sidecar_process
 

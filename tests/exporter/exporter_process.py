@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.realservers import free_port, http_get
+from testkit.realservers import free_port, http_get
 
 
 @dataclass

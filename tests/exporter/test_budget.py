@@ -6,9 +6,10 @@ import asyncio
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from exporter.accounting.budget import BudgetGuard
 from exporter.app import Exporter
-from exporter.budget import BudgetGuard
-from exporter.config import Budget, load_text
+from exporter.config.loader import load_text
+from exporter.config.types import Budget
 
 
 class Clock:

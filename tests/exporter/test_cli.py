@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from testkit.realservers import http_get
 from tests.exporter.exporter_process import exporter_process
-from tests.realservers import http_get
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config import default_interval, load_file, load_text
-from exporter.defaults import builtin_config
-from exporter.errors import ConfigError
+from exporter.config.defaults import builtin_config
+from exporter.config.loader import default_interval, load_file, load_text
 from exporter.providers.openai import OpenAIOptions
 from exporter.providers.simulated import Scenario, SimulatedOptions
+from servicekit.errors import ConfigError
 
 GOOD = """\
 global: {interval: 15s, timeout: 30s}

@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 import exporter.app
 from exporter.app import Exporter
 from exporter.collectors import register
-from exporter.config import load_text
-from tests.collectors.fake_nvml import FakeGpu, FakeNvml, two_gpus
+from exporter.config.loader import load_text
+from testkit.fake_nvml import FakeGpu, FakeNvml, two_gpus
 
 
 class RisingEnergy(FakeNvml):

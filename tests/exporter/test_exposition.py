@@ -12,11 +12,11 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter.config import Budget, Pricing, TargetConfig
-from exporter.metrics import ExporterMetrics
-from exporter.pricing import cost_usd
-from exporter.probe import ProbeResult
-from tests.realservers import PROMTOOL, require
+from exporter.accounting.pricing import cost_usd
+from exporter.config.types import Budget, Pricing, TargetConfig
+from exporter.metrics.families import ExporterMetrics
+from exporter.probing.harness import ProbeResult
+from testkit.realservers import PROMTOOL, require
 
 GOLDEN = Path(__file__).parent / "golden" / "exposition.prom"
 

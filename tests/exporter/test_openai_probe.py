@@ -8,11 +8,13 @@ import json
 import httpx
 import pytest
 
-from exporter.config import TargetConfig
-from exporter.probe import ProbeContext, ProbeResult, run_probe
+from exporter.config.types import TargetConfig
+from exporter.probing.harness import ProbeResult, run_probe
 from exporter.providers.openai import OpenAIOptions, OpenAIProvider
-from exporter.transport import PerTargetTransport
-from tests.exporter.openai_fake import (
+from exporter.providers.protocol import ProbeContext
+from exporter.transport.pools import PerTargetTransport
+from testkit.fakeserver import FakeRequest, Route, Script, Step, serving
+from testkit.openai_fake import (
     DONE,
     SSE_HEADERS,
     always,
@@ -20,7 +22,6 @@ from tests.exporter.openai_fake import (
     error_script,
     stream_script,
 )
-from tests.fakes.server import FakeRequest, Route, Script, Step, serving
 
 PROVIDER = OpenAIProvider()
 
@@ -222,7 +223,7 @@ def test_overall_deadline_cuts_a_slow_but_steady_stream() -> None:
 
 def test_connection_refused() -> None:
     async def go() -> ProbeResult:
-        from tests.realservers import free_port
+        from testkit.realservers import free_port
 
         async with httpx.AsyncClient() as client:
             ctx = ProbeContext(

@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from testkit.fakeserver import serving_in_thread
+from testkit.openai_fake import always, stream_script
+from testkit.realservers import prometheus
 from tests.exporter.exporter_process import exporter_process
-from tests.exporter.openai_fake import always, stream_script
-from tests.fakes.server import serving_in_thread
-from tests.realservers import prometheus
 
 
 def test_prometheus_scrapes_probe_histograms(tmp_path: Path) -> None:

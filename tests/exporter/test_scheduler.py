@@ -7,8 +7,8 @@ import itertools
 import random
 import time
 
-from exporter.config import TargetConfig
-from exporter.scheduler import Scheduler
+from exporter.config.types import TargetConfig
+from exporter.probing.scheduler import Scheduler
 
 
 def target(name: str, interval: float) -> TargetConfig:

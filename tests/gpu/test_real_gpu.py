@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from exporter.collectors.nvml import Nvml
-from tests.collectors.fake_nvml import FakeGpu, FakeNvml, two_gpus
+from testkit.fake_nvml import FakeGpu, FakeNvml, two_gpus
 from tests.gpu import check_gpu
 
 SCRIPT = Path(check_gpu.__file__).resolve()

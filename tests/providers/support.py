@@ -15,27 +15,23 @@ import httpx
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from exporter.config import TargetConfig
+from exporter.accounting.pricing import cost_usd, price_for
+from exporter.config.types import TargetConfig
 from exporter.errors import ProbeError
-from exporter.metrics import ExporterMetrics
-from exporter.pricing import cost_usd, price_for
-from exporter.probe import ProbeContext, ProbeResult, run_probe
-from exporter.providers.base import Provider, ServerTiming, StreamDecoder, TextChunk, Usage
-from tests.fakes.server import FakeRequest, Route, Script, serving
+from exporter.metrics.families import ExporterMetrics
+from exporter.probing.harness import ProbeResult, run_probe
+from exporter.providers.protocol import (
+    ProbeContext,
+    Provider,
+    ServerTiming,
+    StreamDecoder,
+    TextChunk,
+    Usage,
+)
+from testkit.fakeserver import FakeRequest, Route, Script, serving
 
-_REPO = Path(__file__).resolve().parents[2]
-
-
-def transcripts_dir() -> Path:
-    """shared/provider-transcripts, in the checkout or next to it (as in CI)."""
-    for root in (_REPO, _REPO.parent):
-        candidate = root / "shared" / "provider-transcripts"
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"no shared/provider-transcripts in {_REPO} or next to it")
-
-
-TRANSCRIPTS = transcripts_dir()
+# Real recorded response bodies with their sources and expected text (tests/transcripts/README.md)
+TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
 
 
 def transcripts(prefix: str, suffix: str) -> list[Path]:

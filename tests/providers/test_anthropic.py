@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from exporter.config import TargetConfig
-from exporter.pricing import cost_usd, price_for
+from exporter.accounting.pricing import cost_usd, price_for
+from exporter.config.types import TargetConfig
 from exporter.providers.anthropic import AnthropicOptions, AnthropicProvider, MessagesDecoder
-from tests.fakes.server import Script, Step
-from tests.fakes.wire import (
+from testkit.fakeserver import Script, Step
+from testkit.wire import (
     ANTHROPIC_HEADERS,
     Plan,
     always,

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from exporter.config import TargetConfig
-from exporter.pricing import cost_usd, price_for
+from exporter.accounting.pricing import cost_usd, price_for
+from exporter.config.types import TargetConfig
 from exporter.providers.azure import API_VERSION, AzureOpenAIProvider, AzureOptions
 from exporter.providers.openai import ChatCompletionsDecoder
-from tests.fakes.server import Script, Step
-from tests.fakes.wire import always, json_error
+from testkit.fakeserver import Script, Step
+from testkit.wire import always, json_error
 from tests.providers.support import (
     TRANSCRIPTS,
     assert_timing_follows,

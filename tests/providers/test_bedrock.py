@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given, settings
 
-from exporter.config import TargetConfig
-from exporter.pricing import cost_usd, price_for
-from exporter.providers import sigv4
+from exporter.accounting.pricing import cost_usd, price_for
+from exporter.config.types import TargetConfig
 from exporter.providers.bedrock import BedrockOptions, BedrockProvider, ConverseStreamDecoder
-from exporter.providers.eventstream import encode_message, string_headers
-from tests.fakes.server import Script, Step
-from tests.fakes.wire import (
+from exporter.providers.wire import sigv4
+from exporter.providers.wire.eventstream import encode_message, string_headers
+from testkit.fakeserver import Script, Step
+from testkit.wire import (
     BEDROCK_HEADERS,
     BEDROCK_LATENCY_MS,
     Plan,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from exporter.providers.eventstream import (
+from exporter.providers.wire.eventstream import (
     EventStreamDecoder,
     FrameError,
     Header,

@@ -11,11 +11,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter.app import Exporter
-from exporter.config import load_text
-from exporter.errors import ConfigError
-from exporter.providers import PROVIDERS
-from tests.fakes.server import FakeRequest, Script, serving
-from tests.fakes.wire import (
+from exporter.config.loader import load_text
+from exporter.providers.table import PROVIDERS
+from servicekit.errors import ConfigError
+from testkit.fakeserver import FakeRequest, Script, serving
+from testkit.wire import (
     Plan,
     always,
     anthropic_error,

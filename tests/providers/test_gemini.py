@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from exporter.config import TargetConfig
-from exporter.pricing import cost_usd, price_for
+from exporter.accounting.pricing import cost_usd, price_for
+from exporter.config.types import TargetConfig
 from exporter.providers.gemini import GeminiOptions, GeminiProvider, GenerateContentDecoder
-from tests.fakes.server import Script, Step
-from tests.fakes.wire import GEMINI_HEADERS, Plan, always, gemini_error, gemini_script, json_error
+from testkit.fakeserver import Script, Step
+from testkit.wire import GEMINI_HEADERS, Plan, always, gemini_error, gemini_script, json_error
 from tests.providers.support import (
     assert_timing_follows,
     check_transcript,

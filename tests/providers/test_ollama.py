@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from exporter.config import TargetConfig
-from exporter.defaults import builtin_config, ollama_first_model
+from exporter.config.defaults import builtin_config, ollama_first_model
+from exporter.config.types import TargetConfig
 from exporter.providers.ollama import TIMINGS, OllamaChatDecoder, OllamaProvider
-from tests.fakes.server import FakeRequest, Script, Step, serving_in_thread
-from tests.fakes.wire import (
+from testkit.fakeserver import FakeRequest, Script, Step, serving_in_thread
+from testkit.wire import (
     NANOSECONDS,
     OLLAMA_HEADERS,
     Plan,

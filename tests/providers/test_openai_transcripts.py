@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 
 from exporter.providers.openai import ChatCompletionsDecoder
-from exporter.providers.sse import SseDecoder, SseEvent
+from exporter.providers.wire.sse import SseDecoder, SseEvent
 from tests.providers.support import (
     check_transcript,
     cut_points,

@@ -7,9 +7,10 @@ from datetime import date
 
 import pytest
 
-from exporter.config import Pricing, TargetConfig, load_text
-from exporter.pricing import cost_usd, parse_table, price_for, shipped_table
-from exporter.providers import PROVIDERS
+from exporter.accounting.pricing import cost_usd, parse_table, price_for, shipped_table
+from exporter.config.loader import load_text
+from exporter.config.types import Pricing, TargetConfig
+from exporter.providers.table import PROVIDERS
 
 
 def test_shipped_table_is_dated_and_names_only_known_provider_kinds() -> None:

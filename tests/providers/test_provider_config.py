@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.config import load_text
-from exporter.errors import ConfigError
+from exporter.config.loader import load_text
 from exporter.providers.anthropic import AnthropicOptions
 from exporter.providers.azure import AzureOptions
 from exporter.providers.bedrock import BedrockOptions
 from exporter.providers.gemini import GeminiOptions
+from servicekit.errors import ConfigError
 
 
 def load(target: str) -> object:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from exporter.providers import sigv4
+from exporter.providers.wire import sigv4
 
 CREDENTIALS = sigv4.Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 TOKEN = (

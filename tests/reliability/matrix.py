@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from exporter.providers.eventstream import encode_message, string_headers
-from tests.exporter.openai_fake import stream_script
-from tests.fakes.server import FakeRequest, Route, Script, Step
-from tests.fakes.wire import (
+from exporter.providers.wire.eventstream import encode_message, string_headers
+from testkit.fakeserver import FakeRequest, Route, Script, Step
+from testkit.openai_fake import stream_script
+from testkit.wire import (
     Plan,
     anthropic_script,
     bedrock_script,

@@ -8,9 +8,9 @@ import time
 from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter.app import Exporter
-from exporter.config import load_text
-from tests.exporter.openai_fake import error_script, stream_script
-from tests.fakes.server import FakeRequest, Script, Step, serving
+from exporter.config.loader import load_text
+from testkit.fakeserver import FakeRequest, Script, Step, serving
+from testkit.openai_fake import error_script, stream_script
 
 
 def test_server_model_names_and_error_text_never_become_labels() -> None:

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter import logs
 from exporter.app import Exporter
-from exporter.config import load_text
-from tests.fakes.server import serving
-from tests.realservers import free_port
+from exporter.config.loader import load_text
+from servicekit import logs
+from testkit.fakeserver import serving
+from testkit.realservers import free_port
 from tests.reliability.matrix import (
     CANARIES,
     EXPECTED,

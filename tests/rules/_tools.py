@@ -6,7 +6,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.realservers import AMTOOL, PROMTOOL, require
+from testkit.realservers import AMTOOL, PROMTOOL, require
 
 
 @dataclass(frozen=True)

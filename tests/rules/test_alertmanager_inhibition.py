@@ -9,7 +9,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.realservers import alertmanager, http_get
+from testkit.realservers import alertmanager, http_get
 from tests.rules import _bundle as b
 from tests.rules._webhook import Notification, webhook_sink
 

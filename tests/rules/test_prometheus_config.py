@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from exporter.config_types import DEFAULT_INTERVAL
+from exporter.config.types import DEFAULT_INTERVAL
 from tests.rules import _bundle as b
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.buckets import DURATION_BUCKETS
+from exporter.metrics.buckets import DURATION_BUCKETS
 from tests.rules import _bundle as b
 
 THRESHOLD = "target:llmscope_slo_latency_threshold_seconds:static"

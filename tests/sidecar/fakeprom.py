@@ -12,7 +12,7 @@ import re
 import urllib.parse
 from collections.abc import Callable, Sequence
 
-from tests.fakes.server import FakeRequest, Script, Step
+from testkit.fakeserver import FakeRequest, Script, Step
 from tests.sidecar.data import METRIC, Series
 
 _QUERY = re.compile(r"^\{(?P<matchers>.*)\}\[(?P<span>\d+)ms\]$")

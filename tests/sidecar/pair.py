@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from spc_rules.sidecar.config import SidecarConfig
+from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.service import Sidecar
 from tests.sidecar.expected import Labels, scrape
 from tests.sidecar.fakeprom import parse_query

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.realservers import wait_ready
+from testkit.realservers import wait_ready
 
 
 @contextlib.contextmanager

@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from spc_rules.sidecar.config import SidecarConfig, load_text
+from spc_rules.sidecar.config.loader import SidecarConfig, load_text
 from spc_rules.sidecar.service import Sidecar
-from tests.sidecar.backends import backfilled_prometheus, filled_victoria_metrics
+from testkit.backends import backfilled_prometheus, filled_victoria_metrics
 from tests.sidecar.data import LATENCY_CHART, exposition_ms, generate, openmetrics
 from tests.sidecar.expected import ChartSpec, expected, labels, scrape
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.realservers import PROMTOOL, free_port, http_get, require
-from tests.sidecar.backends import backfilled_prometheus
+from testkit.backends import backfilled_prometheus
+from testkit.realservers import PROMTOOL, free_port, http_get, require
 from tests.sidecar.data import LATENCY_CHART, generate, openmetrics
 from tests.sidecar.expected import Labels, labels, parse
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from spc_rules.sidecar.config import SidecarConfigError, builtin_config, load_file, load_text
-from spc_rules.sidecar.model import (
+from servicekit.errors import ConfigError
+from spc_rules.sidecar.config.loader import builtin_config, load_file, load_text
+from spc_rules.sidecar.config.model import (
     ALL_RULES,
     CusumConfig,
     EwmaConfig,
@@ -17,7 +18,7 @@ from spc_rules.sidecar.model import (
     RangeBaseline,
     RollingBaseline,
 )
-from spc_rules.sidecar.selector import Matcher, parse_selector, render_selector
+from spc_rules.sidecar.config.selector import Matcher, parse_selector, render_selector
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -248,13 +249,13 @@ BAD = [
 
 @pytest.mark.parametrize(("text", "lines"), BAD, ids=[str(i) for i in range(len(BAD))])
 def test_a_bad_file_reports_every_problem_with_its_line(text: str, lines: list[str]) -> None:
-    with pytest.raises(SidecarConfigError) as caught:
+    with pytest.raises(ConfigError) as caught:
         load_text(text, "t.yml")
     assert sorted(str(caught.value).splitlines()) == sorted(lines)
 
 
 def test_an_unreadable_file_is_one_line(tmp_path: Path) -> None:
-    with pytest.raises(SidecarConfigError) as caught:
+    with pytest.raises(ConfigError) as caught:
         load_file(tmp_path / "missing.yml")
     assert str(caught.value) == f"{tmp_path / 'missing.yml'}: cannot read config file: " + (
         "No such file or directory"

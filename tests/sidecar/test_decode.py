@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from spc_rules.sidecar.decode import DecodeError, RawSeries, decode_matrix
-from spc_rules.sidecar.promapi import pieces
+from spc_rules.sidecar.query.decode import DecodeError, RawSeries, decode_matrix
+from spc_rules.sidecar.query.promapi import pieces
 
 SERIES: list[dict[str, Any]] = [
     {

@@ -6,9 +6,14 @@ import numpy as np
 import pytest
 
 from spc_rules import fit_limits_batch, judge
-from spc_rules.sidecar.evaluate import evaluate, live_series
-from spc_rules.sidecar.model import ChartConfig, PinnedBaseline, RangeBaseline, RollingBaseline
-from spc_rules.sidecar.points import Points, SeriesKey
+from spc_rules.sidecar.config.model import (
+    ChartConfig,
+    PinnedBaseline,
+    RangeBaseline,
+    RollingBaseline,
+)
+from spc_rules.sidecar.judge.evaluate import evaluate, live_series
+from spc_rules.sidecar.query.points import Points, SeriesKey
 
 NOW = 10_000.0
 

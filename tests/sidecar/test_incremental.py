@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from spc_rules.sidecar.config import SidecarConfig, load_text
-from tests.fakes.server import serving
+from spc_rules.sidecar.config.loader import SidecarConfig, load_text
+from testkit.fakeserver import serving
 from tests.sidecar.data import METRIC, SCRAPE, generate
 from tests.sidecar.expected import labels
 from tests.sidecar.fakeprom import FakePrometheus

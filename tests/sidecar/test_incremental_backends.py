@@ -16,8 +16,8 @@ from typing import Protocol
 
 import pytest
 
-from spc_rules.sidecar.config import load_text
-from tests.sidecar.backends import backfilled_prometheus, filled_victoria_metrics
+from spc_rules.sidecar.config.loader import load_text
+from testkit.backends import backfilled_prometheus, filled_victoria_metrics
 from tests.sidecar.data import SCRAPE, exposition_ms, generate, openmetrics
 from tests.sidecar.expected import labels
 from tests.sidecar.pair import Clock, paired, published

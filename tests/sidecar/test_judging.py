@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 
 from spc_rules import BatchLimits, cusum, ewma, fit_limits_batch, judge
-from spc_rules.sidecar.evaluate import ChartResult, evaluate
-from spc_rules.sidecar.judging import Carry
-from spc_rules.sidecar.ledger import ViolationLedger, Violations
-from spc_rules.sidecar.model import (
+from spc_rules.sidecar.config.model import (
     ChartConfig,
     CusumConfig,
     EwmaConfig,
     PinnedBaseline,
     RollingBaseline,
 )
-from spc_rules.sidecar.points import Points, SeriesKey
+from spc_rules.sidecar.judge.evaluate import ChartResult, evaluate
+from spc_rules.sidecar.judge.judging import Carry
+from spc_rules.sidecar.judge.ledger import ViolationLedger, Violations
+from spc_rules.sidecar.query.points import Points, SeriesKey
 
 T0 = 1_000_000.0
 STEP = 15.0

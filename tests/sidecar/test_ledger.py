@@ -7,11 +7,11 @@ import dataclasses
 
 import numpy as np
 
-from spc_rules.sidecar.evaluate import ChartResult, evaluate
-from spc_rules.sidecar.judging import Carry
-from spc_rules.sidecar.ledger import ViolationLedger
-from spc_rules.sidecar.model import ChartConfig, CusumConfig, EwmaConfig
-from spc_rules.sidecar.points import Points, SeriesKey
+from spc_rules.sidecar.config.model import ChartConfig, CusumConfig, EwmaConfig
+from spc_rules.sidecar.judge.evaluate import ChartResult, evaluate
+from spc_rules.sidecar.judge.judging import Carry
+from spc_rules.sidecar.judge.ledger import ViolationLedger
+from spc_rules.sidecar.query.points import Points, SeriesKey
 
 NOW = 10_000.0
 CHART = ChartConfig("c", "m", rules=(1, 2), evaluation=100.0, hold=30.0)

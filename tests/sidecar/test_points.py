@@ -1,12 +1,12 @@
-"""Rebuilding points from raw _sum/_count samples: the table of DESIGN.md's cases."""
+"""Rebuilding points from raw _sum/_count samples: the table of docs/architecture.md's cases."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from spc_rules.sidecar.decode import RawSeries
-from spc_rules.sidecar.points import Points, chart_points, merge, rebuild, stitch, window
+from spc_rules.sidecar.query.decode import RawSeries
+from spc_rules.sidecar.query.points import Points, chart_points, merge, rebuild, stitch, window
 
 # (case, scrapes as (timestamp, count, sum), expected points as (timestamp, value, n))
 CASES = [

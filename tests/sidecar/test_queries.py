@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import urllib.parse
 
-from spc_rules.sidecar.config import load_text
+from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.service import Sidecar
-from tests.fakes.server import FakeRequest, Script, Step, serving
+from testkit.fakeserver import FakeRequest, Script, Step, serving
 from tests.sidecar.data import METRIC, generate, matrix_answer
 from tests.sidecar.expected import labels, scrape
 from tests.sidecar.fakeprom import FakePrometheus

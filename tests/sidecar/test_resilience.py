@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import pytest
 
-from spc_rules.sidecar.config import load_text
+from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.service import Sidecar, backoff
-from tests.fakes.server import FakeRequest, Script, Step, serving
-from tests.realservers import free_port
+from testkit.fakeserver import FakeRequest, Script, Step, serving
+from testkit.realservers import free_port
 from tests.sidecar.data import LATENCY_CHART, generate, matrix_answer
 from tests.sidecar.expected import labels, scrape
 

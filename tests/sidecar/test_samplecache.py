@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spc_rules.sidecar.decode import RawSeries
-from spc_rules.sidecar.points import chart_points, stitch
-from spc_rules.sidecar.samplecache import Held, query_range, since, update
+from spc_rules.sidecar.query.decode import RawSeries
+from spc_rules.sidecar.query.points import chart_points, stitch
+from spc_rules.sidecar.query.samplecache import Held, query_range, since, update
 
 # One histogram scraped every 15 s: (timestamp, count, sum), with a restart at 90 s and a
 # scrape with three observations at 120 s.

@@ -7,9 +7,9 @@ import asyncio
 
 import numpy as np
 
-from spc_rules.sidecar.config import SidecarConfig, load_text
+from spc_rules.sidecar.config.loader import SidecarConfig, load_text
 from spc_rules.sidecar.service import Sidecar
-from tests.fakes.server import Script, Step, serving
+from testkit.fakeserver import Script, Step, serving
 from tests.sidecar.data import LATENCY_CHART, METRIC, SCRAPE, Series, generate, matrix_answer
 from tests.sidecar.data import series_of as series_from
 from tests.sidecar.expected import labels, scrape

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from spc_rules.sidecar import service
-from spc_rules.sidecar.config import load_text
-from spc_rules.sidecar.evaluate import ChartResult
-from spc_rules.sidecar.evaluate import evaluate as real_evaluate
+from spc_rules.sidecar.config.loader import load_text
+from spc_rules.sidecar.judge.evaluate import ChartResult
+from spc_rules.sidecar.judge.evaluate import evaluate as real_evaluate
 from spc_rules.sidecar.service import Sidecar
-from tests.fakes.server import FakeRequest, Script, Step, serving
+from testkit.fakeserver import FakeRequest, Script, Step, serving
 from tests.sidecar.data import LATENCY_CHART, METRIC, generate, matrix_answer
 from tests.sidecar.expected import labels, scrape
 

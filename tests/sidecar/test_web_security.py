@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.realservers import free_port
+from testkit.realservers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""Run-length validation against SPC.md's ARL0 table (slow), and the block machinery (quick)."""
+"""Run-length validation against docs/spc.md's ARL0 table (slow), and the block machinery (quick)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import norm
 
 from spc_rules import fit_limits_batch, judge
-from spc_rules._arl import (
+from spc_rules.detectors.arl import (
     ALL_RULES,
     WESTERN_ELECTRIC,
     Detector,
@@ -39,7 +39,7 @@ def test_blocks_give_the_run_length_of_one_long_series(name: str, seed: int) -> 
     assert got.tolist() == [expected]
 
 
-# SPC.md's validation targets; 8,000 runs give a standard error near 1.1% of the ARL.
+# docs/spc.md's validation targets; 8,000 runs give a standard error near 1.1% of the ARL.
 ARL0 = {
     "rule 1": 370.4,
     "western electric": 91.75,

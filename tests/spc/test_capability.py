@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spc_rules import capability, capability_batch
-from tests.spc.reference import capability_loop
+from testkit.spc_reference import capability_loop
 
 NAN = float("nan")
 

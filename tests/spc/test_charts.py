@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spc_rules import cusum, ewma, ewma_limit, zscores
-from tests.spc.reference import cusum_loop, ewma_loop
+from testkit.spc_reference import cusum_loop, ewma_loop
 
 NAN = float("nan")
 

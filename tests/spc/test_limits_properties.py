@@ -10,8 +10,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from spc_rules import SIGMA_METHODS, SigmaMethod, fit_limits, fit_limits_batch
+from testkit.spc_reference import fit_loop
 from tests.spc.asserts import assert_same_limits
-from tests.spc.reference import fit_loop
 
 NAN = float("nan")
 

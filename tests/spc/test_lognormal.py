@@ -19,7 +19,7 @@ from spc_rules import (
     judge,
     nelson_rules,
 )
-from spc_rules._lognormal import fit_lognormal, point_moments
+from spc_rules.engine.lognormal import fit_lognormal, point_moments
 from tests.spc.asserts import assert_same_limits
 
 NAN = float("nan")

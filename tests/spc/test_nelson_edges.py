@@ -1,4 +1,4 @@
-"""Every edge case SPC.md fixes, pinned on hand-written series (center 0, sigma 1: z == x)."""
+"""Every edge case docs/spc.md fixes, pinned on hand-written series (center 0, sigma 1: z == x)."""
 
 from __future__ import annotations
 

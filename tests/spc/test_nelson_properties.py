@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import spc_rules._core
+import spc_rules.engine.core
 from spc_rules import nelson_rules, zscores
-from tests.spc.reference import nelson_loop, zscore
+from testkit.spc_reference import nelson_loop, zscore
 
 NAN = float("nan")
 
@@ -68,7 +68,7 @@ def test_batch_of_padded_rows_matches_reference_row_by_row(
         values[i, : len(row)] = row
     center = np.array([r[1] for r in rows])
     sigma = np.array([r[2] for r in rows])
-    with patch.object(spc_rules._core, "BLOCK_POINTS", block_points):
+    with patch.object(spc_rules.engine.core, "BLOCK_POINTS", block_points):
         got = nelson_rules(values, center, sigma)
     for i, (row, c, s) in enumerate(rows):
         np.testing.assert_array_equal(got[:, i, : len(row)], reference(row, c, s, None, 9))

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from testkit.fakeserver import FakeRequest, Script, serving_in_thread
+from testkit.openai_fake import stream_script
+from testkit.realservers import Prometheus, free_port, prometheus
+from testkit.wire import Plan, ollama_script, ollama_tags
 from tests.exporter.exporter_process import ExporterProcess, exporter_process
-from tests.exporter.openai_fake import stream_script
-from tests.fakes.server import FakeRequest, Script, serving_in_thread
-from tests.fakes.wire import Plan, ollama_script, ollama_tags
-from tests.realservers import Prometheus, free_port, prometheus
 from tests.sidecar.process import sidecar_process
 from tests.stack.dashboards import ROOT
 

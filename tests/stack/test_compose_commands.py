@@ -13,8 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from testkit.realservers import free_port, http_get
 from tests.exporter.exporter_process import exporter_process
-from tests.realservers import free_port, http_get
 from tests.stack import compose
 from tests.stack.livestack import spc_sidecar
 

@@ -18,7 +18,7 @@ from exporter.app import Exporter
 from exporter.collectors.gpu import GpuCollector
 from exporter.collectors.health import MonitoredCollectors
 from exporter.collectors.host import HostCollector
-from exporter.config import Config
+from exporter.config.types import Config
 from spc_rules.sidecar.publish import SidecarCollector
 from tests.stack.dashboards import ROOT, expressions, load_all
 from tests.stack.promql import Metric as Name

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.realservers import Prometheus, prometheus
+from testkit.realservers import Prometheus, prometheus
 from tests.stack.dashboards import BUILTINS, expressions, load_all, substitute
 from tests.stack.promapi import instant
 

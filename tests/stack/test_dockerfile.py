@@ -81,7 +81,7 @@ def test_the_image_exposes_both_service_ports_and_checks_health() -> None:
 
 
 def test_dockerignore_keeps_secrets_caches_and_tests_out() -> None:
-    for path in (".venv/bin/python", ".git/config", ".env", "tests/realservers.py"):
+    for path in (".venv/bin/python", ".git/config", ".env", "testkit/realservers.py"):
         assert ignored(path, IGNORE), path
     for path in ("exporter/__pycache__/cli.cpython-311.pyc", "spc_rules/x.pyc"):
         assert ignored(path, IGNORE), path

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from exporter.webconfig import load_web
-from tests.realservers import Prometheus, prometheus
+from servicekit.web.config import load_web
+from testkit.realservers import Prometheus, prometheus
 from tests.web.certs import Certs
 from tests.web.test_server import REPO, serving, web_file
 

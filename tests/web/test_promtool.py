@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from exporter.errors import ConfigError
-from exporter.webconfig import load_web
-from tests.realservers import PROMTOOL, require
+from servicekit.errors import ConfigError
+from servicekit.web.config import load_web
+from testkit.realservers import PROMTOOL, require
 from tests.web.certs import Certs
 from tests.web.test_webconfig import BAD_FILES, HASH, TLS, write_config
 

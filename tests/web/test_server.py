@@ -14,8 +14,8 @@ import bcrypt
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from exporter.web import WebServer, landing_page, metrics_handler
-from exporter.webconfig import WebSettings, load_web
+from servicekit.web.config import WebSettings, load_web
+from servicekit.web.server import WebServer, landing_page, metrics_handler
 from tests.web.certs import Certs, Pair
 
 PASSWORD = "s3cret"

@@ -8,9 +8,9 @@ import hmac
 import bcrypt
 import pytest
 
-from exporter import webauth
-from exporter.web import Request
-from exporter.webauth import CredentialCheck
+from servicekit.web import auth as webauth
+from servicekit.web.auth import CredentialCheck
+from servicekit.web.server import Request
 
 PASSWORD = b"s3cret"
 HASH = bcrypt.hashpw(PASSWORD, bcrypt.gensalt(4)).decode()

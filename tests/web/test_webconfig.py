@@ -9,9 +9,9 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from exporter.errors import ConfigError
-from exporter.webauth import CredentialCheck
-from exporter.webconfig import load_web
+from servicekit.errors import ConfigError
+from servicekit.web.auth import CredentialCheck
+from servicekit.web.config import load_web
 from tests.web.certs import Certs
 
 HASH = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode()

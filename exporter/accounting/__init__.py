@@ -1,0 +1,1 @@
+"""What probing costs: the price table and the daily budget guard."""

@@ -1,0 +1,1 @@
+"""The exporter's configuration: frozen types, the YAML loader, the built-in default."""

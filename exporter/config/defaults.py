@@ -1,0 +1,70 @@
+"""The built-in configuration, for a first run without a config file or keys.
+
+Two simulated targets always; a local Ollama joins them when one answers at start-up
+(``OLLAMA_URL``, default ``http://localhost:11434``): its first listed model becomes an
+``ollama`` target, so a first run on a machine with Ollama measures a real model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from importlib import resources
+
+import httpx
+
+from exporter.config.loader import load_text
+from exporter.config.types import Config
+from exporter.providers.ollama import DEFAULT_URL as OLLAMA_DEFAULT_URL
+
+SOURCE = "built-in default"
+OLLAMA_ENV = "OLLAMA_URL"
+OLLAMA_TIMEOUT = 0.5  # seconds: start-up must not wait long for a server that is not there
+
+log = logging.getLogger("llmscope.exporter")
+
+#: Given Ollama's root URL, the model to probe there, or None when none answers.
+Discover = Callable[[str], str | None]
+
+
+def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
+    """The first model ``GET {url}/api/tags`` lists; None on any failure."""
+    try:
+        # No proxy from the environment: a local server is asked directly.
+        with httpx.Client(timeout=timeout, trust_env=False) as client:
+            response = client.get(f"{url}/api/tags")
+        body = response.json() if response.status_code == 200 else None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+        log.warning("Ollama URL %r is not an http(s) URL; not looking for Ollama", url)
+        return None
+    except (httpx.HTTPError, ValueError):
+        return None
+    models = body.get("models") if isinstance(body, dict) else None
+    if not isinstance(models, list) or not models or not isinstance(models[0], dict):
+        return None
+    name = models[0].get("model") or models[0].get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def builtin_config(
+    environ: Mapping[str, str] = os.environ, discover: Discover = ollama_first_model
+) -> Config:
+    text = resources.files("exporter").joinpath("data/default.yml").read_text(encoding="utf-8")
+    url = (environ.get(OLLAMA_ENV) or OLLAMA_DEFAULT_URL).strip().rstrip("/")
+    model = discover(url)
+    if model is not None:
+        log.info("Ollama answers at %s: adding target ollama for model %s", url, model)
+        text += _ollama_target(url, model)
+    return load_text(text, SOURCE, environ)
+
+
+def _ollama_target(url: str, model: str) -> str:
+    # JSON strings are valid YAML double-quoted scalars: any model name stays a string.
+    return (
+        "  - name: ollama\n"
+        "    provider: ollama\n"
+        f"    base_url: {json.dumps(url)}\n"
+        f"    model: {json.dumps(model)}\n"
+    )

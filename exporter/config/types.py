@@ -1,0 +1,66 @@
+"""The exporter's configuration as typed, frozen data (``exporter.config.loader`` loads it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+DEFAULT_INTERVAL = 15.0
+DEFAULT_PROMPT = "Count from 1 to 20."
+
+Connection = Literal["keepalive", "fresh"]
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """USD per one million tokens."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+
+
+@dataclass(frozen=True)
+class Budget:
+    daily_tokens: int | None = None
+    daily_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class CollectorsConfig:
+    host: bool = True
+    per_cpu: bool = False
+    gpu: bool = True
+    gpu_sample_interval: float = 0.5
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    name: str
+    provider: str
+    model: str
+    base_url: str = ""
+    api_key_env: str | None = None
+    interval: float = DEFAULT_INTERVAL
+    timeout: float = 30.0
+    stall_timeout: float = 10.0
+    max_tokens: int = 32
+    prompt: str = DEFAULT_PROMPT
+    connection: Connection = "keepalive"
+    pricing: Pricing | None = None
+    budget: Budget | None = None
+    gpu: str | None = None
+    # The provider module's own frozen options object (see Provider.parse_options); it
+    # takes part in equality, so a reload that changes only an option restarts the target.
+    options: object = None
+
+
+@dataclass(frozen=True)
+class Config:
+    targets: tuple[TargetConfig, ...]
+    interval: float = DEFAULT_INTERVAL
+    timeout: float = 30.0
+    max_concurrency: int = 16
+    max_body_bytes: int = 4 * 1024 * 1024
+    collectors: CollectorsConfig = CollectorsConfig()
+    source: str = "built-in default"

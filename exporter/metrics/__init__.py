@@ -1,0 +1,1 @@
+"""The exporter's /metrics: bucket boundaries and the probe metric families."""

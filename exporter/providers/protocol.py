@@ -1,0 +1,126 @@
+"""What every provider module gives the probe harness, and what it gets back.
+
+A provider turns one prompt into a stream of small events. HTTP providers only build the
+request and decode bytes (``exporter.providers.http``); the harness in
+``exporter.probing.harness`` does the I/O, reads the clock and maps transport failures to
+reasons, so timing is measured the same way for every wire format. ``ProbeContext`` (what a
+provider is handed) is defined here, beside the protocol, so providers never import the
+harness or the config loader.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import httpx
+import yaml
+
+from servicekit.yamlconf import Reader
+
+if TYPE_CHECKING:
+    from exporter.config.types import TargetConfig
+
+
+@dataclass(frozen=True, slots=True)
+class TextChunk:
+    """Generated content; its arrival time is what time to first chunk and gaps measure."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts reported by the server (never estimated here)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTiming:
+    """A duration the server measured itself (Ollama's eval time, Bedrock's latencyMs)."""
+
+    name: str
+    seconds: float
+
+
+StreamEvent = TextChunk | Usage | ServerTiming
+
+
+class StreamDecoder(Protocol):
+    """Incremental decoder of one response body, fed in arbitrary pieces."""
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Decode what ``data`` completes; raise ProbeError on malformed input."""
+
+    def close(self) -> list[StreamEvent]:
+        """The body ended: flush, and raise ProbeError('truncated') if no end marker came."""
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One streaming HTTP request, fully built (auth included) by a provider."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    # Media types a successful streaming answer may carry; anything else is "protocol".
+    content_types: tuple[str, ...]
+    # Header values that must never appear in logs or errors (keys, signatures).
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+@dataclass
+class ProbeContext:
+    """Everything one probe needs; the HTTP helper fills in what the server said."""
+
+    client: httpx.AsyncClient
+    target: TargetConfig
+    prompt: str
+    api_key: str | None = field(default=None, repr=False)
+    max_body_bytes: int = 4 * 1024 * 1024
+    clock: Callable[[], float] = time.perf_counter
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
+    body_started: bool = False
+
+
+class Provider(abc.ABC):
+    """One wire format. Subclasses are stateless; per-target state lives in the harness."""
+
+    #: the ``provider`` kind in the config file
+    kind: str
+    #: the OpenTelemetry ``gen_ai.provider.name`` value
+    semconv_name: str
+    #: provider-specific config keys this module reads from a target
+    option_keys: frozenset[str] = frozenset()
+    #: the root URL used when a target gives no ``base_url``
+    default_base_url: str = ""
+
+    def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
+        """Validate this provider's own keys of a target; return a frozen options object."""
+        return None
+
+    def validate(  # noqa: B027 - an optional hook, not an abstract method
+        self, reader: Reader, target: TargetConfig, node: yaml.Node, path: str
+    ) -> None:
+        """Cross-field checks that need the whole target (e.g. a required base_url form)."""
+
+    @abc.abstractmethod
+    def stream(self, ctx: ProbeContext) -> AsyncIterator[StreamEvent]:
+        """Send the probe and yield its events as they arrive."""
+
+    def endpoint(self, target: TargetConfig) -> str:
+        """The root URL a target's probes go to (``base_url`` or the provider's default)."""
+        return target.base_url or self.default_base_url
+
+    def rate_limits(self, headers: Mapping[str, str]) -> dict[str, float]:
+        """Remaining requests/tokens announced by the server, keyed ``requests``/``tokens``."""
+        return {}

@@ -1,0 +1,2 @@
+"""The HTTP server both services run: routes, exporter-toolkit web config, basic and bearer
+auth, TLS."""

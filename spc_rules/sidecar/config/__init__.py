@@ -1,0 +1,1 @@
+"""The sidecar's configuration: chart model types, selectors, the YAML loader."""

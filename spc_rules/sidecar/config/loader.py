@@ -1,0 +1,131 @@
+"""The sidecar's configuration: global settings and charts, typed, frozen, validated at load.
+
+Every problem in a file is reported together, one line each, with its YAML path and line
+(``spc.yml:9: charts[0].baseline: ...``), by the exporter's line-numbered reader. The chart
+keys themselves are read in ``spc_rules.sidecar.config.charts``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from servicekit.yamlconf import Reader, join_path, load_document, read_file
+from spc_rules.sidecar.config.charts import read_chart
+from spc_rules.sidecar.config.model import ChartConfig, ChartDefaults
+
+DEFAULT_INTERVAL = 30.0
+BUILTIN_SOURCE = "built-in default"
+
+_GLOBAL_KEYS = frozenset(
+    {
+        "interval",
+        "query_timeout",
+        "max_range",
+        "lookback",
+        "max_concurrent_queries",
+        "baseline_refresh",
+        "compression",
+        "evaluation",
+        "baseline",
+        "hold",
+        "min_points",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SidecarConfig:
+    charts: tuple[ChartConfig, ...]
+    interval: float = DEFAULT_INTERVAL
+    # One HTTP query never waits longer than this (the server is asked to stop then too).
+    query_timeout: float = 30.0
+    # The longest sub-window one query asks for; longer windows are fetched in pieces.
+    max_range: float = 2 * 3600.0
+    # Samples fetched before a window, so that its first point has the scrape before it.
+    lookback: float = 300.0
+    max_concurrent_queries: int = 4
+    # How often a baseline pinned to a fixed time range is fetched again (late series).
+    baseline_refresh: float = 600.0
+    # Ask the API for gzip: worth it across a slow network, not on a local one.
+    compression: bool = False
+    source: str = BUILTIN_SOURCE
+
+
+def load_file(path: str | Path) -> SidecarConfig:
+    return load_text(read_file(path), str(path))
+
+
+def builtin_config() -> SidecarConfig:
+    """The default charts over the exporter's own histograms (spc_rules/data/default.yml)."""
+    text = resources.files("spc_rules").joinpath("data/default.yml").read_text(encoding="utf-8")
+    return load_text(text, BUILTIN_SOURCE)
+
+
+def load_text(text: str, source: str) -> SidecarConfig:
+    return load_document(text, source, lambda r, root: _config(r, root, source))
+
+
+def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | None:
+    keys = reader.mapping(root, "", {"global", "charts"})
+    if keys is None:
+        return None
+    g = keys.get("global")
+    gkeys = (reader.mapping(g, "global", _GLOBAL_KEYS) if g is not None else {}) or {}
+    opt, p = reader.optional, "global"
+    base = SidecarConfig(charts=())
+    defaults = ChartDefaults()
+    defaults = ChartDefaults(
+        evaluation=opt(gkeys, "evaluation", p, reader.duration, defaults.evaluation),
+        baseline=opt(gkeys, "baseline", p, reader.duration, defaults.baseline),
+        hold=opt(gkeys, "hold", p, lambda n, q: reader.duration(n, q, False), defaults.hold),
+        min_points=opt(
+            gkeys, "min_points", p, lambda n, q: reader.integer(n, q, 2), defaults.min_points
+        ),
+    )
+    charts_node = keys.get("charts")
+    if charts_node is None:
+        reader.fail(root, "charts", "at least one chart is required")
+        return None
+    items = reader.sequence(charts_node, "charts")
+    if items is not None and not items:
+        reader.fail(charts_node, "charts", "at least one chart is required")
+    charts: list[ChartConfig] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items or []):
+        path = join_path("charts", i)
+        chart = read_chart(reader, item, path, defaults)
+        if chart is None:
+            continue
+        if chart.name in seen:
+            reader.fail(
+                item,
+                join_path(path, "name"),
+                f'duplicate chart name "{chart.name}" (first at line {seen[chart.name]})',
+            )
+            continue
+        seen[chart.name] = item.start_mark.line + 1
+        charts.append(chart)
+    return SidecarConfig(
+        charts=tuple(charts),
+        interval=opt(gkeys, "interval", p, reader.duration, base.interval),
+        query_timeout=opt(gkeys, "query_timeout", p, reader.duration, base.query_timeout),
+        max_range=opt(gkeys, "max_range", p, reader.duration, base.max_range),
+        lookback=opt(gkeys, "lookback", p, reader.duration, base.lookback),
+        max_concurrent_queries=opt(
+            gkeys,
+            "max_concurrent_queries",
+            p,
+            lambda n, q: reader.integer(n, q, 1),
+            base.max_concurrent_queries,
+        ),
+        baseline_refresh=opt(gkeys, "baseline_refresh", p, reader.duration, base.baseline_refresh),
+        compression=opt(
+            gkeys, "compression", p, lambda n, q: reader.choice(n, q, ("gzip", "none")), "none"
+        )
+        == "gzip",
+        source=source,
+    )

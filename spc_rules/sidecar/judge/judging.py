@@ -1,0 +1,119 @@
+"""Phase II, one cycle at a time: each point is judged once, by the first cycle that sees it.
+
+A chart series carries from cycle to cycle a high-water mark (the timestamp of the newest
+point already judged) and the EWMA and CUSUM states after that point. A cycle judges only the
+points newer than the mark (and inside the evaluation window), against the limits of that
+cycle, so a point's flags are decided once and never revised by later refits.
+
+- The Nelson rules see up to ``CONTEXT_POINTS`` older points before the new ones, judged
+  against the same limits, so a run that began in an earlier cycle still completes; those
+  context points are never flagged again.
+- EWMA and CUSUM continue from the carried state over the new points only. The state lives on
+  the z scale (sigma units), where it keeps its meaning while a rolling baseline refits the
+  limits; it goes back to the zero state while a series has no limits, and for a new series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spc_rules import BatchLimits, cusum, ewma, judge
+from spc_rules.sidecar.config.model import ChartConfig
+from spc_rules.sidecar.query.decode import FloatArray
+from spc_rules.sidecar.query.points import Points, Window, window
+
+BoolArray = NDArray[np.bool_]
+# The longest pattern (rule 7) spans 15 points: 14 before the newest one.
+CONTEXT_POINTS = 14
+# Per signal ("1".."8", "ewma", "cusum"): the timestamps of each series' flagged points.
+Flagged = Mapping[str, tuple[FloatArray, ...]]
+
+
+@dataclass(frozen=True)
+class Carry:
+    """What each series (one entry per series) carries from one cycle to the next."""
+
+    judged_until: FloatArray  # the high-water mark; NaN: nothing judged yet
+    ewma: FloatArray  # EWMA statistic in sigma units
+    cusum_upper: FloatArray  # C+ and C-, in sigma units
+    cusum_lower: FloatArray
+
+    @classmethod
+    def fresh(cls, rows: int) -> Carry:
+        """The state of series never judged: no mark, zero-state charts."""
+        return cls(np.full(rows, np.nan), np.zeros(rows), np.zeros(rows), np.zeros(rows))
+
+
+def judge_new(
+    chart: ChartConfig,
+    series: Sequence[Points],
+    limits: BatchLimits,
+    *,
+    window_start: float,
+    end: float,
+    carry: Carry,
+) -> tuple[Flagged, Carry]:
+    """Flags of the points newer than each series' mark (and than ``window_start``), up to
+    ``end``; and what to carry to the next cycle."""
+    since = np.fmax(carry.judged_until, window_start)  # NaN (never judged): the window start
+    fresh = window(series, since, end, CONTEXT_POINTS)
+    new = fresh.inside
+    masks: dict[str, BoolArray] = {}
+    if chart.rules:
+        flags = judge(fresh.values, limits, fresh.sizes)
+        masks.update({str(r): flags[r - 1] for r in chart.rules})
+    # The charts step over the new points only: context points are missing to them. They
+    # run on z, which the limits' model (log-normal subgroups included) standardizes.
+    z = limits.zscores(np.where(new, fresh.values, np.nan), fresh.sizes)
+    ewma_state, upper, lower = carry.ewma, carry.cusum_upper, carry.cusum_lower
+    if chart.ewma is not None:
+        e = ewma(
+            z,
+            0.0,
+            1.0,
+            lam=chart.ewma.lam,
+            width=chart.ewma.width,
+            initial=carry.ewma,
+        )
+        masks["ewma"] = e.signal
+        ewma_state = np.asarray(e.last, dtype=np.float64)
+    if chart.cusum is not None:
+        c = cusum(
+            z,
+            0.0,
+            1.0,
+            k=chart.cusum.k,
+            h=chart.cusum.h,
+            initial=(carry.cusum_upper, carry.cusum_lower),
+        )
+        masks["cusum"] = c.signal
+        upper = np.asarray(c.last_upper, dtype=np.float64)
+        lower = np.asarray(c.last_lower, dtype=np.float64)
+    ok = limits.ok
+    flagged = {name: _timestamps(mask & new, fresh.timestamps) for name, mask in masks.items()}
+    return flagged, Carry(
+        judged_until=np.fmax(carry.judged_until, _newest(fresh)),
+        ewma=np.where(ok, ewma_state, 0.0),
+        cusum_upper=np.where(ok, upper, 0.0),
+        cusum_lower=np.where(ok, lower, 0.0),
+    )
+
+
+def _newest(w: Window) -> FloatArray:
+    """Each row's newest timestamp, NaN without a new point (rows are left-aligned)."""
+    out = np.full(len(w.counts), np.nan)
+    rows = np.flatnonzero(w.counts > w.context)
+    out[rows] = w.timestamps[rows, w.counts[rows] - 1]
+    return out
+
+
+def _timestamps(mask: BoolArray, stamps: FloatArray) -> tuple[FloatArray, ...]:
+    """Per row, the timestamps where ``mask`` is set."""
+    rows, cols = np.nonzero(mask)  # row-major, so each row's hits are contiguous
+    hits = stamps[rows, cols]
+    bounds = np.searchsorted(rows, np.arange(mask.shape[0] + 1))
+    return tuple(hits[bounds[i] : bounds[i + 1]] for i in range(mask.shape[0]))

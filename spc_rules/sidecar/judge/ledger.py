@@ -1,0 +1,120 @@
+"""What each chart series keeps between cycles, and counting each flagged point once.
+
+Per chart series: the high-water mark and the EWMA/CUSUM states (``judging.Carry``), and per
+signal the count of flagged points and the newest flagged timestamp. Since a cycle flags only
+points no earlier cycle judged, every flag is new and counted as it comes, except one rule:
+the counters count flagged points whose timestamp is after ``counted_after`` (the sidecar's
+start). After a restart the first cycle judges the whole evaluation window again; its older
+flags still set the newest flagged timestamp (an alert that fired before the restart stays
+active through it), but the previous process already counted them, so counting them again
+would make ``increase()`` see them twice.
+
+A series absent from a result is forgotten: if it comes back, it starts afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spc_rules.sidecar.config.model import ChartConfig
+from spc_rules.sidecar.judge.evaluate import ChartResult
+from spc_rules.sidecar.judge.judging import Carry
+from spc_rules.sidecar.query.decode import FloatArray
+from spc_rules.sidecar.query.points import IntArray, SeriesKey
+
+
+@dataclass
+class _Series:
+    judged_until: float = float("nan")
+    ewma: float = 0.0
+    cusum_upper: float = 0.0
+    cusum_lower: float = 0.0
+    totals: dict[str, int] = field(default_factory=dict)
+    last: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Violations:
+    """Per signal, one entry per series of a ChartResult."""
+
+    totals: dict[str, IntArray]
+    last: dict[str, FloatArray]  # NaN: never flagged
+
+    def active(self, signal: str, now: float, hold: float) -> FloatArray:
+        """1.0 where the newest flagged point is within ``hold`` of ``now``, else 0.0. Taken
+        at scrape time, so a flag clears after ``hold`` even while cycles fail."""
+        return np.where(self.last[signal] >= now - hold, 1.0, 0.0)
+
+
+def _statistics(chart: ChartConfig) -> tuple[object, ...]:
+    """The settings that define what the EWMA and CUSUM states mean."""
+    return (chart.log, chart.ewma, chart.cusum)
+
+
+class ViolationLedger:
+    def __init__(self, counted_after: float) -> None:
+        self.counted_after = counted_after
+        self._series: dict[str, dict[SeriesKey, _Series]] = {}
+        self._charts: dict[str, ChartConfig] = {}
+
+    def carry(self, chart: ChartConfig, keys: Sequence[SeriesKey]) -> Carry:
+        """What the previous cycle left for these series of ``chart``. A reload that changed
+        the chart keeps the marks (no point is judged twice), but EWMA and CUSUM start from
+        their zero state if their settings or the transform changed."""
+        known = self._series.get(chart.name, {})
+        previous = self._charts.get(chart.name)
+        keep_charts = previous is None or _statistics(previous) == _statistics(chart)
+        rows = [known.get(k) or _Series() for k in keys]
+        carry = Carry(
+            judged_until=np.array([s.judged_until for s in rows], dtype=np.float64),
+            ewma=np.array([s.ewma for s in rows], dtype=np.float64),
+            cusum_upper=np.array([s.cusum_upper for s in rows], dtype=np.float64),
+            cusum_lower=np.array([s.cusum_lower for s in rows], dtype=np.float64),
+        )
+        return carry if keep_charts else _marks(carry)
+
+    def record(self, result: ChartResult) -> Violations:
+        """Keep the result's carry, count its flags; series absent from it are forgotten."""
+        chart = result.chart
+        old = self._series.get(chart.name, {})
+        rows = len(result.keys)
+        totals = {s: np.zeros(rows, np.int64) for s in chart.signals}
+        last = {s: np.full(rows, np.nan) for s in chart.signals}
+        kept: dict[SeriesKey, _Series] = {}
+        carry = result.carry
+        for row, key in enumerate(result.keys):
+            state = old.get(key) or _Series()
+            state.judged_until = float(carry.judged_until[row])
+            state.ewma = float(carry.ewma[row])
+            state.cusum_upper = float(carry.cusum_upper[row])
+            state.cusum_lower = float(carry.cusum_lower[row])
+            for signal in chart.signals:
+                stamps = result.flagged.get(signal, ())
+                hits = stamps[row] if row < len(stamps) else np.empty(0)
+                count = state.totals.get(signal, 0)
+                newest = state.last.get(signal, float("nan"))
+                if hits.size:
+                    count += int(np.count_nonzero(hits > self.counted_after))
+                    newest = float(np.fmax(newest, hits.max()))
+                state.totals[signal], state.last[signal] = count, newest
+                totals[signal][row], last[signal][row] = count, newest
+            kept[key] = state
+        self._series[chart.name] = kept
+        self._charts[chart.name] = chart
+        return Violations(totals, last)
+
+    def retain(self, charts: set[str]) -> None:
+        """Forget charts that a reload removed."""
+        for name in set(self._series) - charts:
+            del self._series[name]
+        for name in set(self._charts) - charts:
+            del self._charts[name]
+
+
+def _marks(carry: Carry) -> Carry:
+    """The marks of ``carry`` with zero-state charts."""
+    fresh = Carry.fresh(len(carry.judged_until))
+    return Carry(carry.judged_until, fresh.ewma, fresh.cusum_upper, fresh.cusum_lower)

@@ -1,0 +1,175 @@
+"""The query stage of a cycle: which raw samples each chart needs, fetched once per selector.
+
+One ``/api/v1/query`` per histogram and window piece, never one per series. All charts of a
+selector share one window fetch, from the earliest start any of them needs; each chart then
+reads its own part. The window's samples are kept between cycles (``samplecache``), so a
+later cycle asks only for what is new since the previous one, which is one query; the first
+cycle, and any after a failed fetch or a reload that lengthens a window, fetch the whole
+range, cut into ``max_range`` pieces that ``points.stitch`` joins again. A fixed-range
+baseline is fetched on its own, once and again every ``baseline_refresh``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from spc_rules.sidecar.config.loader import SidecarConfig
+from spc_rules.sidecar.config.model import ChartConfig, RangeBaseline
+from spc_rules.sidecar.config.selector import render_selector
+from spc_rules.sidecar.config.windows import fetch_start
+from spc_rules.sidecar.query import samplecache
+from spc_rules.sidecar.query.decode import DecodeError, RawSeries, decode_matrix
+from spc_rules.sidecar.query.points import Points, SeriesKey, stitch
+from spc_rules.sidecar.query.promapi import PromClient, QueryError, pieces_ms
+from spc_rules.sidecar.query.samplecache import Held
+
+Answer = list[RawSeries] | QueryError
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """Raw samples of one selector over [start_ms, end_ms], unix milliseconds."""
+
+    selector: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True)
+class WindowFetch:
+    """One selector's window this cycle: the query, and what the cache holds afterwards."""
+
+    query: Fetch
+    start_ms: int  # the earliest sample a chart of this selector needs
+    held: Held | None  # the cache the query extends; None: the query replaces it
+
+
+@dataclass(frozen=True)
+class Plan:
+    windows: dict[str, WindowFetch]  # by selector
+    charts: dict[str, tuple[str, int]]  # chart name -> (its selector, its own start_ms)
+    baselines: dict[str, Fetch]  # chart name -> its fixed-range baseline, when due
+
+    def queries(self) -> set[Fetch]:
+        return {w.query for w in self.windows.values()} | set(self.baselines.values())
+
+
+@dataclass(frozen=True)
+class CachedBaseline:
+    """A fixed-range baseline's points, fetched at ``fetched_at`` for ``chart``."""
+
+    chart: ChartConfig
+    fetched_at: float
+    points: dict[SeriesKey, Points]
+
+
+@dataclass(frozen=True)
+class Samples:
+    """A cycle's decoded answers: the cache after it, and the raw series of every chart."""
+
+    held: dict[str, Held]  # by selector, for the fetches that succeeded
+    windows: dict[str, Answer]  # by chart
+    baselines: dict[str, Answer]  # by chart, the fixed-range baselines fetched
+
+
+def selector_of(chart: ChartConfig) -> str:
+    return render_selector((f"{chart.metric}_sum", f"{chart.metric}_count"), chart.matchers)
+
+
+def plan(
+    config: SidecarConfig,
+    now: float,
+    cached: Mapping[str, CachedBaseline],
+    held: Mapping[str, Held],
+) -> Plan:
+    """Every selector's window query (only the news where ``held`` allows), and the
+    fixed-range baselines due for a (re)fetch."""
+    end_ms = round(now * 1000)  # the cycle's time is whole milliseconds
+    lookback_ms = round(config.lookback * 1000)
+    charts: dict[str, tuple[str, int]] = {}
+    baselines: dict[str, Fetch] = {}
+    for chart in config.charts:
+        selector = selector_of(chart)
+        # Durations in whole milliseconds: the same range every cycle, whatever the float.
+        span_ms = round((now - fetch_start(chart, now, config.lookback)) * 1000)
+        charts[chart.name] = (selector, end_ms - span_ms)
+        base = chart.baseline
+        known = cached.get(chart.name)
+        if isinstance(base, RangeBaseline) and (
+            known is None
+            or known.chart != chart
+            or now - known.fetched_at >= config.baseline_refresh
+        ):
+            first = math.floor((base.start - config.lookback) * 1000)
+            baselines[chart.name] = Fetch(selector, first, math.ceil(base.end * 1000))
+    windows: dict[str, WindowFetch] = {}
+    for selector in sorted({s for s, _ in charts.values()}):
+        start_ms = min(start for s, start in charts.values() if s == selector)
+        known_held = held.get(selector)
+        first = samplecache.query_range(known_held, start_ms, end_ms, lookback_ms)
+        incremental = known_held if first > start_ms else None
+        windows[selector] = WindowFetch(Fetch(selector, first, end_ms), start_ms, incremental)
+    return Plan(windows, charts, baselines)
+
+
+async def query(
+    client: PromClient, config: SidecarConfig, fetches: set[Fetch]
+) -> dict[Fetch, list[bytes] | QueryError]:
+    """The answers (one body per piece) of every fetch, or the first error of its pieces."""
+    gate = asyncio.Semaphore(config.max_concurrent_queries)
+
+    async def piece(selector: str, at: int, span: int) -> bytes:
+        async with gate:
+            return await client.raw_samples(selector, at, span)
+
+    async def fetch(f: Fetch) -> list[bytes] | QueryError:
+        parts = pieces_ms(f.start_ms, f.end_ms, config.max_range)
+        got = await asyncio.gather(
+            *(piece(f.selector, at, span) for at, span in parts), return_exceptions=True
+        )
+        for item in got:
+            if isinstance(item, QueryError):
+                return item
+            if isinstance(item, BaseException):
+                raise item
+        return [b for b in got if isinstance(b, bytes)]
+
+    ordered = sorted(fetches, key=lambda f: (f.selector, f.start_ms, f.end_ms))
+    results = await asyncio.gather(*(fetch(f) for f in ordered))
+    return dict(zip(ordered, results, strict=True))
+
+
+def decode(bodies: list[bytes] | QueryError) -> Answer:
+    """The stitched series of one fetch; a malformed answer is a ``bad_response``."""
+    if isinstance(bodies, QueryError):
+        return bodies
+    try:
+        return stitch(s for body in bodies for s in decode_matrix(body))
+    except DecodeError as err:
+        return QueryError("bad_response", f"cannot decode the answer: {err}")
+
+
+def collect(plan: Plan, bodies: Mapping[Fetch, list[bytes] | QueryError]) -> Samples:
+    """Decode every answer once, extend the cache with the window answers, and cut out each
+    chart's part. A selector whose fetch failed leaves the cache: its next fetch is whole
+    again, which also picks up samples a remote-write client delivers late after an outage."""
+    held: dict[str, Held] = {}
+    selectors: dict[str, Answer] = {}
+    for selector, w in plan.windows.items():
+        got = decode(bodies[w.query])
+        if not isinstance(got, QueryError):
+            held[selector] = samplecache.update(
+                w.held, got, w.query.start_ms, w.start_ms, w.query.end_ms
+            )
+        selectors[selector] = got
+    windows: dict[str, Answer] = {}
+    for name, (selector, start_ms) in plan.charts.items():
+        got = selectors[selector]
+        windows[name] = (
+            got if isinstance(got, QueryError) else samplecache.since(held[selector], start_ms)
+        )
+    baselines = {name: decode(bodies[f]) for name, f in plan.baselines.items()}
+    return Samples(held, windows, baselines)

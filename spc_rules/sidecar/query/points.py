@@ -1,0 +1,193 @@
+"""Rebuilding SPC points from a histogram's raw ``_sum`` and ``_count`` samples (docs/architecture.md).
+
+Between two consecutive scrapes of one series, ``n = Δcount`` observations arrived with total
+``Δsum``:
+
+- ``n == 1``: ``Δsum`` is that observation (an individuals point);
+- ``n > 1``: a subgroup of size n with mean ``Δsum / n`` (an X-bar point);
+- ``n == 0``: no point;
+- ``n < 0`` or ``Δsum < 0``: the counters were reset (the process restarted): no point, and
+  the next scrape differences against the post-reset values, so counting starts again. A
+  falling ``_sum`` reveals a restart that brought more observations than before it (the count
+  grew): every histogram LLMscope judges observes values >= 0 (durations, token counts,
+  rates), whose ``_sum`` never falls, even in float arithmetic. A histogram of negative
+  values would lose its points with a negative Δsum.
+
+A scrape missed in between (a gap) changes nothing: the next difference still holds exactly
+the observations that arrived meanwhile. Samples that are not finite are skipped, and a sample
+of ``_sum`` without its ``_count`` at the same timestamp (or the other way) is ignored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spc_rules.sidecar.query.decode import FloatArray, RawSeries
+
+IntArray = NDArray[np.int64]
+SeriesKey = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Points:
+    """The points of one chart series, in time order."""
+
+    timestamps: FloatArray  # of the scrape that closed each point
+    values: FloatArray  # Δsum / Δcount
+    sizes: FloatArray  # Δcount: 1 for an individual, n for a subgroup
+    # The newest raw sample, point or not: a series still scraped is alive without new points.
+    last_sample: float = float("nan")
+
+
+EMPTY = Points(np.empty(0), np.empty(0), np.empty(0))
+
+
+def rebuild(
+    sum_ts: FloatArray, sum_values: FloatArray, count_ts: FloatArray, count_values: FloatArray
+) -> Points:
+    """Points of one histogram series from its sorted, de-duplicated _sum and _count samples."""
+    # The usual case: both come from the same scrapes (and share one array, see stitch).
+    if sum_ts is count_ts or np.array_equal(sum_ts, count_ts):
+        ts, total, count = sum_ts, sum_values, count_values
+    else:
+        ts, at_sum, at_count = np.intersect1d(
+            sum_ts, count_ts, assume_unique=True, return_indices=True
+        )
+        total, count = sum_values[at_sum], count_values[at_count]
+    finite = np.isfinite(total) & np.isfinite(count)
+    if not finite.all():
+        ts, total, count = ts[finite], total[finite], count[finite]
+    dn, dsum = np.diff(count), np.diff(total)
+    keep = (dn > 0) & (dsum >= 0)  # a negative Δsum is a reset too (see the module docstring)
+    n = dn[keep]
+    last = float(ts[-1]) if ts.size else float("nan")
+    return Points(ts[1:][keep], dsum[keep] / n, n, last)
+
+
+def merge(parts: Sequence[Points]) -> Points:
+    """Points of several stored series that share a chart series, in time order."""
+    if len(parts) == 1:
+        return parts[0]
+    ts = np.concatenate([p.timestamps for p in parts])
+    order = np.argsort(ts, kind="stable")
+    return Points(
+        ts[order],
+        np.concatenate([p.values for p in parts])[order],
+        np.concatenate([p.sizes for p in parts])[order],
+        float(np.fmax.reduce([p.last_sample for p in parts])),
+    )
+
+
+def stitch(series: Iterable[RawSeries]) -> list[RawSeries]:
+    """One series per label set from the pieces of a window, sorted, each timestamp once.
+
+    Series whose pieces share their timestamp arrays (a histogram's _sum and _count, all
+    series of one scrape: ``decode`` parses each list once) share the joined array too."""
+    grouped: dict[tuple[tuple[str, str], ...], list[RawSeries]] = defaultdict(list)
+    for s in series:
+        grouped[tuple(sorted(s.labels.items()))].append(s)
+    joins: dict[tuple[int, ...], tuple[FloatArray, IntArray | None]] = {}
+    return [_joined(parts, joins) for parts in grouped.values()]
+
+
+def _joined(
+    parts: list[RawSeries], joins: dict[tuple[int, ...], tuple[FloatArray, IntArray | None]]
+) -> RawSeries:
+    """The pieces of one series in time order; ``joins`` maps the ids of the pieces'
+    timestamp arrays to the joined timestamps and the samples kept (None: all)."""
+    if len(parts) > 1:
+        parts = sorted(parts, key=lambda p: p.timestamps[0] if p.timestamps.size else 0.0)
+    key = tuple(id(p.timestamps) for p in parts)
+    known = joins.get(key)
+    if known is None:
+        ts = (
+            np.concatenate([p.timestamps for p in parts]) if len(parts) > 1 else parts[0].timestamps
+        )
+        step = np.diff(ts)
+        keep: IntArray | None = None
+        if not np.all(step > 0):
+            if np.all(step >= 0):  # adjacent pieces share their seam sample
+                keep = np.flatnonzero(np.concatenate(([True], step > 0)))
+            else:
+                keep = np.unique(ts, return_index=True)[1]
+            ts = ts[keep]
+        if len(parts) > 1 or keep is not None:
+            ts.setflags(write=False)
+        known = joins[key] = (ts, keep)
+    ts, keep = known
+    values = np.concatenate([p.values for p in parts]) if len(parts) > 1 else parts[0].values
+    return RawSeries(parts[0].labels, ts, values if keep is None else values[keep])
+
+
+def chart_points(
+    series: Iterable[RawSeries], metric: str, by: Sequence[str]
+) -> dict[SeriesKey, Points]:
+    """Points of every chart series (keyed by the values of the ``by`` labels, "" if absent).
+
+    ``series`` are the stitched ``metric_sum`` and ``metric_count`` series of a window.
+    """
+    sums: dict[tuple[tuple[str, str], ...], RawSeries] = {}
+    counts: dict[tuple[tuple[str, str], ...], RawSeries] = {}
+    for s in series:
+        name = s.labels.get("__name__")
+        identity = tuple(sorted((k, v) for k, v in s.labels.items() if k != "__name__"))
+        if name == f"{metric}_sum":
+            sums[identity] = s
+        elif name == f"{metric}_count":
+            counts[identity] = s
+    grouped: dict[SeriesKey, list[Points]] = defaultdict(list)
+    for identity, total in sums.items():
+        count = counts.get(identity)
+        if count is None:
+            continue
+        labels = dict(identity)
+        key = tuple(labels.get(label, "") for label in by)
+        grouped[key].append(rebuild(total.timestamps, total.values, count.timestamps, count.values))
+    return {key: merge(parts) for key, parts in sorted(grouped.items())}
+
+
+@dataclass(frozen=True)
+class Window:
+    """The points of many series inside one time window, as NaN-padded (series x points)
+    arrays, left-aligned: row i holds ``counts[i]`` points, then NaN. The first
+    ``context[i]`` of them come from just before the window (see ``window``)."""
+
+    values: FloatArray
+    sizes: FloatArray
+    timestamps: FloatArray
+    counts: IntArray
+    context: IntArray
+
+    @property
+    def inside(self) -> NDArray[np.bool_]:
+        """Where a row holds a point of the window itself, not of its context."""
+        cols = np.arange(self.values.shape[1])
+        return (cols >= self.context[:, None]) & (cols < self.counts[:, None])
+
+
+def window(
+    points: Sequence[Points], start: float | FloatArray, end: float, context: int = 0
+) -> Window:
+    """Each series' points with ``start < timestamp <= end``, after up to ``context`` points
+    just before ``start`` (a scalar, or one start per series)."""
+    starts = np.broadcast_to(np.asarray(start, dtype=np.float64), (len(points),)).tolist()
+    bounds = []
+    for p, first_after in zip(points, starts, strict=True):
+        lo, hi = np.searchsorted(p.timestamps, (first_after, end), side="right")
+        bounds.append((max(int(lo) - context, 0), int(lo), int(hi)))
+    counts = np.array([hi - first for first, _, hi in bounds], dtype=np.int64)
+    before = np.array([lo - first for first, lo, _ in bounds], dtype=np.int64)
+    width = int(counts.max(initial=0))
+    shape = (len(points), width)
+    values, sizes, stamps = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+    for row, (p, (first, _, hi)) in enumerate(zip(points, bounds, strict=True)):
+        k = hi - first
+        values[row, :k] = p.values[first:hi]
+        sizes[row, :k] = p.sizes[first:hi]
+        stamps[row, :k] = p.timestamps[first:hi]
+    return Window(values, sizes, stamps, counts, before)

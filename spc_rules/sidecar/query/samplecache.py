@@ -1,0 +1,156 @@
+"""The raw samples of each window selector, kept between cycles so a cycle asks only for news.
+
+A chart's window fetch reaches back over its rolling baseline (hours), yet a 30 s cycle brings
+about two new samples per series. The cache holds, per selector, every raw sample from the
+earliest start any chart of that selector needs up to the time of the last query, and a
+later cycle asks only for ``[previous end - lookback, now]``: one query when that is shorter
+than ``max_range``. The overlap of ``lookback`` picks up samples stored after the previous
+query with an older timestamp (a scrape committed late, VictoriaMetrics' search latency).
+
+Joining follows ``points.stitch``: the newest answer is a piece that starts at its query's
+start (the cut); the cache keeps what it held up to the cut, the sample at the cut once, and
+takes everything after the cut from the new answer, so no difference between two scrapes is
+lost or doubled at the seam. A series absent from the new answer keeps its samples up to the
+cut, which age out with the window. Samples older than the needed start are dropped each
+cycle, so memory is bounded by the needed range: per selector, one float64 per stored sample
+plus the timestamps, which series scraped together share (a histogram's ``_sum`` and
+``_count``, every series of one scrape).
+
+Ranges are whole unix milliseconds, and a chart reads the samples of ``start < t <= end``, as
+Prometheus 3 and VictoriaMetrics read a range selector. Prometheus 2 also returns a sample
+lying exactly at the start; it is dropped, so that the cache (which may hold such a sample
+from an earlier query) and every backend give the same points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from spc_rules.sidecar.query.decode import FloatArray, RawSeries
+
+LabelKey = tuple[tuple[str, str], ...]
+# Timestamp arrays already built this call, keyed by the source arrays' ids and the bounds
+# taken from them: series scraped together keep sharing one array.
+_Memo = dict[tuple[int, ...], FloatArray]
+
+
+@dataclass(frozen=True)
+class Held:
+    """Every sample of one selector with ``start_ms < t <= end_ms``, by label set."""
+
+    start_ms: int
+    end_ms: int
+    series: Mapping[LabelKey, RawSeries]
+
+    def nbytes(self) -> int:
+        """Memory of the held arrays, each shared array (and a view's base) counted once."""
+        arrays = {}
+        for s in self.series.values():
+            for a in (s.timestamps, s.values):
+                base = a.base if isinstance(a.base, np.ndarray) else a
+                arrays[id(base)] = base.nbytes
+        return sum(arrays.values())
+
+
+def query_range(held: Held | None, start_ms: int, end_ms: int, lookback_ms: int) -> int:
+    """Where this cycle's query must start: only ``lookback`` before the end of a cache that
+    still covers ``start_ms``, else (no cache, a longer window, a clock that went back, a
+    cache older than the window) at ``start_ms``: everything again."""
+    if held is None or held.start_ms > start_ms or held.end_ms > end_ms:
+        return start_ms
+    return max(held.end_ms - lookback_ms, start_ms)
+
+
+def label_key(series: RawSeries) -> LabelKey:
+    return tuple(sorted(series.labels.items()))
+
+
+def update(
+    held: Held | None, fetched: Iterable[RawSeries], cut_ms: int, start_ms: int, end_ms: int
+) -> Held:
+    """The cache after a query over ``[cut_ms, end_ms]`` answered ``fetched`` (stitched, one
+    series per label set), trimmed to ``(start_ms, end_ms]``. With ``cut_ms <= start_ms``
+    the answer replaces the cache."""
+    old = held.series if held is not None and cut_ms > start_ms else {}
+    new = {label_key(s): s for s in fetched}
+    cut, start, end = cut_ms / 1000, start_ms / 1000, end_ms / 1000
+    memo: _Memo = {}
+    out: dict[LabelKey, RawSeries] = {}
+    for key in sorted(old.keys() | new.keys()):
+        joined = _join(old.get(key), new.get(key), cut=cut, start=start, end=end, memo=memo)
+        if joined is not None:
+            out[key] = joined
+    return Held(start_ms, end_ms, out)
+
+
+def since(held: Held, start_ms: int) -> list[RawSeries]:
+    """The held series after ``start_ms`` (for a chart that needs less than the selector's
+    longest window), in label order, without series left empty."""
+    if start_ms <= held.start_ms:
+        return list(held.series.values())
+    start = start_ms / 1000
+    memo: _Memo = {}
+    out = []
+    for s in held.series.values():
+        lo = int(np.searchsorted(s.timestamps, start, side="right"))
+        if lo < s.timestamps.size:
+            ts = _slice(s.timestamps, lo, s.timestamps.size, memo)
+            out.append(RawSeries(s.labels, ts, s.values[lo:]))
+    return out
+
+
+def _join(
+    old: RawSeries | None,
+    new: RawSeries | None,
+    *,
+    cut: float,
+    start: float,
+    end: float,
+    memo: _Memo,
+) -> RawSeries | None:
+    """One series: ``old`` after ``start`` up to the cut, then ``new`` after the cut (and at
+    it, when ``old`` has no sample there), up to ``end``."""
+    parts: list[tuple[RawSeries, int, int]] = []
+    seam_held = False
+    if old is not None:
+        lo = int(np.searchsorted(old.timestamps, start, side="right"))
+        hi = int(np.searchsorted(old.timestamps, cut, side="left"))
+        seam_held = hi < old.timestamps.size and old.timestamps[hi] == cut
+        hi += int(seam_held)
+        if hi > lo:
+            parts.append((old, lo, hi))
+    if new is not None:
+        after = seam_held or cut <= start
+        lo = int(
+            np.searchsorted(new.timestamps, max(cut, start), side="right" if after else "left")
+        )
+        hi = int(np.searchsorted(new.timestamps, end, side="right"))
+        if hi > lo:
+            parts.append((new, lo, hi))
+    if not parts:
+        return None
+    labels = (new if new is not None else parts[0][0]).labels
+    if len(parts) == 1:
+        s, lo, hi = parts[0]
+        return RawSeries(labels, _slice(s.timestamps, lo, hi, memo), s.values[lo:hi])
+    (a, alo, ahi), (b, blo, bhi) = parts
+    key = (id(a.timestamps), alo, ahi, id(b.timestamps), blo, bhi)
+    ts = memo.get(key)
+    if ts is None:
+        ts = memo[key] = np.concatenate((a.timestamps[alo:ahi], b.timestamps[blo:bhi]))
+        ts.setflags(write=False)
+    return RawSeries(labels, ts, np.concatenate((a.values[alo:ahi], b.values[blo:bhi])))
+
+
+def _slice(ts: FloatArray, lo: int, hi: int, memo: _Memo) -> FloatArray:
+    """``ts[lo:hi]``, one view per source array and bounds."""
+    if lo == 0 and hi == ts.size:
+        return ts
+    key = (id(ts), lo, hi)
+    got = memo.get(key)
+    if got is None:
+        got = memo[key] = ts[lo:hi]
+    return got

@@ -1,0 +1,1 @@
+"""Fakes and real-server helpers shared by tests and benchmarks (not shipped in the wheel)."""
