@@ -1,4 +1,4 @@
-"""Run-length validation against docs/spc.md's ARL0 table (slow), and the block machinery (quick)."""
+"""Run-length validation against the ARL0 table of docs/spc.md (slow), and the block machinery."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Rebuilding SPC points from a histogram's raw ``_sum`` and ``_count`` samples (docs/architecture.md).
+"""Rebuilding SPC points from a histogram's raw ``_sum`` and ``_count`` samples.
+
+The contract is in docs/architecture.md.
 
 Between two consecutive scrapes of one series, ``n = Δcount`` observations arrived with total
 ``Δsum``:
