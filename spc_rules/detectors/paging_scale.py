@@ -1,0 +1,92 @@
+"""The sigma to standardize paging points with, from a baseline that may be autocorrelated.
+
+A CUSUM adds points up, so what sets its false-alarm rate over the tens of points it spans is
+the variance of sums of points, that is the long-run variance, not the variance of one point.
+For an AR(1) series with lag-1 correlation rho the long-run standard deviation is
+
+    sigma_long = sigma * sqrt((1 + rho) / (1 - rho)),
+
+and standardizing with it bounds the variance of every partial sum by that of independent
+points, so the false-page rate stays at or below the design's (docs/paging.md; tested with
+rho 0.3 and 0.6). A moving-range sigma is the wrong base here: MRbar / d2 estimates
+sigma * sqrt(1 - rho), too small by the factor the CUSUM needs to be larger.
+
+The estimate is robust-ish: values are winsorized at 3 robust sigmas (median absolute deviation)
+around a least-squares line through time (`detrend`, default on, so that a rolling baseline's
+drift, e.g. a diurnal rhythm, is not read as autocorrelation), then the marginal sigma and the
+lag-1 correlation are the moments of the winsorized residuals (the sigma corrected for the
+winsorizing at the normal, rho for its small-sample bias), rho clipped to [0, max_rho].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.stats import norm
+
+WINSOR = 3.0
+MAD_TO_SIGMA = 1.482602218505602
+MIN_VALUES = 20
+
+
+@dataclass(frozen=True)
+class PagingScale:
+    sigma: float  # marginal sigma of one value (fitting scale)
+    rho: float  # lag-1 autocorrelation, clipped to [0, max_rho]
+    inflation: float  # sqrt((1 + rho) / (1 - rho))
+
+    @property
+    def sigma_paging(self) -> float:
+        """The long-run sigma: standardize paging points with it, and design with it."""
+        return self.sigma * self.inflation
+
+
+def paging_scale(values: ArrayLike, *, detrend: bool = True, max_rho: float = 0.9) -> PagingScale:
+    """Marginal sigma, lag-1 autocorrelation and long-run inflation of baseline values in order.
+
+    values: the baseline on the fitting scale (log(x) for log charts), oldest first; NaN marks a
+    missing point (pairs across it are skipped). For X-bar points pass z-scores standardized with
+    sigma = 1 and multiply the chart's sigma by the returned `inflation`.
+    """
+    x = np.asarray(values, dtype=np.float64).ravel()
+    t = np.flatnonzero(np.isfinite(x))
+    if t.size < MIN_VALUES:
+        raise ValueError(f"need at least {MIN_VALUES} baseline values, got {t.size}")
+    y = x[t]
+    if detrend:
+        # Line through winsorized values (so outliers do not tilt it), then residuals.
+        center, spread = _robust(y)
+        slope, intercept = np.polyfit(t, np.clip(y, center - 4 * spread, center + 4 * spread), 1)
+        y = y - (slope * t + intercept)
+    center, spread = _robust(y)
+    if spread == 0.0:
+        raise ValueError("baseline without spread: sigma is zero")
+    r = np.clip(y - center, -WINSOR * spread, WINSOR * spread)
+    r = r - r.mean()
+    n = r.size
+    fitted = 2 if detrend else 1
+    sigma = math.sqrt(float(r @ r) / (n - fitted) / _winsor_variance(WINSOR))
+    pairs = np.flatnonzero(np.diff(t) == 1)  # consecutive positions, both present
+    if pairs.size < MIN_VALUES // 2:
+        rho_raw = 0.0
+    else:
+        rho_raw = float(r[pairs] @ r[pairs + 1]) / pairs.size / (float(r @ r) / n)
+        rho_raw += (1.0 + (3.0 + fitted) * rho_raw) / n  # bias of the lag-1 estimate, ~(1+4rho)/n
+    rho = min(max(rho_raw, 0.0), max_rho)
+    return PagingScale(sigma=sigma, rho=rho, inflation=math.sqrt((1.0 + rho) / (1.0 - rho)))
+
+
+def _robust(y: np.ndarray) -> tuple[float, float]:
+    """Median and MAD sigma; the standard deviation where the MAD is zero (ties)."""
+    center = float(np.median(y))
+    spread = MAD_TO_SIGMA * float(np.median(np.abs(y - center)))
+    return center, spread if spread > 0 else float(np.std(y))
+
+
+def _winsor_variance(c: float) -> float:
+    """E[clip(Z, -c, c)^2] for standard normal Z."""
+    tail = float(norm.sf(c))
+    return 1.0 - 2.0 * (c * float(norm.pdf(c)) + tail) + 2.0 * c * c * tail

@@ -1,0 +1,229 @@
+"""Exact run-length computations for the clipped (Huber) one-sided CUSUM used for paging.
+
+The chart is S_t = max(0, S_{t-1} + clip(z_t, -c, c) - k), alarm when S_t > h, zero state S_0 = 0.
+Increments are z ~ N(mu, 1); optionally a fraction `outlier_rate` of the points are lone outliers,
+modelled at the worst case: an outlier adds the largest possible increment c - k (any outlier of
+size >= c - mu is clipped to that; a CUSUM's run length is monotone in its increments, so this
+bounds every outlier-size distribution from the safe side).
+
+Method: the Markov chain of Brook & Evans (1972, Biometrika 59, 539-548). [0, h] is cut into
+`states` cells of width w = 2h / (2 * states - 1); cell 0 is [0, w/2] (it holds the atom of S at
+0), cell i the interval ((i - 1/2) w, (i + 1/2) w] represented by its center i * w, and beyond
+h = (states - 1/2) w the chain is absorbed (the alarm). The continuous part of the increment is
+integrated exactly over each cell. Clipping puts two point masses in the increment, at c - k and
+-c - k; each is split between the two cells whose centers bracket where it lands (linear
+interpolation), which keeps the error of order w^2 instead of w. With 400 cells the zero-state
+ARL of the unclipped chart agrees with the published values to 0.01% and that of clipped
+designs is stable to about 0.5% (tests/spc/test_runlength.py).
+
+Everything here is plain numpy/scipy on one chart at a time; the paging module memoizes designs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import brentq
+from scipy.special import ndtr
+
+FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_STATES = 400
+
+
+def transition_matrix(
+    h: float,
+    k: float,
+    *,
+    clip: float = math.inf,
+    mu: float = 0.0,
+    outlier_rate: float = 0.0,
+    states: int = DEFAULT_STATES,
+) -> FloatArray:
+    """The (states x states) substochastic transition matrix; rows lose the alarm mass."""
+    if not h > 0 or states < 2 or not clip > 0 or not 0.0 <= outlier_rate < 1.0:
+        raise ValueError(f"bad chart: h={h}, clip={clip}, outlier_rate={outlier_rate}")
+    n = states
+    w = 2.0 * h / (2 * n - 1)
+    normal = 1.0 - outlier_rate
+    # Continuous part of X = clip(Z + mu) - k: its CDF at the cell edges (m + 1/2) w, m = -n..n,
+    # taken from the bottom of its support so the atoms are not counted.
+    edges = (np.arange(-n, n + 1) + 0.5) * w + k
+    bottom = float(ndtr(-clip - mu))
+    cdf: FloatArray = np.asarray(
+        (ndtr(np.clip(edges, -clip, clip) - mu) - bottom) * normal, dtype=np.float64
+    )
+    offset = np.arange(n)[None, :] - np.arange(n)[:, None]  # j - i
+    q: FloatArray = cdf[offset + n] - cdf[offset + n - 1]
+    q[:, 0] = cdf[n - np.arange(n)]  # everything at or below w/2 lands in cell 0
+    centers = np.arange(n) * w
+    atoms = (
+        (clip - k, normal * float(ndtr(mu - clip)) + outlier_rate),
+        (-clip - k, normal * bottom),
+    )
+    rows = np.arange(n)
+    for position, mass in atoms:
+        if mass <= 0.0:
+            continue
+        if math.isinf(position):  # an unclipped outlier: alarms (position > 0) or resets
+            if position < 0:
+                q[:, 0] += mass
+            continue
+        target = centers + position
+        q[rows[target <= 0.0], 0] += mass
+        inside = (target > 0.0) & (target <= h)
+        u = target[inside] / w
+        low = np.floor(u).astype(np.int64)
+        frac = u - low
+        high = np.minimum(low + 1, n - 1)  # past the last center: all on the last cell
+        np.add.at(q, (rows[inside], low), mass * (1.0 - frac))
+        np.add.at(q, (rows[inside], high), mass * frac)
+    return q
+
+
+def arl(
+    h: float,
+    k: float,
+    *,
+    clip: float = math.inf,
+    mu: float = 0.0,
+    outlier_rate: float = 0.0,
+    states: int = DEFAULT_STATES,
+) -> float:
+    """Zero-state average run length (points until the first alarm, counted from 1)."""
+    q = transition_matrix(h, k, clip=clip, mu=mu, outlier_rate=outlier_rate, states=states)
+    lengths = np.linalg.solve(np.eye(states) - q, np.ones(states))
+    return float(lengths[0])
+
+
+def run_length_survival(
+    h: float,
+    k: float,
+    points: int,
+    *,
+    clip: float = math.inf,
+    mu: float = 0.0,
+    outlier_rate: float = 0.0,
+    states: int = DEFAULT_STATES,
+) -> FloatArray:
+    """P(run length > t) for t = 1..points, from the zero state."""
+    q = transition_matrix(h, k, clip=clip, mu=mu, outlier_rate=outlier_rate, states=states)
+    alive = np.ones(states)
+    out = np.empty(points)
+    for t in range(points):
+        alive = q @ alive  # alive[i]: P(no alarm in t + 1 steps | start in cell i)
+        out[t] = alive[0]
+    return out
+
+
+def run_length_quantiles(
+    h: float,
+    k: float,
+    probs: Sequence[float],
+    *,
+    clip: float = math.inf,
+    mu: float = 0.0,
+    outlier_rate: float = 0.0,
+    states: int = DEFAULT_STATES,
+    max_points: int = 100_000,
+) -> tuple[int, ...]:
+    """The smallest t with P(run length <= t) >= p, for each p (points, zero state).
+
+    Meant for shifted charts (tens to thousands of points); raises if a quantile is beyond
+    `max_points`.
+    """
+    q = transition_matrix(h, k, clip=clip, mu=mu, outlier_rate=outlier_rate, states=states)
+    wanted = sorted(probs)
+    if any(not 0.0 < p < 1.0 for p in wanted):
+        raise ValueError(f"probabilities must be in (0, 1): {probs}")
+    found: dict[float, int] = {}
+    alive = np.ones(states)
+    t = 0
+    while len(found) < len(wanted):
+        t += 1
+        if t > max_points:
+            raise RuntimeError(f"quantiles beyond {max_points} points (mu={mu}, h={h}, k={k})")
+        alive = q @ alive
+        for p in wanted:
+            if p not in found and 1.0 - alive[0] >= p:
+                found[p] = t
+    return tuple(found[p] for p in probs)
+
+
+def state_distribution(
+    h: float,
+    k: float,
+    *,
+    clip: float = math.inf,
+    mu: float = 0.0,
+    outlier_rate: float = 0.0,
+    states: int = DEFAULT_STATES,
+) -> tuple[FloatArray, FloatArray]:
+    """Long-run distribution of S for a chart restarted at 0 after each alarm: (centers, probs).
+
+    That is the state the paging runner holds in control (it re-arms at 0 after an episode).
+    """
+    q = transition_matrix(h, k, clip=clip, mu=mu, outlier_rate=outlier_rate, states=states)
+    p = q.copy()
+    p[:, 0] += 1.0 - q.sum(axis=1)  # the alarm mass restarts at 0
+    # pi (I - P) = 0 with sum(pi) = 1: replace one equation by the normalization.
+    a = (np.eye(states) - p).T
+    a[0, :] = 1.0
+    b = np.zeros(states)
+    b[0] = 1.0
+    pi = np.clip(np.linalg.solve(a, b), 0.0, None)
+    w = 2.0 * h / (2 * states - 1)
+    centers: FloatArray = np.arange(states, dtype=np.float64) * w
+    return centers, np.asarray(pi / pi.sum(), dtype=np.float64)
+
+
+def lone_outlier_alarm_probability(
+    h: float, k: float, *, clip: float, outlier_rate: float = 0.0, states: int = DEFAULT_STATES
+) -> float:
+    """P(one maximal outlier alarms on its own) at a random in-control moment.
+
+    A point adds at most clip - k, so it alarms alone only if S was already above
+    h - (clip - k); this is the long-run probability of that (S from `state_distribution`).
+    """
+    centers, pi = state_distribution(h, k, clip=clip, outlier_rate=outlier_rate, states=states)
+    return float(pi[centers > h - (clip - k)].sum())
+
+
+def solve_h(
+    k: float,
+    target_arl: float,
+    *,
+    clip: float = math.inf,
+    outlier_rate: float = 0.0,
+    states: int = DEFAULT_STATES,
+    min_h: float = 0.0,
+) -> float:
+    """The decision interval h >= min_h whose in-control (mu = 0) zero-state ARL is target_arl.
+
+    Root of log ARL(h) - log target by Brent's method (log ARL is close to linear in h). When
+    min_h alone already gives more than the target, returns min_h (the chart is then safer than
+    asked).
+    """
+    if not target_arl > 1.0:
+        raise ValueError(f"target ARL must exceed 1: {target_arl}")
+    if outlier_rate > 0 and not clip < math.inf:
+        raise ValueError("outliers need a finite clip: an unclipped outlier always alarms")
+    if outlier_rate * target_arl >= 1.0 and min_h < clip - k:
+        min_h = clip - k  # below that a lone outlier alarms: the ARL cannot exceed 1/rate
+
+    def gap(h: float) -> float:
+        value = arl(h, k, clip=clip, outlier_rate=outlier_rate, states=states)
+        return math.log(value) - math.log(target_arl)
+
+    low = max(min_h, 1e-3)
+    if gap(low) >= 0.0:
+        return low
+    high = max(2.0 * low, 1.0)
+    while gap(high) < 0.0:
+        low, high = high, 1.5 * high
+        if high > 1e4:
+            raise RuntimeError(f"no h up to 1e4 reaches ARL {target_arl} (k={k})")
+    return float(brentq(gap, low, high, xtol=1e-6, rtol=1e-9))
