@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from benchmarks._stream_server import CHUNKS, GAP, TTFT
 from exporter.config.types import TargetConfig
-from exporter.metrics.families import ExporterMetrics
+from exporter.metrics.probes import ProbeMetrics
 from exporter.probing.harness import ProbeResult, probe_prompt, run_probe
 from exporter.providers.openai import OpenAIOptions, OpenAIProvider
 from exporter.providers.protocol import ProbeContext
@@ -146,7 +146,8 @@ def accuracy(url: str, targets: int, rounds: int) -> tuple[dict[str, float], dic
 
 def render_cost(targets: int = 100) -> dict[str, float]:
     registry = CollectorRegistry()
-    metrics = ExporterMetrics(registry)
+    metrics = ProbeMetrics()
+    registry.register(metrics)
     configs = [
         TargetConfig(
             name=f"target-{i}",
@@ -156,12 +157,11 @@ def render_cost(targets: int = 100) -> dict[str, float]:
         )
         for i in range(targets)
     ]
-    metrics.declare((c, c.base_url) for c in configs)
+    metrics.declare((c, "openai", c.base_url) for c in configs)
     for config in configs:
         for _ in range(5):
             metrics.record(
-                config,
-                "openai",
+                config.name,
                 ProbeResult(
                     target=config.name,
                     timestamp=time.time(),

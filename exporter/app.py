@@ -16,7 +16,7 @@ from exporter.accounting.budget import BudgetGuard
 from exporter.accounting.pricing import cost_usd, price_for, shipped_table
 from exporter.collectors import Collectors, EnergyRecorder, register
 from exporter.config.types import Config, TargetConfig
-from exporter.metrics.families import ExporterMetrics
+from exporter.metrics.probes import ProbeMetrics
 from exporter.probing.harness import probe_prompt, run_probe
 from exporter.probing.scheduler import Scheduler
 from exporter.providers.protocol import ProbeContext
@@ -43,7 +43,8 @@ class Exporter:
     ) -> None:
         self._load = load
         self._environ = environ
-        self.metrics = ExporterMetrics(registry)
+        self.metrics = ProbeMetrics()
+        registry.register(self.metrics)
         self._reload_ok = Gauge(
             "llmscope_config_last_reload_successful",
             "Whether the last configuration reload succeeded.",
@@ -88,8 +89,8 @@ class Exporter:
         self._scheduler = Scheduler(
             self._probe,
             max_concurrency=config.max_concurrency,
-            on_lateness=lambda t, s: self.metrics.lateness.labels(t.name).observe(s),
-            on_skip=lambda t, n: self.metrics.skipped.labels(t.name).inc(n),
+            on_lateness=lambda t, s: self.metrics.observe_lateness(t.name, s),
+            on_skip=lambda t, n: self.metrics.count_skipped(t.name, n),
         )
         self._apply(config)
 
@@ -120,7 +121,6 @@ class Exporter:
         assert self._scheduler is not None
         old = {t.name for t in self._config.targets} if self._config else set()
         for gone in old - {t.name for t in config.targets}:
-            self.metrics.forget(gone)
             self.energy.forget(gone)
             self._paused.discard(gone)
             if isinstance(self._transport, PerTargetTransport):
@@ -128,7 +128,10 @@ class Exporter:
         self._config = config
         self._auth_logged.clear()
         active: list[TargetConfig] = []
-        self.metrics.declare((t, PROVIDERS[t.provider].endpoint(t)) for t in config.targets)
+        self.metrics.declare(
+            (t, PROVIDERS[t.provider].semconv_name, PROVIDERS[t.provider].endpoint(t))
+            for t in config.targets
+        )
         for target in config.targets:
             key = self._api_key(target)
             if target.api_key_env and key is None:
@@ -151,7 +154,7 @@ class Exporter:
         self.metrics.set_idle(target.name, "budget_exhausted" if paused else None)
         if target.budget is None:
             return
-        self.metrics.budget_paused.labels(target.name).set(1 if paused else 0)
+        self.metrics.set_paused(target.name, paused)
         self.metrics.set_spent(target.name, *self._budget.spent(target.name))
         if target.budget.daily_usd is not None and price_for(target) is None:
             log.warning(
@@ -183,7 +186,7 @@ class Exporter:
             return None
         if target.name in self._paused:
             self._paused.discard(target.name)
-            self.metrics.budget_paused.labels(target.name).set(0)
+            self.metrics.set_paused(target.name, False)
             self.metrics.set_idle(target.name, None)
         provider = PROVIDERS[target.provider]
         ctx = ProbeContext(
@@ -193,8 +196,7 @@ class Exporter:
             api_key=self._keys.get(target.name),
             max_body_bytes=self.config.max_body_bytes,
         )
-        self.metrics.in_flight.inc()
-        try:
+        with self.metrics.in_flight():
             # NVML calls block in C: keep them off the event loop that times the stream.
             start_j = await asyncio.to_thread(self.energy.before, target) if target.gpu else None
             result = await run_probe(provider, ctx)
@@ -202,8 +204,6 @@ class Exporter:
                 reported = result.success and not result.output_estimated
                 tokens = result.output_tokens if reported else None
                 await asyncio.to_thread(self.energy.after, target, start_j, tokens)
-        finally:
-            self.metrics.in_flight.dec()
         price = price_for(target)
         spend = None
         # A probe that failed after content arrived was billed too: it counts against cost.
@@ -214,7 +214,7 @@ class Exporter:
                 result.output_tokens or 0,
                 result.cached_input_tokens or 0,
             )
-        self.metrics.record(target, provider.semconv_name, result, spend)
+        self.metrics.record(target.name, result, spend)
         if target.budget is not None:
             tokens = (result.input_tokens or 0) + (result.output_tokens or 0)
             self._budget.charge(target.name, tokens, sum((spend or {}).values()))
@@ -234,7 +234,7 @@ class Exporter:
         if target.name not in self._paused:
             self._paused.add(target.name)
             log.warning("target %s paused until 00:00 UTC: daily budget reached", target.name)
-        self.metrics.budget_paused.labels(target.name).set(1)
+        self.metrics.set_paused(target.name, True)
         self.metrics.set_idle(target.name, "budget_exhausted")
 
 

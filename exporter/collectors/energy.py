@@ -8,14 +8,18 @@ while the probe ran, not an isolated measurement of the request.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from exporter.collectors.nvml import Device, Nvml
 from exporter.config.types import TargetConfig
+from exporter.metrics.render import histogram_family
+from exporter.metrics.series import Histo, histo
 
 log = logging.getLogger("llmscope.collectors.energy")
 
@@ -70,7 +74,7 @@ class EnergyMeter:
             log.warning("gpu %s: %s", selector, message)
 
 
-class EnergyRecorder:
+class EnergyRecorder(Collector):
     """Charges each probe's GPU energy to its target; call ``before`` and ``after`` around it.
 
     ``meter`` may be None (GPU collector off, or no GPU): then nothing is recorded, and a
@@ -81,19 +85,10 @@ class EnergyRecorder:
     def __init__(self, registry: CollectorRegistry, meter: EnergyMeter | None) -> None:
         self.meter = meter
         self._warned: set[str] = set()
-        self.energy = Counter(
-            "llmscope_target_energy_joules",
-            "GPU energy used while the target's probes ran (everything on those GPUs counts).",
-            ["target"],
-            registry=registry,
-        )
-        self.per_token = Histogram(
-            "llmscope_target_energy_per_output_token_joules",
-            "GPU energy of one probe divided by its output tokens.",
-            ["target"],
-            buckets=ENERGY_PER_TOKEN_BUCKETS,
-            registry=registry,
-        )
+        self._lock = threading.Lock()  # scrapes run on the web server's threads
+        self._joules: dict[str, float] = {}
+        self._per_token: dict[str, Histo] = {}
+        registry.register(self)
 
     def before(self, target: TargetConfig) -> float | None:
         """The GPU energy counter before the probe; None when the target has no GPU."""
@@ -120,15 +115,37 @@ class EnergyRecorder:
         joules = end - start_joules
         if joules < 0:  # the driver reloaded and its counter restarted during the probe
             return None
-        self.energy.labels(target.name).inc(joules)
-        # Zero joules means the counter did not tick during a short probe, not a free token.
-        if output_tokens is not None and output_tokens > 0 and joules > 0:
-            self.per_token.labels(target.name).observe(joules / output_tokens)
+        with self._lock:
+            self._joules[target.name] = self._joules.get(target.name, 0.0) + joules
+            # Zero joules means the counter did not tick during a short probe, not a free token.
+            if output_tokens is not None and output_tokens > 0 and joules > 0:
+                per_token = histo(self._per_token, target.name, ENERGY_PER_TOKEN_BUCKETS)
+                per_token.observe(joules / output_tokens)
         return joules
 
     def forget(self, target: str) -> None:
         """Drop a target's series when a reload removes it."""
-        for family in (self.energy, self.per_token):
-            with contextlib.suppress(KeyError):  # never probed: no series yet
-                family.remove(target)
+        with self._lock:
+            self._joules.pop(target, None)
+            self._per_token.pop(target, None)
         self._warned.discard(target)
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            energy = CounterMetricFamily(
+                "llmscope_target_energy_joules",
+                "GPU energy used while the target's probes ran (everything on those GPUs counts).",
+                labels=["target"],
+            )
+            for target, joules in self._joules.items():
+                energy.add_metric([target], joules)
+            yield energy
+            yield histogram_family(
+                "llmscope_target_energy_per_output_token_joules",
+                "GPU energy of one probe divided by its output tokens.",
+                ["target"],
+                (((target,), h) for target, h in self._per_token.items()),
+            )

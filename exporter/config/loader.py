@@ -17,7 +17,6 @@ import yaml
 from exporter.config import blocks as config_blocks
 from exporter.config.types import (
     DEFAULT_INTERVAL,
-    DEFAULT_PROMPT,
     Budget,
     CollectorsConfig,
     Config,
@@ -65,6 +64,10 @@ _TARGET_KEYS = frozenset(
 )
 
 
+_DEFAULT_CONFIG = Config(targets=())
+_DEFAULT_TARGET = TargetConfig(name="", provider="", model="")
+
+
 def default_interval(environ: Mapping[str, str] = os.environ) -> float:
     """``MONITORING_INTERVAL`` as seconds: a duration (``15s``) or a bare number of seconds."""
     raw = environ.get(INTERVAL_ENV, "").strip()
@@ -95,14 +98,23 @@ def _config(reader: Reader, root: yaml.Node, interval: float, source: str) -> Co
     g = keys.get("global")
     gkeys = reader.mapping(g, "global", _GLOBAL_KEYS) if g is not None else {}
     gkeys = gkeys or {}
+    d = _DEFAULT_CONFIG
     interval = reader.optional(gkeys, "interval", "global", reader.duration, interval)
-    timeout = reader.optional(gkeys, "timeout", "global", reader.duration, 30.0)
-    stall = reader.optional(gkeys, "stall_timeout", "global", reader.duration, 10.0)
+    timeout = reader.optional(gkeys, "timeout", "global", reader.duration, d.timeout)
+    stall = reader.optional(gkeys, "stall_timeout", "global", reader.duration, d.stall_timeout)
     concurrency = reader.optional(
-        gkeys, "max_concurrency", "global", lambda n, p: reader.integer(n, p, minimum=1), 16
+        gkeys,
+        "max_concurrency",
+        "global",
+        lambda n, p: reader.integer(n, p, minimum=1),
+        d.max_concurrency,
     )
     max_body = reader.optional(
-        gkeys, "max_body_bytes", "global", lambda n, p: reader.integer(n, p, minimum=1024), 4 << 20
+        gkeys,
+        "max_body_bytes",
+        "global",
+        lambda n, p: reader.integer(n, p, minimum=1024),
+        d.max_body_bytes,
     )
     collectors = config_blocks.collectors(reader, gkeys.get("collectors"))
 
@@ -133,6 +145,7 @@ def _config(reader: Reader, root: yaml.Node, interval: float, source: str) -> Co
         targets=tuple(targets),
         interval=interval,
         timeout=timeout,
+        stall_timeout=stall,
         max_concurrency=concurrency,
         max_body_bytes=max_body,
         collectors=collectors,
@@ -173,8 +186,14 @@ def _target(
         interval=opt(keys, "interval", path, reader.duration, interval),
         timeout=opt(keys, "timeout", path, reader.duration, timeout),
         stall_timeout=opt(keys, "stall_timeout", path, reader.duration, stall),
-        max_tokens=opt(keys, "max_tokens", path, lambda n, p: reader.integer(n, p, 1), 32),
-        prompt=opt(keys, "prompt", path, reader.string, DEFAULT_PROMPT),
+        max_tokens=opt(
+            keys,
+            "max_tokens",
+            path,
+            lambda n, p: reader.integer(n, p, 1),
+            _DEFAULT_TARGET.max_tokens,
+        ),
+        prompt=opt(keys, "prompt", path, reader.string, _DEFAULT_TARGET.prompt),
         connection=_connection(reader, keys, path),
         pricing=config_blocks.pricing(reader, keys.get("pricing"), join_path(path, "pricing")),
         budget=config_blocks.budget(reader, keys.get("budget"), join_path(path, "budget")),
@@ -241,3 +260,7 @@ def _connection(reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> Con
         keys, "connection", path, lambda n, p: reader.choice(n, p, ("keepalive", "fresh")), None
     )
     return "fresh" if value == "fresh" else "keepalive"
+
+
+def _positive(reader: Reader) -> Callable[[yaml.Node, str], int | None]:
+    return lambda node, path: reader.integer(node, path, 1)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+# Each default is stated here once; the loader reads them from these dataclasses.
 DEFAULT_INTERVAL = 15.0
+DEFAULT_TIMEOUT = 30.0
 DEFAULT_PROMPT = "Count from 1 to 20."
 
 Connection = Literal["keepalive", "fresh"]
@@ -42,7 +44,7 @@ class TargetConfig:
     base_url: str = ""
     api_key_env: str | None = None
     interval: float = DEFAULT_INTERVAL
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT
     stall_timeout: float = 10.0
     max_tokens: int = 32
     prompt: str = DEFAULT_PROMPT
@@ -59,7 +61,8 @@ class TargetConfig:
 class Config:
     targets: tuple[TargetConfig, ...]
     interval: float = DEFAULT_INTERVAL
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT
+    stall_timeout: float = 10.0
     max_concurrency: int = 16
     max_body_bytes: int = 4 * 1024 * 1024
     collectors: CollectorsConfig = CollectorsConfig()

@@ -24,7 +24,7 @@ from tests.collectors.exposition import promtool_findings
 
 GOLDEN = Path(__file__).parent / "golden" / "telemetry.prom"
 
-# The exporter turns _created series off process-wide (exporter/metrics/families.py); so does this
+# The exporter turns _created series off process-wide (exporter/metrics/probes.py); so does this
 # test, or the golden file would hold creation timestamps.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter.accounting.pricing import cost_usd
 from exporter.config.types import Budget, Pricing, TargetConfig
-from exporter.metrics.families import ExporterMetrics
+from exporter.metrics.probes import ProbeMetrics
 from exporter.probing.harness import ProbeResult
 from testkit.realservers import PROMTOOL, require
 
@@ -35,12 +35,14 @@ TARGETS = (
         budget=Budget(daily_tokens=1000, daily_usd=0.5),
     ),
 )
+SEMCONV = ("openai", "simulated")
 
 
 def exposition() -> str:
     registry = CollectorRegistry()
-    metrics = ExporterMetrics(registry)
-    metrics.declare((t, t.base_url) for t in TARGETS)
+    metrics = ProbeMetrics()
+    registry.register(metrics)
+    metrics.declare((t, semconv, t.base_url) for t, semconv in zip(TARGETS, SEMCONV, strict=True))
     metrics.set_idle("local", None)
     ok = ProbeResult(
         target="openai-mini",
@@ -55,7 +57,7 @@ def exposition() -> str:
         phases={"connect": 0.012, "tls": 0.03, "first_byte": 0.2},
         rate_limits={"requests": 499.0, "tokens": 199000.0},
     )
-    metrics.record(TARGETS[0], "openai", ok, cost_usd(Pricing(input=0.15, output=0.6), 20, 11))
+    metrics.record("openai-mini", ok, cost_usd(Pricing(input=0.15, output=0.6), 20, 11))
     metrics.set_spent("local", 7, 0.0)
     failed = ProbeResult(
         target="local",
@@ -65,7 +67,7 @@ def exposition() -> str:
         reason="server_error",
         message="HTTP 503: overloaded",
     )
-    metrics.record(TARGETS[1], "simulated", failed)
+    metrics.record("local", failed)
     estimated = ProbeResult(
         target="local",
         timestamp=1_700_000_030.0,
@@ -79,7 +81,7 @@ def exposition() -> str:
         output_estimated=True,
         server_timings={"eval": 0.5},
     )
-    metrics.record(TARGETS[1], "simulated", estimated)
+    metrics.record("local", estimated)
     text = generate_latest(registry).decode()
     return re.sub(r'python_version="[^"]*"', 'python_version="X"', text)
 

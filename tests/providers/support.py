@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from exporter.accounting.pricing import cost_usd, price_for
 from exporter.config.types import TargetConfig
 from exporter.errors import ProbeError
-from exporter.metrics.families import ExporterMetrics
+from exporter.metrics.probes import ProbeMetrics
 from exporter.probing.harness import ProbeResult, run_probe
 from exporter.providers.protocol import (
     ProbeContext,
@@ -147,7 +147,7 @@ def probe(
 def recorded_cost(
     target: TargetConfig, provider: Provider, result: ProbeResult
 ) -> dict[str, float]:
-    """llmscope_cost_usd_total by token type after ExporterMetrics records ``result``."""
+    """llmscope_cost_usd_total by token type after ProbeMetrics records ``result``."""
     price = price_for(target)
     spend = None
     if price is not None and result.success:  # as the exporter prices a probe
@@ -158,7 +158,10 @@ def recorded_cost(
         )
         spend = cost_usd(price, *tokens)
     registry = CollectorRegistry()
-    ExporterMetrics(registry).record(target, provider.semconv_name, result, spend)
+    metrics = ProbeMetrics()
+    registry.register(metrics)
+    metrics.declare([(target, provider.semconv_name, provider.endpoint(target))])
+    metrics.record(target.name, result, spend)
     out: dict[str, float] = {}
     for family in registry.collect():
         if family.name == "llmscope_cost_usd":

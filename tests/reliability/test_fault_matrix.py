@@ -133,7 +133,11 @@ def test_every_fault_gives_its_reason_and_leaks_no_key(
             if r.path.startswith(f"/{fault}/")
             and not r.headers.get("authorization", "").startswith("AWS4-")  # bedrock-sigv4-*
         ]
-        assert len(sent_for) == value(registry, "llmscope_probes_total", target=f"{kind}-{fault}")
+        probes = value(registry, "llmscope_probes_total", target=f"{kind}-{fault}")
+        # A probe still in flight when the exporter stops sent its request but is never
+        # counted (a target never overlaps its own probes, so at most one is): a retry would
+        # show as twice the requests.
+        assert probes <= len(sent_for) <= probes + 1, (len(sent_for), probes)
     if kind == "bedrock":
         assert value(registry, "llmscope_probe_success", target="bedrock-sigv4-good") == 1
         signed = [r for r in requests if r.headers.get("authorization", "").startswith("AWS4-")]
