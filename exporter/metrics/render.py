@@ -39,9 +39,7 @@ def gauge(
     name: str, doc: str, labels: list[str], targets: list[TargetSeries], series: Series
 ) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, doc, labels=labels)
-    for s in targets:
-        for rest, value in series(s):
-            family.add_metric([s.genai[0], *rest], value)
+    _fill(family, targets, series)
     return family
 
 
@@ -49,10 +47,16 @@ def counter(
     name: str, doc: str, labels: list[str], targets: list[TargetSeries], series: Series
 ) -> CounterMetricFamily:
     family = CounterMetricFamily(name, doc, labels=labels)
-    for s in targets:
-        for rest, value in series(s):
-            family.add_metric([s.genai[0], *rest], value)
+    _fill(family, targets, series)
     return family
+
+
+def _fill(
+    family: GaugeMetricFamily | CounterMetricFamily, targets: list[TargetSeries], series: Series
+) -> None:
+    for s in targets:
+        for labels, value in series(s):
+            family.add_metric([s.genai[0], *labels], value)
 
 
 def histogram(

@@ -24,7 +24,7 @@ from servicekit.web.server import Request, Response
 from servicekit.yamlconf import Reader, join_path
 
 API_KEY_ENV = "LLMSCOPE_API_KEY"
-DEV_TOKEN = "dev-123"  # noqa: S105 - the seed brief's published token, refused by default
+DEV_TOKEN = "dev-123"  # noqa: S105 - a widely published development token, refused by default
 REALM = "llmscope"
 CACHE_SIZE = 256
 # bcrypt reads only the first 72 bytes; htpasswd and Go's bcrypt silently do the same, so a
@@ -74,7 +74,7 @@ def token_problems(token: str, allow_dev_token: bool) -> list[str]:
         return [f"{API_KEY_ENV}: must be printable ASCII without spaces"]
     if token == DEV_TOKEN and not allow_dev_token:
         return [
-            f"{API_KEY_ENV}: refusing the well-known development token from the brief; "
+            f"{API_KEY_ENV}: refusing the development token dev-123; "
             "set a secret token, or pass --web.allow-dev-token for local development"
         ]
     return []

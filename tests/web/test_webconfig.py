@@ -264,7 +264,7 @@ def test_dev_token_is_refused_without_the_flag() -> None:
     with pytest.raises(ConfigError) as err:
         load_web(None, {"LLMSCOPE_API_KEY": "dev-123"}, allow_dev_token=False)
     assert str(err.value) == (
-        "LLMSCOPE_API_KEY: refusing the well-known development token from the brief; "
+        "LLMSCOPE_API_KEY: refusing the development token dev-123; "
         "set a secret token, or pass --web.allow-dev-token for local development"
     )
     settings = load_web(None, {"LLMSCOPE_API_KEY": "dev-123"}, allow_dev_token=True)
