@@ -134,7 +134,7 @@ def test_basic_users_and_token_are_each_enough(tmp_path: Path) -> None:
 
 
 def test_dev_token_works_only_when_explicitly_allowed() -> None:
-    with pytest.raises(Exception, match="well-known development token"):
+    with pytest.raises(Exception, match="refusing the development token dev-123"):
         load_web(None, {"LLMSCOPE_API_KEY": "dev-123"}, allow_dev_token=False)
     settings = load_web(None, {"LLMSCOPE_API_KEY": "dev-123"}, allow_dev_token=True)
     with serving(settings) as port:
