@@ -1,4 +1,4 @@
-"""SPC engine for LLMscope: control limits, Nelson rules 1-8, capability, EWMA and CUSUM.
+"""SPC engine for LLMscope: control limits, p-charts, Nelson rules 1-8, capability, EWMA, CUSUM.
 
 Pure numpy/scipy, no I/O; the definitions are those of the project's SPC conventions page
 (docs/spc.md documents every convention these functions follow).
@@ -19,6 +19,7 @@ from spc_rules.engine.limits import (
     to_fit_scale,
 )
 from spc_rules.engine.nelson import RULE_COUNT, RULE_DESCRIPTIONS, nelson_rules, zscores
+from spc_rules.engine.pchart import PLimits, fit_p, midp_scores
 
 __all__ = [
     "MAX_REFITS",
@@ -32,6 +33,7 @@ __all__ = [
     "CusumResult",
     "EwmaResult",
     "Limits",
+    "PLimits",
     "SigmaMethod",
     "capability",
     "capability_batch",
@@ -40,7 +42,9 @@ __all__ = [
     "ewma_limit",
     "fit_limits",
     "fit_limits_batch",
+    "fit_p",
     "judge",
+    "midp_scores",
     "nelson_rules",
     "to_fit_scale",
     "zscores",

@@ -208,3 +208,83 @@ def capability_loop(
             sides.append(mean - lsl)
         out += [cp, min(sides) / (3 * sigma)]
     return out[0], out[1], out[2], out[3]
+
+
+def binomial_midp_score(events: int, n: int, p: float) -> float:
+    """Phi^-1(P(X < x) + P(X = x) / 2), X ~ Binomial(n, p), summed term by term."""
+    pmf = [math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(n + 1)]
+    below = sum(pmf[:events])
+    above = sum(pmf[events + 1 :])
+    normal = statistics.NormalDist()
+    lower, upper = below + pmf[events] / 2, above + pmf[events] / 2
+    return normal.inv_cdf(lower) if lower <= 0.5 else -normal.inv_cdf(upper)
+
+
+def p_fit_loop(
+    events: Sequence[float],
+    n: Sequence[float],
+    laney: bool = False,
+    min_points: int = 20,
+    max_refits: int = 3,
+) -> tuple[float, float, int] | None:
+    """Phase I of a p (or Laney p') chart by loops: (p, sigma_z, refits), or None."""
+    used = [m >= 1 and 0 <= e <= m for e, m in zip(events, n, strict=True)]
+    fit = _p_fit_once(events, n, used, laney, min_points)
+    if fit is None:
+        return None
+    refits = 0
+    for _ in range(max_refits):
+        p, sigma_z = fit
+        beyond = [
+            u and abs(binomial_midp_score(round(e), round(m), p) / sigma_z) > 3
+            for e, m, u in zip(events, n, used, strict=True)
+        ]
+        if not any(beyond):
+            break
+        kept = [u and not b for u, b in zip(used, beyond, strict=True)]
+        refit = _p_fit_once(events, n, kept, laney, min_points)
+        if refit is None:
+            break
+        fit, used, refits = refit, kept, refits + 1
+    return fit[0], fit[1], refits
+
+
+def _p_fit_once(
+    events: Sequence[float], n: Sequence[float], used: list[bool], laney: bool, min_points: int
+) -> tuple[float, float] | None:
+    if sum(used) < min_points:
+        return None
+    trials = sum(m for m, u in zip(n, used, strict=True) if u)
+    hits = sum(e for e, u in zip(events, used, strict=True) if u)
+    hits = min(max(hits, 0.5), trials - 0.5)  # half an event when the baseline saw none
+    p = hits / trials
+    if not laney:
+        return p, 1.0
+    z = [
+        (e / m - p) / math.sqrt(p * (1 - p) / m) if u else None
+        for e, m, u in zip(events, n, used, strict=True)
+    ]
+    pairs = zip(z[1:], z[:-1], strict=True)
+    ranges = [abs(a - b) for a, b in pairs if a is not None and b is not None]
+    if not ranges:
+        return None
+    return p, max(1.0, sum(ranges) / len(ranges) / D2)
+
+
+def p_chart_loop(
+    events: Sequence[float], n: Sequence[float], p: float, sigma_z: float = 1.0
+) -> tuple[list[float | None], list[list[bool]]]:
+    """z of every point and the Nelson flags of a p chart with center p: the proportions judged
+    as X-bar points of 0/1 observations with sigma = sigma_z sqrt(p (1 - p)); rules 2-8 see
+    only the points with n p and n (1 - p) both at least 5 (the others are missing for them)."""
+    props = [e / m if m >= 1 and 0 <= e <= m else math.nan for e, m in zip(events, n, strict=True)]
+    sizes = [m if math.isfinite(x) else math.nan for x, m in zip(props, n, strict=True)]
+    sigma = sigma_z * math.sqrt(p * (1 - p))
+    z = [zscore(x, p, sigma, m) for x, m in zip(props, sizes, strict=True)]
+    flags = nelson_loop(props, p, sigma, sizes)
+    near_normal = [
+        x if math.isfinite(x) and m * min(p, 1 - p) >= 5 else math.nan
+        for x, m in zip(props, sizes, strict=True)
+    ]
+    runs = nelson_loop(near_normal, p, sigma, sizes)
+    return z, [flags[0], *runs[1:]]
