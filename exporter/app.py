@@ -14,10 +14,14 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from exporter.accounting.budget import BudgetGuard
 from exporter.accounting.pricing import cost_usd, price_for, shipped_table
+from exporter.canary.book import CanaryBook
+from exporter.canary.jobs import CanaryJob, answer_of, canary_jobs
+from exporter.canary.state import StateFile
 from exporter.collectors import Collectors, EnergyRecorder, register
 from exporter.config.types import Config, TargetConfig
+from exporter.metrics.canary import CanaryCollector
 from exporter.metrics.probes import ProbeMetrics
-from exporter.probing.harness import probe_prompt, run_probe
+from exporter.probing.harness import ProbeResult, probe_prompt, run_probe
 from exporter.probing.scheduler import Scheduler
 from exporter.providers.protocol import ProbeContext
 from exporter.providers.table import PROVIDERS
@@ -67,6 +71,9 @@ class Exporter:
         self._budget = BudgetGuard(wall_clock)
         self._paused: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._canary_scheduler: Scheduler | None = None
+        self._canary_jobs: dict[str, CanaryJob] = {}
+        self.canaries: CanaryBook | None = None
 
     @property
     def config(self) -> Config:
@@ -92,11 +99,19 @@ class Exporter:
             on_lateness=lambda t, s: self.metrics.observe_lateness(t.name, s),
             on_skip=lambda t, n: self.metrics.count_skipped(t.name, n),
         )
+        state = StateFile(config.canary_state_file)
+        self.canaries = CanaryBook(await asyncio.to_thread(state.load), state)
+        self._registry.register(CanaryCollector(self.canaries))
+        self._canary_scheduler = Scheduler(
+            self._canary_probe, max_concurrency=config.max_concurrency
+        )
         self._apply(config)
 
     async def stop(self) -> None:
         if self._scheduler is not None:
             await self._scheduler.stop()
+        if self._canary_scheduler is not None:
+            await self._canary_scheduler.stop()
         if self._client is not None:
             await self._client.aclose()
         if self._collectors is not None:
@@ -145,8 +160,16 @@ class Exporter:
             self._publish_budget(target)
             active.append(target)
         self._scheduler.update(active)
+        self._apply_canaries(active)
         self._reload_ok.set(1)
         self._reload_time.set(time.time())
+
+    def _apply_canaries(self, active: list[TargetConfig]) -> None:
+        assert self._canary_scheduler is not None
+        assert self.canaries is not None
+        self._canary_jobs = canary_jobs(active)
+        self.canaries.configure((j.parent.name, j.canary) for j in self._canary_jobs.values())
+        self._canary_scheduler.update(j.probe_target for j in self._canary_jobs.values())
 
     def _publish_budget(self, target: TargetConfig) -> None:
         """Budget state survives a reload: the day's count and a pause stay as they were."""
@@ -204,6 +227,19 @@ class Exporter:
                 reported = result.success and not result.output_estimated
                 tokens = result.output_tokens if reported else None
                 await asyncio.to_thread(self.energy.after, target, start_j, tokens)
+        self.metrics.record(target.name, result, self._charge(target, result))
+        if result.reason == "auth":
+            if target.name not in self._auth_logged:
+                self._auth_logged.add(target.name)
+                log.error("target %s: authentication refused: %s", target.name, result.message)
+        elif result.reason is not None:
+            log.info("target %s: probe failed (%s): %s", target.name, result.reason, result.message)
+        else:
+            self._auth_logged.discard(target.name)
+        return result.retry_after
+
+    def _charge(self, target: TargetConfig, result: ProbeResult) -> dict[str, float] | None:
+        """The probe's cost, charged to the target's daily budget (canary probes too)."""
         price = price_for(target)
         spend = None
         # A probe that failed after content arrived was billed too: it counts against cost.
@@ -214,19 +250,36 @@ class Exporter:
                 result.output_tokens or 0,
                 result.cached_input_tokens or 0,
             )
-        self.metrics.record(target.name, result, spend)
         if target.budget is not None:
             tokens = (result.input_tokens or 0) + (result.output_tokens or 0)
             self._budget.charge(target.name, tokens, sum((spend or {}).values()))
             self.metrics.set_spent(target.name, *self._budget.spent(target.name))
-        if result.reason == "auth":
-            if target.name not in self._auth_logged:
-                self._auth_logged.add(target.name)
-                log.error("target %s: authentication refused: %s", target.name, result.message)
-        elif result.reason is not None:
-            log.info("target %s: probe failed (%s): %s", target.name, result.reason, result.message)
+        return spend
+
+    async def _canary_probe(self, probe_target: TargetConfig) -> float | None:
+        """One canary question: budget first, then the probe, the verdict and the state file."""
+        job = self._canary_jobs.get(probe_target.name)
+        if job is None or self._client is None or self.canaries is None:
+            return None
+        parent, name = job.parent, job.canary.name
+        if self._budget.exhausted(parent.name, parent.budget):
+            self._pause(parent)
+            return None
+        self.canaries.sent(parent.name, name)
+        ctx = ProbeContext(
+            client=self._client,
+            target=probe_target,
+            prompt=job.canary.prompt,  # fixed: no nonce, the same question every time
+            api_key=self._keys.get(parent.name),
+            max_body_bytes=self.config.max_body_bytes,
+        )
+        result = await run_probe(PROVIDERS[parent.provider], ctx)
+        self._charge(parent, result)
+        if result.success:
+            self.canaries.observe(parent.name, name, answer_of(result))
+            await asyncio.to_thread(self.canaries.save)
         else:
-            self._auth_logged.discard(target.name)
+            log.info("target %s: canary %s failed (%s)", parent.name, name, result.reason)
         return result.retry_after
 
     def _pause(self, target: TargetConfig) -> None:

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import yaml
 
+from exporter.canary.config import canaries as canary_block
 from exporter.config import blocks as config_blocks
 from exporter.config.types import (
+    DEFAULT_CANARY_STATE,
     DEFAULT_INTERVAL,
     Budget,
     CollectorsConfig,
@@ -42,7 +44,15 @@ __all__ = [
 INTERVAL_ENV = "MONITORING_INTERVAL"
 
 _GLOBAL_KEYS = frozenset(
-    {"interval", "timeout", "stall_timeout", "max_concurrency", "max_body_bytes", "collectors"}
+    {
+        "interval",
+        "timeout",
+        "stall_timeout",
+        "max_concurrency",
+        "max_body_bytes",
+        "collectors",
+        "canary_state_file",
+    }
 )
 _TARGET_KEYS = frozenset(
     {
@@ -60,6 +70,7 @@ _TARGET_KEYS = frozenset(
         "pricing",
         "budget",
         "gpu",
+        "canaries",
     }
 )
 
@@ -117,6 +128,9 @@ def _config(reader: Reader, root: yaml.Node, interval: float, source: str) -> Co
         d.max_body_bytes,
     )
     collectors = config_blocks.collectors(reader, gkeys.get("collectors"))
+    state_file = reader.optional(
+        gkeys, "canary_state_file", "global", reader.string, DEFAULT_CANARY_STATE
+    )
 
     targets: list[TargetConfig] = []
     seq_node = keys.get("targets")
@@ -149,6 +163,7 @@ def _config(reader: Reader, root: yaml.Node, interval: float, source: str) -> Co
         max_concurrency=concurrency,
         max_body_bytes=max_body,
         collectors=collectors,
+        canary_state_file=state_file,
         source=source,
     )
 
@@ -198,6 +213,7 @@ def _target(
         pricing=config_blocks.pricing(reader, keys.get("pricing"), join_path(path, "pricing")),
         budget=config_blocks.budget(reader, keys.get("budget"), join_path(path, "budget")),
         gpu=config_blocks.gpu(reader, keys.get("gpu"), join_path(path, "gpu")),
+        canaries=canary_block(reader, keys.get("canaries"), join_path(path, "canaries")),
         options=provider.parse_options(reader, keys, path) if provider else None,
     )
     if provider is not None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from exporter.canary.config import CanaryConfig
+
 # Each default is stated here once; the loader reads them from these dataclasses.
 DEFAULT_INTERVAL = 15.0
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_PROMPT = "Count from 1 to 20."
+DEFAULT_CANARY_STATE = "llmscope-canary-state.json"
 
 Connection = Literal["keepalive", "fresh"]
 
@@ -26,6 +29,15 @@ class Pricing:
 class Budget:
     daily_tokens: int | None = None
     daily_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Decoding settings a probe asks for (canary probes: temperature 0 and a seed); None
+    leaves a setting to the provider's default, and providers without a seed ignore it."""
+
+    temperature: float | None = None
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,8 @@ class TargetConfig:
     pricing: Pricing | None = None
     budget: Budget | None = None
     gpu: str | None = None
+    sampling: Sampling | None = None
+    canaries: tuple[CanaryConfig, ...] = ()
     # The provider module's own frozen options object (see Provider.parse_options); it
     # takes part in equality, so a reload that changes only an option restarts the target.
     options: object = None
@@ -66,4 +80,5 @@ class Config:
     max_concurrency: int = 16
     max_body_bytes: int = 4 * 1024 * 1024
     collectors: CollectorsConfig = CollectorsConfig()
+    canary_state_file: str = DEFAULT_CANARY_STATE
     source: str = "built-in default"

@@ -136,6 +136,8 @@ class AnthropicProvider(HttpProvider):
             "messages": [{"role": "user", "content": prompt}],
             "stream": True,
         }
+        if target.sampling is not None and target.sampling.temperature is not None:
+            body["temperature"] = target.sampling.temperature  # the Messages API takes no seed
         return HttpCall(
             method="POST",
             url=f"{self.endpoint(target)}/v1/messages",

@@ -170,10 +170,13 @@ class BedrockProvider(HttpProvider):
             )
         base = self.endpoint(target)
         url = f"{base}/model/{quote(target.model, safe='')}/converse-stream"
+        inference: dict[str, float | int] = {"maxTokens": target.max_tokens}
+        if target.sampling is not None and target.sampling.temperature is not None:
+            inference["temperature"] = target.sampling.temperature  # Converse takes no seed
         body = json.dumps(
             {
                 "messages": [{"role": "user", "content": [{"text": prompt}]}],
-                "inferenceConfig": {"maxTokens": target.max_tokens},
+                "inferenceConfig": inference,
             }
         ).encode()
         headers = {"Content-Type": "application/json"}

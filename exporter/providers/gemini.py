@@ -159,6 +159,11 @@ class GeminiProvider(HttpProvider):
         config: dict[str, Any] = {"maxOutputTokens": target.max_tokens}
         if options.thinking_budget is not None:
             config["thinkingConfig"] = {"thinkingBudget": options.thinking_budget}
+        if target.sampling is not None:
+            if target.sampling.temperature is not None:
+                config["temperature"] = target.sampling.temperature
+            if target.sampling.seed is not None:
+                config["seed"] = target.sampling.seed
         body = {
             "contents": [{"role": "user", "parts": [{"text": prompt}]}],
             "generationConfig": config,

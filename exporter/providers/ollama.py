@@ -102,11 +102,17 @@ class OllamaProvider(HttpProvider):
     semconv_name = "ollama"
 
     def build_call(self, target: TargetConfig, prompt: str, api_key: str | None) -> HttpCall:
+        options: dict[str, float | int] = {"num_predict": target.max_tokens}
+        if target.sampling is not None:
+            if target.sampling.temperature is not None:
+                options["temperature"] = target.sampling.temperature
+            if target.sampling.seed is not None:
+                options["seed"] = target.sampling.seed
         body = {
             "model": target.model,
             "messages": [{"role": "user", "content": prompt}],
             "stream": True,
-            "options": {"num_predict": target.max_tokens},
+            "options": options,
         }
         headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
         if api_key:  # a reverse proxy in front of Ollama may want one

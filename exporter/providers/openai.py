@@ -101,6 +101,11 @@ def chat_body(target: TargetConfig, prompt: str, options: OpenAIOptions) -> dict
     }
     if options.include_usage:
         body["stream_options"] = {"include_usage": True}
+    if target.sampling is not None:
+        if target.sampling.temperature is not None:
+            body["temperature"] = target.sampling.temperature
+        if target.sampling.seed is not None:
+            body["seed"] = target.sampling.seed
     return body
 
 
