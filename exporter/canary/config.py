@@ -63,8 +63,6 @@ def _canary(reader: Reader, node: yaml.Node, path: str) -> CanaryConfig | None:
             reader.fail(node, join_path(path, required), "required")
     name = reader.optional(keys, "name", path, _name(reader), "")
     prompt = reader.optional(keys, "prompt", path, reader.string, "")
-    if "prompt" in keys and prompt == "":
-        reader.fail(keys["prompt"], join_path(path, "prompt"), "must not be empty")
     opt = reader.optional
     canary = CanaryConfig(
         name=name,

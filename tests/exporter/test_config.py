@@ -70,8 +70,8 @@ BAD_FILES = [
         """,
         [
             't.yml:2: global.interval: bad duration "3x" (use e.g. 250ms, 15s, 1m30s, 2h)',
-            't.yml:3: global.colour: unknown key "colour" (known: collectors, interval, '
-            "max_body_bytes, max_concurrency, stall_timeout, timeout)",
+            't.yml:3: global.colour: unknown key "colour" (known: canary_state_file, collectors, '
+            "interval, max_body_bytes, max_concurrency, stall_timeout, timeout)",
         ],
         id="bad-duration-and-unknown-global-key",
     ),
