@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from spc_rules.detectors.runlength import DEFAULT_STATES, FloatArray
+from spc_rules.detectors.runlength import DEFAULT_STATES, FloatArray, add_point_mass
 
 
 def discrete_transition_matrix(
@@ -28,22 +28,10 @@ def discrete_transition_matrix(
         raise ValueError(f"bad chart or distribution: h={h}, k={k}, clip={clip}")
     if np.any(mass < 0) or not abs(float(mass.sum()) - 1.0) < 1e-9:
         raise ValueError("probabilities must be non-negative and sum to 1")
-    w = 2.0 * h / (2 * states - 1)  # cell 0 holds [0, w/2], as in runlength.py
-    centers = np.arange(states) * w
-    rows = np.arange(states)
     q = np.zeros((states, states))
     for step, m in zip(np.clip(y, -clip, clip) - k, mass, strict=True):
-        if m == 0.0:
-            continue
-        target = centers + step
-        q[rows[target <= 0.0], 0] += m
-        inside = (target > 0.0) & (target <= h)
-        u = target[inside] / w
-        low = np.floor(u).astype(np.int64)
-        frac = u - low
-        high = np.minimum(low + 1, states - 1)
-        np.add.at(q, (rows[inside], low), m * (1.0 - frac))
-        np.add.at(q, (rows[inside], high), m * frac)
+        if m > 0.0:
+            add_point_mass(q, float(step), float(m), h)
     return q
 
 

@@ -59,12 +59,10 @@ def transition_matrix(
     offset = np.arange(n)[None, :] - np.arange(n)[:, None]  # j - i
     q: FloatArray = cdf[offset + n] - cdf[offset + n - 1]
     q[:, 0] = cdf[n - np.arange(n)]  # everything at or below w/2 lands in cell 0
-    centers = np.arange(n) * w
     atoms = (
         (clip - k, normal * float(ndtr(mu - clip)) + outlier_rate),
         (-clip - k, normal * bottom),
     )
-    rows = np.arange(n)
     for position, mass in atoms:
         if mass <= 0.0:
             continue
@@ -72,16 +70,26 @@ def transition_matrix(
             if position < 0:
                 q[:, 0] += mass
             continue
-        target = centers + position
-        q[rows[target <= 0.0], 0] += mass
-        inside = (target > 0.0) & (target <= h)
-        u = target[inside] / w
-        low = np.floor(u).astype(np.int64)
-        frac = u - low
-        high = np.minimum(low + 1, n - 1)  # past the last center: all on the last cell
-        np.add.at(q, (rows[inside], low), mass * (1.0 - frac))
-        np.add.at(q, (rows[inside], high), mass * frac)
+        add_point_mass(q, position, mass, h)
     return q
+
+
+def add_point_mass(q: FloatArray, step: float, mass: float, h: float) -> None:
+    """Add to q (states x states, cells as in transition_matrix) an increment of exactly `step`
+    with probability `mass`: at or below 0 it lands in cell 0, past h it is the alarm (lost),
+    otherwise it is split between the two cells whose centers bracket the landing point."""
+    states = q.shape[0]
+    w = 2.0 * h / (2 * states - 1)
+    rows = np.arange(states)
+    target = rows * w + step
+    q[rows[target <= 0.0], 0] += mass
+    inside = (target > 0.0) & (target <= h)
+    u = target[inside] / w
+    low = np.floor(u).astype(np.int64)
+    frac = u - low
+    high = np.minimum(low + 1, states - 1)  # past the last center: all on the last cell
+    np.add.at(q, (rows[inside], low), mass * (1.0 - frac))
+    np.add.at(q, (rows[inside], high), mass * frac)
 
 
 def arl(
