@@ -16,9 +16,11 @@ from exporter.accounting.budget import BudgetGuard
 from exporter.accounting.pricing import cost_usd, price_for, shipped_table
 from exporter.collectors import Collectors, EnergyRecorder, register
 from exporter.config.types import Config, TargetConfig
+from exporter.metrics.identity import ModelIdentity
 from exporter.metrics.probes import ProbeMetrics
-from exporter.probing.harness import probe_prompt, run_probe
+from exporter.probing.harness import run_probe
 from exporter.probing.scheduler import Scheduler
+from exporter.probing.workload import probe_prompt
 from exporter.providers.protocol import ProbeContext
 from exporter.providers.table import PROVIDERS
 from exporter.transport.pools import PerTargetTransport
@@ -45,6 +47,8 @@ class Exporter:
         self._environ = environ
         self.metrics = ProbeMetrics()
         registry.register(self.metrics)
+        self.identity = ModelIdentity()
+        registry.register(self.identity)
         self._reload_ok = Gauge(
             "llmscope_config_last_reload_successful",
             "Whether the last configuration reload succeeded.",
@@ -132,6 +136,7 @@ class Exporter:
             (t, PROVIDERS[t.provider].semconv_name, PROVIDERS[t.provider].endpoint(t))
             for t in config.targets
         )
+        self.identity.declare(t.name for t in config.targets)
         for target in config.targets:
             key = self._api_key(target)
             if target.api_key_env and key is None:
@@ -192,7 +197,7 @@ class Exporter:
         ctx = ProbeContext(
             client=self._client,
             target=target,
-            prompt=probe_prompt(target.prompt),
+            prompt=probe_prompt(target),
             api_key=self._keys.get(target.name),
             max_body_bytes=self.config.max_body_bytes,
         )
@@ -215,6 +220,8 @@ class Exporter:
                 result.cached_input_tokens or 0,
             )
         self.metrics.record(target.name, result, spend)
+        if self.identity.observe(target.name, result.served):
+            log.warning("target %s: the model serving it changed: %s", target.name, result.served)
         if target.budget is not None:
             tokens = (result.input_tokens or 0) + (result.output_tokens or 0)
             self._budget.charge(target.name, tokens, sum((spend or {}).values()))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,11 +88,6 @@ class ProbeResult:
         if generation <= 0 or tokens < 2:
             return None
         return tokens / generation
-
-
-def probe_prompt(prompt: str) -> str:
-    """The configured prompt with a nonce, so no provider answers from a cache."""
-    return f"{prompt}\n(probe {secrets.token_hex(6)})"
 
 
 def estimate_tokens(text_chars: int) -> int:
