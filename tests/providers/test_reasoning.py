@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -156,12 +157,13 @@ def test_openai_silent_reasoning_has_no_reasoning_chunk_but_counts_reasoning_tok
 
 
 def test_requests_ask_for_thinking_where_the_api_needs_it() -> None:
-    cases = [
-        (CASES[2], lambda b: b["thinking"] == {"type": "enabled", "budget_tokens": 1024}),
-        (CASES[3], lambda b: b["generationConfig"]["thinkingConfig"] == {"includeThoughts": True}),
-        (CASES[4], lambda b: b["think"] is True),
+    cases: list[tuple[int, Callable[[dict[str, Any]], bool]]] = [
+        (2, lambda b: b["thinking"] == {"type": "enabled", "budget_tokens": 1024}),
+        (3, lambda b: b["generationConfig"]["thinkingConfig"] == {"includeThoughts": True}),
+        (4, lambda b: b["think"] is True),
     ]
-    for (_, provider, route, make, _, _), wanted in cases:
+    for index, wanted in cases:
+        _, provider, route, make, _, _ = CASES[index]
         _, requests = probe(provider, route, make)
         assert wanted(json.loads(requests[0].body)), requests[0].body
 
