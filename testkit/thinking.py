@@ -68,70 +68,55 @@ def _timed(pieces: list[bytes], delay: float) -> list[Step]:
 # OpenAI Chat Completions and compatible servers -----------------------------------------
 
 
-def _chat_chunk(plan: Thinking, delta: dict[str, object], model: str) -> bytes:
+def _chat_body(model: str, **fields: object) -> bytes:
     body = {
         "id": "chatcmpl-think",
         "object": "chat.completion.chunk",
         "created": 1770950834,
         "model": model,
         "system_fingerprint": "fp_think",
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}],
+        **fields,
     }
     return f"data: {json.dumps(body)}\n\n".encode()
+
+
+def _chat_chunk(plan: Thinking, delta: dict[str, object], model: str) -> bytes:
+    choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
+    return _chat_body(model, choices=[choice])
 
 
 def _chat_usage(plan: Thinking, model: str) -> bytes:
     output = plan.reasoning_tokens + plan.answer_tokens
-    body = {
-        "id": "chatcmpl-think",
-        "object": "chat.completion.chunk",
-        "created": 1770950834,
-        "model": model,
-        "system_fingerprint": "fp_think",
-        "choices": [],
-        "usage": {
-            "prompt_tokens": plan.input_tokens,
-            "completion_tokens": output,
-            "total_tokens": plan.input_tokens + output,
-            "completion_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
-        },
+    usage = {
+        "prompt_tokens": plan.input_tokens,
+        "completion_tokens": output,
+        "total_tokens": plan.input_tokens + output,
+        "completion_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
     }
-    return f"data: {json.dumps(body)}\n\n".encode()
+    return _chat_body(model, choices=[], usage=usage)
 
 
 def openai_reasoning_script(plan: Thinking, field: str = "reasoning_content") -> Script:
     """DeepSeek / vLLM: reasoning in ``delta.<field>``, then the answer in ``delta.content``."""
     model = plan.model or "deepseek-reasoner"
-    role = _chat_chunk(plan, {"role": "assistant", "content": None, field: ""}, model)
     thoughts = [_chat_chunk(plan, {field: t, "content": None}, model) for t in plan.thoughts]
     answer = [_chat_chunk(plan, {"content": a, field: None}, model) for a in plan.answer]
-    return Script(
-        headers=SSE_HEADERS,
-        steps=[
-            Step(role),
-            *_timed(thoughts, plan.first_thought),
-            *_timed(answer, plan.first_answer),
-            Step(_chat_usage(plan, model)),
-            Step(DONE.encode()),
-        ],
-    )
+    body = [*_timed(thoughts, plan.first_thought), *_timed(answer, plan.first_answer)]
+    return _chat_stream(plan, model, {"role": "assistant", "content": None, field: ""}, body)
 
 
 def openai_silent_reasoning_script(plan: Thinking) -> Script:
     """OpenAI o-series / gpt-5: no thoughts on the wire, only their count in the usage."""
     model = plan.model or "o4-mini-2025-04-16"
-    role = _chat_chunk(plan, {"role": "assistant", "content": "", "refusal": None}, model)
     answer = [_chat_chunk(plan, {"content": a}, model) for a in plan.answer]
-    delay = plan.first_thought + plan.first_answer
-    return Script(
-        headers=SSE_HEADERS,
-        steps=[
-            Step(role),
-            *_timed(answer, delay),
-            Step(_chat_usage(plan, model)),
-            Step(DONE.encode()),
-        ],
-    )
+    body = _timed(answer, plan.first_thought + plan.first_answer)
+    return _chat_stream(plan, model, {"role": "assistant", "content": "", "refusal": None}, body)
+
+
+def _chat_stream(plan: Thinking, model: str, role: dict[str, object], body: list[Step]) -> Script:
+    """The role chunk, ``body``, the usage chunk and ``[DONE]``."""
+    steps = [Step(_chat_chunk(plan, role, model)), *body, Step(_chat_usage(plan, model))]
+    return Script(headers=SSE_HEADERS, steps=[*steps, Step(DONE.encode())])
 
 
 # Anthropic Messages with extended thinking ----------------------------------------------
