@@ -25,7 +25,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from benchmarks._stream_server import CHUNKS, GAP, TTFT
 from exporter.config.types import TargetConfig
 from exporter.metrics.probes import ProbeMetrics
-from exporter.probing.harness import ProbeResult, probe_prompt, run_probe
+from exporter.probing.harness import ProbeResult, run_probe
+from exporter.probing.workload import probe_prompt
 from exporter.providers.openai import OpenAIOptions, OpenAIProvider
 from exporter.providers.protocol import ProbeContext
 from exporter.transport.pools import PerTargetTransport
@@ -59,8 +60,9 @@ async def probe_round(
             options=OpenAIOptions(),
             timeout=30,
             stall_timeout=10,
+            prompt="Count",
         )
-        prompt = probe_prompt("Count")
+        prompt = probe_prompt(target)
         ctx = ProbeContext(
             client=client, target=target, prompt=prompt, api_key="k", clock=time.monotonic
         )
@@ -98,7 +100,8 @@ def floor(url: str, targets: int, rounds: int) -> tuple[list[tuple[str, list[flo
         cpu0 = time.process_time()
         out: list[tuple[str, list[float]]] = []
         for _ in range(rounds):
-            prompts = [probe_prompt("Floor") for _ in range(targets)]
+            floor_target = TargetConfig(name="floor", provider="openai", model="m", prompt="Floor")
+            prompts = [probe_prompt(floor_target) for _ in range(targets)]
             times = await asyncio.gather(*(floor_probe(url, p) for p in prompts))
             out += list(zip(prompts, times, strict=True))
         return out, time.process_time() - cpu0

@@ -15,14 +15,16 @@ from prometheus_client import CollectorRegistry, Gauge
 from exporter.accounting.budget import BudgetGuard
 from exporter.accounting.pricing import cost_usd, price_for, shipped_table
 from exporter.canary.book import CanaryBook
-from exporter.canary.jobs import CanaryJob, answer_of, canary_jobs
+from exporter.canary.jobs import CanaryJob, canary_jobs
 from exporter.canary.state import StateFile
 from exporter.collectors import Collectors, EnergyRecorder, register
 from exporter.config.types import Config, TargetConfig
 from exporter.metrics.canary import CanaryCollector
+from exporter.metrics.identity import ModelIdentity
 from exporter.metrics.probes import ProbeMetrics
-from exporter.probing.harness import ProbeResult, probe_prompt, run_probe
+from exporter.probing.harness import ProbeResult, run_probe
 from exporter.probing.scheduler import Scheduler
+from exporter.probing.workload import probe_prompt
 from exporter.providers.protocol import ProbeContext
 from exporter.providers.table import PROVIDERS
 from exporter.transport.pools import PerTargetTransport
@@ -49,6 +51,8 @@ class Exporter:
         self._environ = environ
         self.metrics = ProbeMetrics()
         registry.register(self.metrics)
+        self.identity = ModelIdentity()
+        registry.register(self.identity)
         self._reload_ok = Gauge(
             "llmscope_config_last_reload_successful",
             "Whether the last configuration reload succeeded.",
@@ -147,6 +151,7 @@ class Exporter:
             (t, PROVIDERS[t.provider].semconv_name, PROVIDERS[t.provider].endpoint(t))
             for t in config.targets
         )
+        self.identity.declare(t.name for t in config.targets)
         for target in config.targets:
             key = self._api_key(target)
             if target.api_key_env and key is None:
@@ -215,7 +220,7 @@ class Exporter:
         ctx = ProbeContext(
             client=self._client,
             target=target,
-            prompt=probe_prompt(target.prompt),
+            prompt=probe_prompt(target),
             api_key=self._keys.get(target.name),
             max_body_bytes=self.config.max_body_bytes,
         )
@@ -228,6 +233,8 @@ class Exporter:
                 tokens = result.output_tokens if reported else None
                 await asyncio.to_thread(self.energy.after, target, start_j, tokens)
         self.metrics.record(target.name, result, self._charge(target, result))
+        if self.identity.observe(target.name, result.served):
+            log.warning("target %s: the model serving it changed: %s", target.name, result.served)
         if result.reason == "auth":
             if target.name not in self._auth_logged:
                 self._auth_logged.add(target.name)
@@ -276,7 +283,7 @@ class Exporter:
         result = await run_probe(PROVIDERS[parent.provider], ctx)
         self._charge(parent, result)
         if result.success:
-            self.canaries.observe(parent.name, name, answer_of(result))
+            self.canaries.observe(parent.name, name, result.answer_text)
             await asyncio.to_thread(self.canaries.save)
         else:
             log.info("target %s: canary %s failed (%s)", parent.name, name, result.reason)
@@ -289,11 +296,3 @@ class Exporter:
             log.warning("target %s paused until 00:00 UTC: daily budget reached", target.name)
         self.metrics.set_paused(target.name, True)
         self.metrics.set_idle(target.name, "budget_exhausted")
-
-
-async def run_forever(exporter: Exporter, stop: asyncio.Event) -> None:
-    await exporter.start()
-    try:
-        await stop.wait()
-    finally:
-        await exporter.stop()

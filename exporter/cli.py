@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
 
+from exporter.accounting.estimate import BUDGET_FACTOR, cost_table, over_budget, target_cost
 from exporter.app import Exporter
 from exporter.config.defaults import builtin_config
 from exporter.config.loader import load_file
@@ -32,6 +33,13 @@ def parser() -> argparse.ArgumentParser:
         config_help="YAML configuration (default: the built-in simulated targets)",
         default_address=DEFAULT_ADDRESS,
     )
+    p.add_argument(
+        "--budget.ignore-estimate",
+        dest="ignore_estimate",
+        action="store_true",
+        help=f"start even when a target's estimated daily cost is over {BUDGET_FACTOR:g} "
+        "times its budget (the budget guard still pauses it)",
+    )
     p.add_argument("--version", action="version", version=f"llmscope-exporter {VERSION}")
     return p
 
@@ -45,7 +53,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _summary(config: Config) -> str:
-    return f"{config.source}: valid, {len(config.targets)} targets"
+    costs = [target_cost(t) for t in config.targets]
+    lines = [f"{config.source}: valid, {len(config.targets)} targets", *cost_table(costs)]
+    lines += [f"would refuse to start: {line}" for line in over_budget(costs)]
+    return "\n".join(lines)
+
+
+def _check_cost(config: Config, ignore: bool) -> bool:
+    """Log the daily estimate; False when a target's is far over its budget and not waived."""
+    costs = [target_cost(t) for t in config.targets]
+    for line in cost_table(costs):
+        log.info("estimated cost: %s", line)
+    problems = over_budget(costs)
+    for line in problems:
+        if ignore:
+            log.warning("%s (--budget.ignore-estimate)", line)
+        else:
+            log.error("%s; not starting (--budget.ignore-estimate overrides)", line)
+    return ignore or not problems
 
 
 async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> int:
@@ -68,6 +93,8 @@ async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> 
     )
     if server is None:
         return 1
+    if not _check_cost(config, args.ignore_estimate):
+        return 2
     await exporter.start()
     server.start()
     reloads: set[asyncio.Task[str | None]] = set()  # keep running tasks referenced

@@ -57,7 +57,7 @@ ANTHROPIC_HEADERS = {
 }
 
 
-def _sse(event: str, data: Mapping[str, object]) -> bytes:
+def sse_event(event: str, data: Mapping[str, object]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
@@ -85,23 +85,23 @@ def anthropic_script(plan: Plan, model: str = "claude-haiku-4-5") -> Script:
         "content_block": {"type": "text", "text": ""},
     }
     head = [
-        _sse("message_start", start),
-        _sse("content_block_start", block),
-        _sse("ping", {"type": "ping"}),
+        sse_event("message_start", start),
+        sse_event("content_block_start", block),
+        sse_event("ping", {"type": "ping"}),
     ]
     pieces = [
-        _sse(
+        sse_event(
             "content_block_delta",
             {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}},
         )
         for p in plan.pieces
     ]
     pieces = _with_error(
-        plan, pieces, _sse("error", anthropic_error("overloaded_error", "Overloaded"))
+        plan, pieces, sse_event("error", anthropic_error("overloaded_error", "Overloaded"))
     )
     tail = [
-        _sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        _sse(
+        sse_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        sse_event(
             "message_delta",
             {
                 "type": "message_delta",
@@ -109,7 +109,7 @@ def anthropic_script(plan: Plan, model: str = "claude-haiku-4-5") -> Script:
                 "usage": {"output_tokens": plan.output_tokens},
             },
         ),
-        _sse("message_stop", {"type": "message_stop"}),
+        sse_event("message_stop", {"type": "message_stop"}),
     ]
     return Script(headers=ANTHROPIC_HEADERS, steps=_steps(head, pieces, tail, plan))
 
@@ -119,7 +119,7 @@ def anthropic_script(plan: Plan, model: str = "claude-haiku-4-5") -> Script:
 GEMINI_HEADERS = {"Content-Type": "text/event-stream"}
 
 
-def _gemini_chunk(body: Mapping[str, object]) -> bytes:
+def gemini_chunk(body: Mapping[str, object]) -> bytes:
     return b"data: " + json.dumps(body, separators=(",", ": ")).encode() + b"\r\n\r\n"
 
 
@@ -138,7 +138,7 @@ def gemini_script(plan: Plan, model: str = "gemini-2.5-flash") -> Script:
             usage["candidatesTokenCount"] = plan.output_tokens
         usage["totalTokenCount"] = plan.input_tokens + (plan.output_tokens if last else 0)
         body = {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model}
-        pieces.append(_gemini_chunk(body))
+        pieces.append(gemini_chunk(body))
     error = json.dumps(gemini_error(499, "CANCELLED", "The operation was cancelled."), indent=2)
     pieces = _with_error(plan, pieces, error.encode() + b"\n")
     return Script(headers=GEMINI_HEADERS, steps=_steps([], pieces, [], plan))
@@ -150,14 +150,14 @@ OLLAMA_HEADERS = {"Content-Type": "application/x-ndjson"}
 NANOSECONDS = {"load_duration": 0.012, "prompt_eval_duration": 0.034, "eval_duration": 0.25}
 
 
-def _line(obj: Mapping[str, object]) -> bytes:
+def ndjson_line(obj: Mapping[str, object]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
 
 
 def ollama_script(plan: Plan, model: str = "llama3.2") -> Script:
     stamp = "2023-08-04T08:52:19.385406455-07:00"
     pieces = [
-        _line(
+        ndjson_line(
             {
                 "model": model,
                 "created_at": stamp,
@@ -168,7 +168,7 @@ def ollama_script(plan: Plan, model: str = "llama3.2") -> Script:
         for p in plan.pieces
     ]
     pieces = _with_error(
-        plan, pieces, _line({"error": "an error was encountered while running the model"})
+        plan, pieces, ndjson_line({"error": "an error was encountered while running the model"})
     )
     final: dict[str, object] = {
         "model": model,
@@ -181,11 +181,11 @@ def ollama_script(plan: Plan, model: str = "llama3.2") -> Script:
         "eval_count": plan.output_tokens,
     }
     final.update({k: round(v * 1e9) for k, v in NANOSECONDS.items()})
-    return Script(headers=OLLAMA_HEADERS, steps=_steps([], pieces, [_line(final)], plan))
+    return Script(headers=OLLAMA_HEADERS, steps=_steps([], pieces, [ndjson_line(final)], plan))
 
 
-def ollama_tags(*models: str) -> Script:
-    body = {"models": [{"name": m, "model": m, "size": 1, "digest": "0" * 64} for m in models]}
+def ollama_tags(*models: str, digest: str = "0" * 64) -> Script:
+    body = {"models": [{"name": m, "model": m, "size": 1, "digest": digest} for m in models]}
     return Script(
         headers={"Content-Type": "application/json"}, steps=[Step(json.dumps(body).encode())]
     )

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from exporter.canary.config import CanaryConfig
-from exporter.config.types import Sampling, TargetConfig
-from exporter.probing.harness import ProbeResult
+from exporter.config.types import Sampling, TargetConfig, Workload
 
 
 @dataclass(frozen=True)
@@ -35,15 +34,8 @@ def canary_jobs(targets: list[TargetConfig]) -> dict[str, CanaryJob]:
                 prompt=canary.prompt,
                 max_tokens=canary.max_tokens or target.max_tokens,
                 sampling=Sampling(temperature=0.0, seed=canary.seed),
+                workload=Workload(),  # the fixed question as it is, never a sized prompt
                 canaries=(),
             )
             jobs[probe_target.name] = CanaryJob(target, canary, probe_target)
     return jobs
-
-
-def answer_of(result: ProbeResult) -> str:
-    """The answer text of a probe (ProbeResult.answer_text, bounded by the harness)."""
-    # answer_text arrives with the providers' work of issue 15 (served-model identity and
-    # answer text in ProbeResult); until then there is no answer to compare.
-    text = getattr(result, "answer_text", "")
-    return text if isinstance(text, str) else ""

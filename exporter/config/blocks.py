@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import yaml
 
-from exporter.config.types import Budget, CollectorsConfig, Pricing
+from exporter.config.types import PRESETS, Budget, CollectorsConfig, Pricing, Workload
 from servicekit.yamlconf import INVALID, Reader, join_path
 
 _PRICING_KEYS = frozenset({"input", "output", "cached_input"})
@@ -15,6 +15,11 @@ _BUDGET_KEYS = frozenset({"daily_tokens", "daily_usd"})
 _COLLECTOR_KEYS = frozenset({"host", "gpu"})
 _HOST_KEYS = frozenset({"enabled", "per_cpu"})
 _GPU_KEYS = frozenset({"enabled", "sample_interval"})
+_WORKLOAD_KEYS = frozenset({"preset", "input_tokens", "output_tokens", "cache"})
+# Prompt caches start at 1,024 tokens (OpenAI's automatic caching, Anthropic's smallest
+# cacheable prefix): a shorter warm prefix would never be served from a cache.
+MIN_CACHED_TOKENS = 1024
+MAX_INPUT_TOKENS = 200_000
 
 
 def pricing(reader: Reader, node: yaml.Node | None, path: str) -> Pricing | None:
@@ -95,5 +100,77 @@ def _sample_interval(reader: Reader) -> Callable[[yaml.Node, str], float | None]
             reader.fail(node, path, "must be at least 10ms")
             return None
         return seconds
+
+    return convert
+
+
+def workload(reader: Reader, node: yaml.Node | None, path: str) -> Workload:
+    """``tiny`` (the default), a preset name, or ``{input_tokens, output_tokens}`` /
+    ``{preset}``, either with ``cache: cold|warm``."""
+    if node is None:
+        return PRESETS["tiny"]
+    if isinstance(node, yaml.ScalarNode):
+        name = reader.choice(node, path, PRESETS, what="workload")
+        return PRESETS[name] if name else PRESETS["tiny"]
+    keys = reader.mapping(node, path, _WORKLOAD_KEYS)
+    if keys is None:
+        return PRESETS["tiny"]
+    preset = reader.optional(keys, "preset", path, _preset(reader), None)
+    sizes = [k for k in ("input_tokens", "output_tokens") if k in keys]
+    if preset is not None and sizes:
+        reader.fail(node, join_path(path, sizes[0]), "give either preset or token sizes, not both")
+    elif preset is None and len(sizes) < 2:
+        missing = "output_tokens" if sizes else "input_tokens"
+        reader.fail(node, join_path(path, missing), "required (or name a preset)")
+        return PRESETS["tiny"]
+    cache = reader.optional(
+        keys, "cache", path, lambda n, p: reader.choice(n, p, ("cold", "warm")), "cold"
+    )
+    base = preset or Workload(
+        name="",
+        input_tokens=reader.optional(keys, "input_tokens", path, _tokens(reader), 1),
+        output_tokens=reader.optional(
+            keys, "output_tokens", path, lambda n, p: reader.integer(n, p, 1), 1
+        ),
+    )
+    if not base.sized:
+        if "cache" in keys:
+            reader.fail(
+                keys["cache"],
+                join_path(path, "cache"),
+                "the tiny workload sends the prompt as it is: it has no cache setting",
+            )
+        return base
+    if cache == "warm" and (base.input_tokens or 0) < MIN_CACHED_TOKENS:
+        reader.fail(
+            node,
+            join_path(path, "cache"),
+            f"warm needs input_tokens of at least {MIN_CACHED_TOKENS}: providers cache no "
+            "shorter prompt",
+        )
+    name = base.name or f"{base.input_tokens}x{base.output_tokens}"
+    return Workload(
+        name=f"{name}-warm" if cache == "warm" else name,
+        input_tokens=base.input_tokens,
+        output_tokens=base.output_tokens,
+        cache="warm" if cache == "warm" else "cold",
+    )
+
+
+def _preset(reader: Reader) -> Callable[[yaml.Node, str], Workload | None]:
+    def convert(node: yaml.Node, path: str) -> Workload | None:
+        name = reader.choice(node, path, PRESETS, what="workload preset")
+        return PRESETS[name] if name else None
+
+    return convert
+
+
+def _tokens(reader: Reader) -> Callable[[yaml.Node, str], int | None]:
+    def convert(node: yaml.Node, path: str) -> int | None:
+        value = reader.integer(node, path, minimum=16)
+        if value is not None and value > MAX_INPUT_TOKENS:
+            reader.fail(node, path, f"at most {MAX_INPUT_TOKENS}, got {value}")
+            return None
+        return value
 
     return convert

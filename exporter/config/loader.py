@@ -71,6 +71,7 @@ _TARGET_KEYS = frozenset(
         "budget",
         "gpu",
         "canaries",
+        "workload",
     }
 )
 
@@ -192,6 +193,18 @@ def _target(
     model = _required(reader, keys, "model", path, node)
     opt = reader.optional
     key_env = opt(keys, "api_key_env", path, _variable_name(reader), None)
+    workload = config_blocks.workload(reader, keys.get("workload"), join_path(path, "workload"))
+    max_tokens = opt(
+        keys, "max_tokens", path, lambda n, p: reader.integer(n, p, 1), _DEFAULT_TARGET.max_tokens
+    )
+    if workload.output_tokens is not None:
+        if "max_tokens" in keys:
+            reader.fail(
+                keys["max_tokens"],
+                join_path(path, "max_tokens"),
+                "leave it out: the workload's output_tokens sets max_tokens",
+            )
+        max_tokens = workload.output_tokens
     target = TargetConfig(
         name=name or "",
         provider=provider_kind or "",
@@ -201,19 +214,14 @@ def _target(
         interval=opt(keys, "interval", path, reader.duration, interval),
         timeout=opt(keys, "timeout", path, reader.duration, timeout),
         stall_timeout=opt(keys, "stall_timeout", path, reader.duration, stall),
-        max_tokens=opt(
-            keys,
-            "max_tokens",
-            path,
-            lambda n, p: reader.integer(n, p, 1),
-            _DEFAULT_TARGET.max_tokens,
-        ),
+        max_tokens=max_tokens,
         prompt=opt(keys, "prompt", path, reader.string, _DEFAULT_TARGET.prompt),
         connection=_connection(reader, keys, path),
         pricing=config_blocks.pricing(reader, keys.get("pricing"), join_path(path, "pricing")),
         budget=config_blocks.budget(reader, keys.get("budget"), join_path(path, "budget")),
         gpu=config_blocks.gpu(reader, keys.get("gpu"), join_path(path, "gpu")),
         canaries=canary_block(reader, keys.get("canaries"), join_path(path, "canaries")),
+        workload=workload,
         options=provider.parse_options(reader, keys, path) if provider else None,
     )
     if provider is not None:

@@ -14,6 +14,34 @@ DEFAULT_PROMPT = "Count from 1 to 20."
 DEFAULT_CANARY_STATE = "llmscope-canary-state.json"
 
 Connection = Literal["keepalive", "fresh"]
+Cache = Literal["cold", "warm"]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What one probe sends and may receive. ``tiny`` sends the target's prompt as it is;
+    a sized workload sends a generated prompt of about ``input_tokens`` and caps the answer
+    at ``output_tokens`` (it becomes ``max_tokens``). ``warm`` repeats a fixed prefix so a
+    provider's prompt cache can serve it. ``name`` is the ``workload`` label value."""
+
+    name: str = "tiny"
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache: Cache = "cold"
+
+    @property
+    def sized(self) -> bool:
+        return self.input_tokens is not None
+
+
+# Artificial Analysis' workload sizes (artificialanalysis.ai/methodology/performance-
+# benchmarking): about 100 in / 300 out, 1,000 / 1,000 (their default) and 10,000 / 1,500.
+PRESETS: dict[str, Workload] = {
+    "tiny": Workload(),
+    "short": Workload("short", 100, 300),
+    "medium": Workload("medium", 1000, 1000),
+    "long": Workload("long", 10000, 1500),
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +94,7 @@ class TargetConfig:
     gpu: str | None = None
     sampling: Sampling | None = None
     canaries: tuple[CanaryConfig, ...] = ()
+    workload: Workload = Workload()
     # The provider module's own frozen options object (see Provider.parse_options); it
     # takes part in equality, so a reload that changes only an option restarts the target.
     options: object = None

@@ -2,7 +2,8 @@
 series come from, in exposition order (the golden exposition file pins that order).
 
 Request-level histograms follow the OpenTelemetry GenAI semantic conventions as the
-OTel-to-Prometheus translation spells them, with the semconv's advisory buckets; the rest is
+OTel-to-Prometheus translation spells them, with the semconv's advisory buckets; time to first
+reasoning and first answer chunk extend them in the same style (docs/exporter.md); the rest is
 ``llmscope_``. Label values come from the config only (target, provider, model), never from a
 response, so cardinality is bounded by the config.
 """
@@ -18,7 +19,14 @@ from exporter.metrics.render import counter, gauge, histogram, keyed, keyed_hist
 from exporter.metrics.series import TargetSeries
 from servicekit.version import VERSION
 
-_GENAI = ["target", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_operation_name"]
+# The request metrics' labels; ``workload`` keeps probes of different sizes apart.
+_GENAI = [
+    "target",
+    "gen_ai_provider_name",
+    "gen_ai_request_model",
+    "gen_ai_operation_name",
+    "workload",
+]
 
 
 def families(targets: list[TargetSeries], in_flight: int) -> Iterator[Metric]:
@@ -39,6 +47,24 @@ def families(targets: list[TargetSeries], in_flight: int) -> Iterator[Metric]:
         genai=True,
     )
     yield histogram(
+        "gen_ai_client_operation_time_to_first_reasoning_chunk_seconds",
+        "Time from request to the first streamed reasoning (thinking) chunk (successful "
+        "probes of models that stream their reasoning).",
+        _GENAI,
+        targets,
+        lambda s: one(s.ttfr),
+        genai=True,
+    )
+    yield histogram(
+        "gen_ai_client_operation_time_to_first_answer_chunk_seconds",
+        "Time from request to the first streamed chunk of the answer, after any reasoning "
+        "(successful probes that answered).",
+        _GENAI,
+        targets,
+        lambda s: one(s.ttfa),
+        genai=True,
+    )
+    yield histogram(
         "gen_ai_client_operation_time_per_output_chunk_seconds",
         "Time between consecutive streamed chunks with content (successful probes).",
         _GENAI,
@@ -48,7 +74,8 @@ def families(targets: list[TargetSeries], in_flight: int) -> Iterator[Metric]:
     )
     yield histogram(
         "gen_ai_client_token_usage",
-        "Tokens per operation as reported by the provider (estimates are not included).",
+        "Tokens per operation as reported by the provider (estimates are not included); "
+        "reasoning tokens are a part of output.",
         [*_GENAI, "gen_ai_token_type"],
         targets,
         lambda s: keyed_histos(s.token_usage),
@@ -56,7 +83,8 @@ def families(targets: list[TargetSeries], in_flight: int) -> Iterator[Metric]:
     )
     yield histogram(
         "llmscope_probe_output_tokens_per_second",
-        "Output tokens per second after the first chunk arrived (successful probes).",
+        "Answer tokens per second from the first answer chunk to the end (successful probes; "
+        "none where reasoning streamed without its own token count).",
         _GENAI,
         targets,
         lambda s: one(s.throughput),

@@ -137,6 +137,12 @@ def _record(s: TargetSeries, result: ProbeResult, spend: Mapping[str, float]) ->
     if result.time_to_first_chunk is not None:
         s.ttfc = s.ttfc or Histo(TTFC_BUCKETS)
         s.ttfc.observe(result.time_to_first_chunk)
+    if result.time_to_first_reasoning is not None:
+        s.ttfr = s.ttfr or Histo(TTFC_BUCKETS)
+        s.ttfr.observe(result.time_to_first_reasoning)
+    if result.time_to_first_answer is not None:
+        s.ttfa = s.ttfa or Histo(TTFC_BUCKETS)
+        s.ttfa.observe(result.time_to_first_answer)
     s.chunk_gap = s.chunk_gap or Histo(GAP_BUCKETS)
     for gap in result.gaps:
         s.chunk_gap.observe(gap)
@@ -148,6 +154,7 @@ def _record(s: TargetSeries, result: ProbeResult, spend: Mapping[str, float]) ->
     for kind, count, estimated in (
         ("input", result.input_tokens, result.input_estimated),
         ("output", result.output_tokens, result.output_estimated),
+        ("reasoning", result.reasoning_tokens, False),  # a part of output, never estimated
     ):
         if count is None:
             continue

@@ -51,7 +51,8 @@ class Budget:
 class TargetSeries:
     """Every series of one target. Dicts keep insertion order, which is exposition order."""
 
-    genai: tuple[str, str, str, str]  # target, provider (semconv), model, operation
+    # target, provider (semconv), model, operation, workload: the request metrics' labels
+    genai: tuple[str, str, str, str, str]
     info: tuple[str, str, str, str]  # target, provider kind, model, endpoint
     interval: float
     budget: Budget | None
@@ -63,6 +64,8 @@ class TargetSeries:
     status: float | None = None
     duration: dict[str, Histo] = field(default_factory=dict)  # by error_type
     ttfc: Histo | None = None
+    ttfr: Histo | None = None  # time to first reasoning chunk
+    ttfa: Histo | None = None  # time to first answer chunk
     chunk_gap: Histo | None = None
     token_usage: dict[str, Histo] = field(default_factory=dict)  # by token type
     throughput: Histo | None = None
@@ -77,7 +80,7 @@ class TargetSeries:
     @classmethod
     def of(cls, target: TargetConfig, semconv_name: str, endpoint: str) -> TargetSeries:
         return cls(
-            genai=(target.name, semconv_name, target.model, OPERATION),
+            genai=(target.name, semconv_name, target.model, OPERATION, target.workload.name),
             info=(target.name, target.provider, target.model, endpoint_label(endpoint)),
             interval=target.interval,
             budget=budget_of(target),

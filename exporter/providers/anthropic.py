@@ -3,8 +3,11 @@
 Per the "Streaming Messages" docs: ``message_start`` (input usage), then per content
 block ``content_block_start``, ``content_block_delta`` (``text_delta``) and
 ``content_block_stop``, ``ping`` at any time, ``message_delta`` (cumulative output usage),
-and ``message_stop`` last. An ``error`` event (e.g. ``overloaded_error``) may arrive
-mid-stream. Unknown event types are skipped, as the docs ask of clients.
+and ``message_stop`` last. With extended thinking a ``thinking`` block (``thinking_delta``
+events, then one ``signature_delta``) comes before the text block; its tokens are part of
+``output_tokens``, which the API does not split. An ``error`` event (e.g.
+``overloaded_error``) may arrive mid-stream. Unknown event types are skipped, as the docs
+ask of clients.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from exporter.providers.http import HttpProvider
 from exporter.providers.openai import SSE_TYPES, numeric_headers
 from exporter.providers.protocol import (
     HttpCall,
+    ServedBy,
     StreamDecoder,
     StreamEvent,
     TextChunk,
@@ -35,8 +39,10 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
-# Delta types that carry generated text: the answer and extended thinking.
-_DELTA_TEXT = {"text_delta": "text", "thinking_delta": "thinking"}
+# Delta types that carry generated text, the field holding it, and whether it is reasoning:
+# the answer (text_delta) and extended thinking (thinking_delta, inside a "thinking" block;
+# its closing signature_delta carries no text).
+_DELTA_TEXT = {"text_delta": ("text", False), "thinking_delta": ("thinking", True)}
 RATE_LIMIT_HEADERS = {
     "requests": "anthropic-ratelimit-requests-remaining",
     "tokens": "anthropic-ratelimit-tokens-remaining",
@@ -48,6 +54,8 @@ RATE_LIMIT_HEADERS = {
 @dataclass(frozen=True)
 class AnthropicOptions:
     anthropic_version: str = API_VERSION
+    # Extended thinking's budget_tokens (the API's minimum is 1024, below max_tokens).
+    thinking_budget: int | None = None
 
 
 class MessagesDecoder(MarkedStreamDecoder):
@@ -61,21 +69,33 @@ class MessagesDecoder(MarkedStreamDecoder):
         if kind == "error":
             raise ProbeError("provider_error", error_text(data))
         if kind == "message_start":
-            message = data.get("message")
-            usage = message.get("usage") if isinstance(message, dict) else None
-            return [_input_usage(usage)] if isinstance(usage, dict) else []
+            return _message_start(data.get("message"))
         if kind == "content_block_delta":
             delta = data.get("delta")
             if isinstance(delta, dict):
-                text = delta.get(_DELTA_TEXT.get(str(delta.get("type")), ""))
+                field, reasoning = _DELTA_TEXT.get(str(delta.get("type")), ("", False))
+                text = delta.get(field)
                 if isinstance(text, str) and text:
-                    return [TextChunk(text)]
+                    return [TextChunk(text, reasoning)]
         elif kind == "message_delta":
             usage = data.get("usage")
             return [_output_usage(usage)] if isinstance(usage, dict) else []
         elif kind == "message_stop":
             self.finish()
         return []
+
+
+def _message_start(message: object) -> list[StreamEvent]:
+    """Input usage, and the model that serves the message (``message.model``)."""
+    if not isinstance(message, dict):
+        return []
+    out: list[StreamEvent] = []
+    usage, model = message.get("usage"), message.get("model")
+    if isinstance(usage, dict):
+        out.append(_input_usage(usage))
+    if isinstance(model, str) and model:
+        out.append(ServedBy(model=model))
+    return out
 
 
 def _input_usage(usage: Mapping[str, Any]) -> Usage:
@@ -113,11 +133,24 @@ class AnthropicProvider(HttpProvider):
     kind = "anthropic"
     default_base_url = DEFAULT_URL
     semconv_name = "anthropic"
-    option_keys = frozenset({"anthropic_version"})
+    option_keys = frozenset({"anthropic_version", "thinking_budget"})
 
     def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
         version = reader.optional(keys, "anthropic_version", path, reader.string, API_VERSION)
-        return AnthropicOptions(anthropic_version=version)
+        budget = reader.optional(
+            keys, "thinking_budget", path, lambda n, p: reader.integer(n, p, minimum=1024), None
+        )
+        return AnthropicOptions(anthropic_version=version, thinking_budget=budget)
+
+    def validate(self, reader: Reader, target: TargetConfig, node: yaml.Node, path: str) -> None:
+        options = target.options
+        budget = options.thinking_budget if isinstance(options, AnthropicOptions) else None
+        if budget is not None and budget >= target.max_tokens:
+            reader.fail(
+                node,
+                f"{path}.thinking_budget",
+                f"must be below max_tokens ({target.max_tokens}): thinking counts against it",
+            )
 
     def build_call(self, target: TargetConfig, prompt: str, api_key: str | None) -> HttpCall:
         options = target.options
@@ -130,7 +163,7 @@ class AnthropicProvider(HttpProvider):
         }
         if api_key:
             headers["x-api-key"] = api_key
-        body = {
+        body: dict[str, Any] = {
             "model": target.model,
             "max_tokens": target.max_tokens,
             "messages": [{"role": "user", "content": prompt}],
@@ -138,6 +171,8 @@ class AnthropicProvider(HttpProvider):
         }
         if target.sampling is not None and target.sampling.temperature is not None:
             body["temperature"] = target.sampling.temperature  # the Messages API takes no seed
+        if options.thinking_budget is not None:
+            body["thinking"] = {"type": "enabled", "budget_tokens": options.thinking_budget}
         return HttpCall(
             method="POST",
             url=f"{self.endpoint(target)}/v1/messages",

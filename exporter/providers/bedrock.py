@@ -27,6 +27,7 @@ from exporter.errors import ProbeError
 from exporter.providers.http import HttpProvider
 from exporter.providers.protocol import (
     HttpCall,
+    ServedBy,
     ServerTiming,
     StreamDecoder,
     StreamEvent,
@@ -83,8 +84,7 @@ class ConverseStreamDecoder:
             raise ProbeError("provider_error", _exception_text(message))
         payload = parse_object(message.payload, f"{event} event") if message.payload else {}
         if event == "contentBlockDelta":
-            delta = payload.get("delta")
-            return [TextChunk(t)] if (t := _delta_text(delta)) else []
+            return _delta_chunks(payload.get("delta"))
         if event == "messageStop":
             self._stopped = True
         elif event == "metadata":
@@ -92,12 +92,20 @@ class ConverseStreamDecoder:
         return []
 
 
-def _delta_text(delta: object) -> str:
+def _delta_chunks(delta: object) -> list[StreamEvent]:
+    """``delta.text`` is answer; ``delta.reasoningContent.text`` (ReasoningContentBlockDelta,
+    for models with reasoning turned on) is reasoning."""
     if not isinstance(delta, dict):
-        return ""
+        return []
+    out: list[StreamEvent] = []
     reasoning = delta.get("reasoningContent")
-    parts = [delta.get("text"), reasoning.get("text") if isinstance(reasoning, dict) else None]
-    return "".join(p for p in parts if isinstance(p, str))
+    thought = reasoning.get("text") if isinstance(reasoning, dict) else None
+    if isinstance(thought, str) and thought:
+        out.append(TextChunk(thought, reasoning=True))
+    text = delta.get("text")
+    if isinstance(text, str) and text:
+        out.append(TextChunk(text))
+    return out
 
 
 def _metadata(payload: Mapping[str, Any]) -> list[StreamEvent]:
@@ -119,6 +127,12 @@ def _metadata(payload: Mapping[str, Any]) -> list[StreamEvent]:
     latency = as_int(metrics.get("latencyMs")) if isinstance(metrics, dict) else None
     if latency is not None:
         out.append(ServerTiming("latency", latency / 1000.0))
+    # The stream names no model, except a prompt router's choice (ConverseStreamTrace).
+    trace = payload.get("trace")
+    router = trace.get("promptRouter") if isinstance(trace, dict) else None
+    invoked = router.get("invokedModelId") if isinstance(router, dict) else None
+    if isinstance(invoked, str) and invoked:
+        out.append(ServedBy(model=invoked))
     return out
 
 

@@ -1,8 +1,10 @@
 """Google Gemini (Developer API) ``models/{model}:streamGenerateContent?alt=sse``.
 
 Each SSE ``data:`` event is a GenerateContentResponse: text in
-``candidates[].content.parts[].text``, token counts in ``usageMetadata`` (repeated on
-every chunk, complete on the last). There is no end sentinel: the stream is complete once
+``candidates[].content.parts[].text`` (thought summaries, with ``includeThoughts``, in parts
+marked ``thought: true``), token counts in ``usageMetadata`` (repeated on every chunk,
+complete on the last; ``thoughtsTokenCount`` apart from ``candidatesTokenCount``), and the
+serving model in ``modelVersion``. There is no end sentinel: the stream is complete once
 a candidate carries a ``finishReason``. An error after the stream started comes as an
 object with ``error`` (``code``, ``message``, ``status``), either in a ``data:`` event or,
 as Google's SDK test data for Vertex shows, as bare JSON after the events.
@@ -23,6 +25,7 @@ from exporter.providers.http import HttpProvider
 from exporter.providers.openai import SSE_TYPES
 from exporter.providers.protocol import (
     HttpCall,
+    ServedBy,
     StreamDecoder,
     StreamEvent,
     TextChunk,
@@ -48,6 +51,8 @@ class GeminiOptions:
     # Thinking models count thoughts against maxOutputTokens; 0 turns thinking off
     # where the model allows it, so a small probe still gets an answer.
     thinking_budget: int | None = None
+    # Stream thought summaries (parts with thought: true), so time to first reasoning shows.
+    include_thoughts: bool = False
 
 
 class GenerateContentDecoder:
@@ -58,6 +63,7 @@ class GenerateContentDecoder:
         self._lines = LineSplitter()  # sees the same bytes, to catch bare JSON errors
         self._bare: list[str] = []
         self._finished = False
+        self._version = ""
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         events = self._events(self._sse.feed(data))
@@ -93,12 +99,17 @@ class GenerateContentDecoder:
             for part in parts or []:
                 text = part.get("text") if isinstance(part, dict) else None
                 if isinstance(text, str) and text:
-                    out.append(TextChunk(text))
+                    # includeThoughts streams thought summaries as parts with thought: true.
+                    out.append(TextChunk(text, part.get("thought") is True))
             if candidate.get("finishReason"):
                 self._finished = True
         usage = chunk.get("usageMetadata")
         if isinstance(usage, dict):
             out.append(_usage(usage))
+        version = chunk.get("modelVersion")
+        if isinstance(version, str) and version and version != self._version:
+            self._version = version
+            out.append(ServedBy(version=version))
         return out
 
     def _bare_lines(self, lines: list[str], *, final: bool) -> None:
@@ -121,12 +132,14 @@ class GenerateContentDecoder:
 
 def _usage(usage: Mapping[str, Any]) -> Usage:
     # Thoughts are billed as output; candidatesTokenCount excludes them.
-    parts = [as_int(usage.get(k)) for k in ("candidatesTokenCount", "thoughtsTokenCount")]
+    thoughts = as_int(usage.get("thoughtsTokenCount"))
+    parts = [as_int(usage.get("candidatesTokenCount")), thoughts]
     counted = [p for p in parts if p is not None]
     return Usage(
         input_tokens=as_int(usage.get("promptTokenCount")),
         output_tokens=sum(counted) if counted else None,
         cached_input_tokens=as_int(usage.get("cachedContentTokenCount")),
+        reasoning_tokens=thoughts,
     )
 
 
@@ -144,7 +157,7 @@ class GeminiProvider(HttpProvider):
     kind = "gemini"
     default_base_url = DEFAULT_URL
     semconv_name = "gcp.gemini"
-    option_keys = frozenset({"api_version", "thinking_budget"})
+    option_keys = frozenset({"api_version", "thinking_budget", "include_thoughts"})
 
     def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
         return GeminiOptions(
@@ -152,13 +165,19 @@ class GeminiProvider(HttpProvider):
             thinking_budget=reader.optional(
                 keys, "thinking_budget", path, lambda n, p: reader.integer(n, p, minimum=-1), None
             ),
+            include_thoughts=reader.optional(keys, "include_thoughts", path, reader.boolean, False),
         )
 
     def build_call(self, target: TargetConfig, prompt: str, api_key: str | None) -> HttpCall:
         options = target.options if isinstance(target.options, GeminiOptions) else GeminiOptions()
         config: dict[str, Any] = {"maxOutputTokens": target.max_tokens}
+        thinking: dict[str, Any] = {}
         if options.thinking_budget is not None:
-            config["thinkingConfig"] = {"thinkingBudget": options.thinking_budget}
+            thinking["thinkingBudget"] = options.thinking_budget
+        if options.include_thoughts:
+            thinking["includeThoughts"] = True
+        if thinking:
+            config["thinkingConfig"] = thinking
         if target.sampling is not None:
             if target.sampling.temperature is not None:
                 config["temperature"] = target.sampling.temperature

@@ -3,21 +3,29 @@
 Per ollama's docs/api.md: one JSON object per line, ``message.content`` carrying text,
 and a final object with ``done: true`` holding the token counts (``prompt_eval_count``,
 ``eval_count``) and the server's own timings in nanoseconds (``load_duration``,
-``prompt_eval_duration``, ``eval_duration``, ``total_duration``). An error after the
-stream started arrives as ``{"error": "..."}``. ``/api/generate`` objects (text in
-``response``) decode the same way.
+``prompt_eval_duration``, ``eval_duration``, ``total_duration``). Thinking models stream
+their reasoning in ``message.thinking`` first. An error after the stream started arrives as
+``{"error": "..."}``. ``/api/generate`` objects (text in ``response``, reasoning in
+``thinking``) decode the same way. Each object names the ``model``; its digest comes from
+``/api/tags`` after the probe.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import httpx
+import yaml
 
 from exporter.errors import ProbeError
 from exporter.providers.http import HttpProvider
 from exporter.providers.protocol import (
     HttpCall,
+    ProbeContext,
+    ServedBy,
     ServerTiming,
     StreamDecoder,
     StreamEvent,
@@ -26,11 +34,14 @@ from exporter.providers.protocol import (
 )
 from exporter.providers.wire.jsonbody import as_int, parse_object
 from exporter.providers.wire.lines import LineSplitter
+from exporter.transport.pools import POOL_KEY
+from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
     from exporter.config.types import TargetConfig
 
 DEFAULT_URL = "http://localhost:11434"
+TAGS_TIMEOUT = 2.0  # seconds for the digest look-up after a probe
 NDJSON_TYPES = ("application/x-ndjson",)
 # Final-object duration fields (nanoseconds) and the phase names they are exported under.
 TIMINGS = {
@@ -47,6 +58,7 @@ class OllamaChatDecoder:
     def __init__(self) -> None:
         self._lines = LineSplitter()
         self._done = False
+        self._model = ""
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         return self._events(self._lines.feed(data))
@@ -65,22 +77,30 @@ class OllamaChatDecoder:
             obj = parse_object(line, "stream line")
             if obj.get("error") is not None:
                 raise ProbeError("provider_error", str(obj["error"])[:200])
-            text = _text(obj)
-            if text:
-                out.append(TextChunk(text))
+            out.extend(_chunks(obj))
+            model = obj.get("model")
+            if isinstance(model, str) and model and model != self._model:
+                self._model = model
+                out.append(ServedBy(model=model))
             if obj.get("done") is True:
                 self._done = True
                 out.extend(_final(obj))
         return out
 
 
-def _text(obj: Mapping[str, Any]) -> str:
+def _chunks(obj: Mapping[str, Any]) -> list[StreamEvent]:
+    """Thinking models stream reasoning in ``message.thinking`` (``thinking`` on
+    /api/generate) before the answer in ``message.content`` (``response``)."""
     message = obj.get("message")
-    parts = [obj.get("response")]
-    if isinstance(message, dict):
-        # Thinking models stream their reasoning in message.thinking before the answer.
-        parts += [message.get("thinking"), message.get("content")]
-    return "".join(p for p in parts if isinstance(p, str))
+    holder = message if isinstance(message, dict) else obj
+    answer_field = "content" if holder is message else "response"
+    out: list[StreamEvent] = []
+    thinking, answer = holder.get("thinking"), holder.get(answer_field)
+    if isinstance(thinking, str) and thinking:
+        out.append(TextChunk(thinking, reasoning=True))
+    if isinstance(answer, str) and answer:
+        out.append(TextChunk(answer))
+    return out
 
 
 def _final(obj: Mapping[str, Any]) -> list[StreamEvent]:
@@ -95,11 +115,22 @@ def _final(obj: Mapping[str, Any]) -> list[StreamEvent]:
     return out
 
 
+@dataclass(frozen=True)
+class OllamaOptions:
+    # The request's "think": True streams a thinking model's reasoning in message.thinking,
+    # False turns thinking off; None leaves the model's default.
+    think: bool | None = None
+
+
 class OllamaProvider(HttpProvider):
     kind = "ollama"
     default_base_url = DEFAULT_URL
     # Not among the semconv's well-known values; the convention allows a custom one.
     semconv_name = "ollama"
+    option_keys = frozenset({"think"})
+
+    def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
+        return OllamaOptions(think=reader.optional(keys, "think", path, reader.boolean, None))
 
     def build_call(self, target: TargetConfig, prompt: str, api_key: str | None) -> HttpCall:
         options: dict[str, float | int] = {"num_predict": target.max_tokens}
@@ -108,12 +139,15 @@ class OllamaProvider(HttpProvider):
                 options["temperature"] = target.sampling.temperature
             if target.sampling.seed is not None:
                 options["seed"] = target.sampling.seed
-        body = {
+        body: dict[str, Any] = {
             "model": target.model,
             "messages": [{"role": "user", "content": prompt}],
             "stream": True,
             "options": options,
         }
+        own = target.options
+        if isinstance(own, OllamaOptions) and own.think is not None:
+            body["think"] = own.think
         headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
         if api_key:  # a reverse proxy in front of Ollama may want one
             headers["Authorization"] = f"Bearer {api_key}"
@@ -128,3 +162,31 @@ class OllamaProvider(HttpProvider):
 
     def decoder(self) -> StreamDecoder:
         return OllamaChatDecoder()
+
+    async def identify(self, ctx: ProbeContext, served: ServedBy) -> ServedBy:
+        """The served model's digest from ``GET /api/tags`` (a new pull under the same tag
+        changes it). Any failure leaves the identity as the stream gave it."""
+        name = served.model or ctx.target.model
+        headers = {"Authorization": f"Bearer {ctx.api_key}"} if ctx.api_key else {}
+        try:
+            response = await ctx.client.get(
+                f"{self.endpoint(ctx.target)}/api/tags",
+                headers=headers,
+                timeout=min(ctx.target.stall_timeout, TAGS_TIMEOUT),
+                extensions={POOL_KEY: ctx.target.name},
+            )
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return served
+        return served.merged(ServedBy(digest=tag_digest(body, name)))
+
+
+def tag_digest(body: object, name: str) -> str | None:
+    """The digest ``/api/tags`` lists for model ``name`` (``llama3.2`` means ``:latest``)."""
+    models = body.get("models") if isinstance(body, dict) else None
+    wanted = {name, name if ":" in name else f"{name}:latest"}
+    for entry in models if isinstance(models, list) else []:
+        if isinstance(entry, dict) and {entry.get("name"), entry.get("model")} & wanted:
+            digest = entry.get("digest")
+            return digest if isinstance(digest, str) and digest else None
+    return None

@@ -20,6 +20,7 @@ from exporter.errors import ProbeError
 from exporter.providers.http import HttpProvider
 from exporter.providers.protocol import (
     HttpCall,
+    ServedBy,
     StreamDecoder,
     StreamEvent,
     TextChunk,
@@ -33,9 +34,12 @@ if TYPE_CHECKING:
     from exporter.config.types import TargetConfig
 
 SSE_TYPES = ("text/event-stream",)
-# Streamed fields that carry generated text: the answer, a refusal, and the reasoning
-# text some compatible servers (vLLM, DeepSeek) stream before the answer.
-_TEXT_FIELDS = ("content", "refusal", "reasoning_content", "reasoning")
+# Streamed fields that carry the answer: its content, or a refusal.
+_ANSWER_FIELDS = ("content", "refusal")
+# Reasoning some compatible servers stream before the answer: DeepSeek's API and vLLM's
+# reasoning parsers send delta.reasoning_content; newer vLLM releases and OpenRouter
+# name it delta.reasoning.
+_REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,10 @@ class ChatCompletionsDecoder(MarkedStreamDecoder):
 
     end_marker = "data: [DONE]"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._served: tuple[object, object] = (None, None)
+
     def event(self, sse: SseEvent) -> list[StreamEvent]:
         if sse.data.strip() == "[DONE]":
             self.finish()
@@ -57,7 +65,13 @@ class ChatCompletionsDecoder(MarkedStreamDecoder):
         chunk = parse_object(sse.data, "stream chunk")
         if chunk.get("error") is not None:
             raise ProbeError("provider_error", _error_text(chunk["error"]))
-        return _chunk_events(chunk)
+        out = _chunk_events(chunk)
+        # Every chunk repeats model and system_fingerprint: report them when they change.
+        served = (chunk.get("model"), chunk.get("system_fingerprint"))
+        if served != self._served:
+            self._served = served
+            out.append(ServedBy(model=_text(served[0]), fingerprint=_text(served[1])))
+        return out
 
 
 def _chunk_events(chunk: Mapping[str, Any]) -> list[StreamEvent]:
@@ -69,21 +83,34 @@ def _chunk_events(chunk: Mapping[str, Any]) -> list[StreamEvent]:
         delta = choice.get("delta") if isinstance(choice, dict) else None
         if not isinstance(delta, dict):
             continue
-        text = "".join(v for f in _TEXT_FIELDS if isinstance(v := delta.get(f), str))
+        thought = "".join(v for f in _REASONING_FIELDS if isinstance(v := delta.get(f), str))
+        if thought:
+            out.append(TextChunk(thought, reasoning=True))
+        text = "".join(v for f in _ANSWER_FIELDS if isinstance(v := delta.get(f), str))
         if text:
             out.append(TextChunk(text))
     usage = chunk.get("usage")
     if isinstance(usage, dict):
-        details = usage.get("prompt_tokens_details")
-        cached = as_int(details.get("cached_tokens")) if isinstance(details, dict) else None
-        out.append(
-            Usage(
-                input_tokens=as_int(usage.get("prompt_tokens")),
-                output_tokens=as_int(usage.get("completion_tokens")),
-                cached_input_tokens=cached,
-            )
-        )
+        out.append(_usage(usage))
     return out
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _usage(usage: Mapping[str, Any]) -> Usage:
+    """``completion_tokens`` includes the reasoning tokens that
+    ``completion_tokens_details.reasoning_tokens`` counts apart (o-series, gpt-5)."""
+    prompt, completion = usage.get("prompt_tokens_details"), usage.get("completion_tokens_details")
+    cached = as_int(prompt.get("cached_tokens")) if isinstance(prompt, dict) else None
+    thought = as_int(completion.get("reasoning_tokens")) if isinstance(completion, dict) else None
+    return Usage(
+        input_tokens=as_int(usage.get("prompt_tokens")),
+        output_tokens=as_int(usage.get("completion_tokens")),
+        cached_input_tokens=cached,
+        reasoning_tokens=thought,
+    )
 
 
 def _error_text(error: object) -> str:

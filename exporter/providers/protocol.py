@@ -27,9 +27,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class TextChunk:
-    """Generated content; its arrival time is what time to first chunk and gaps measure."""
+    """Generated content; its arrival time is what time to first chunk and gaps measure.
+
+    ``reasoning`` marks thinking a model streams before its answer (Anthropic thinking
+    blocks, Gemini thought parts, Ollama's ``thinking``, ``reasoning_content``), so the
+    harness times the first reasoning and the first answer chunk apart.
+    """
 
     text: str
+    reasoning: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,37 @@ class Usage:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_input_tokens: int | None = None
+    # The part of output_tokens spent on reasoning, where the provider counts it apart
+    # (OpenAI completion_tokens_details.reasoning_tokens, Gemini thoughtsTokenCount).
+    reasoning_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServedBy:
+    """What served the probe, as the provider reports it (never what the config asked for).
+
+    ``model``: the response's model name (OpenAI, Azure, Anthropic, Ollama; Bedrock's prompt
+    router's invoked model); ``version``: Gemini's ``modelVersion``; ``fingerprint``:
+    OpenAI's ``system_fingerprint``; ``digest``: the Ollama model's digest. Later reports
+    win field by field; None means "not reported".
+    """
+
+    model: str | None = None
+    version: str | None = None
+    fingerprint: str | None = None
+    digest: str | None = None
+
+    def merged(self, new: ServedBy) -> ServedBy:
+        return ServedBy(
+            model=new.model or self.model,
+            version=new.version or self.version,
+            fingerprint=new.fingerprint or self.fingerprint,
+            digest=new.digest or self.digest,
+        )
+
+    @property
+    def known(self) -> bool:
+        return any((self.model, self.version, self.fingerprint, self.digest))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +86,7 @@ class ServerTiming:
     seconds: float
 
 
-StreamEvent = TextChunk | Usage | ServerTiming
+StreamEvent = TextChunk | Usage | ServerTiming | ServedBy
 
 
 class StreamDecoder(Protocol):
@@ -124,3 +161,8 @@ class Provider(abc.ABC):
     def rate_limits(self, headers: Mapping[str, str]) -> dict[str, float]:
         """Remaining requests/tokens announced by the server, keyed ``requests``/``tokens``."""
         return {}
+
+    async def identify(self, ctx: ProbeContext, served: ServedBy) -> ServedBy:
+        """Complete what the stream said about the serving model (Ollama asks its API for
+        the digest). Runs after the stream, outside the timed span; never raises."""
+        return served

@@ -7,7 +7,11 @@ sequence. A scripted scenario changes the process after a given time or probe co
 - ``mean_shift``: medians multiplied by ``factor`` from the start on;
 - ``drift``: the factor grows linearly from 1 to ``factor`` over ``ramp``;
 - ``variance``: log-spreads multiplied by ``factor``;
-- ``outage``: every probe fails with a 503-like server error for ``length``.
+- ``outage``: every probe fails with a 503-like server error for ``length``;
+- ``model_swap``: the stream reports another serving model (``model``) from its start on.
+
+``reasoning_chunks`` makes a thinking model of it: that many reasoning chunks stream before
+the answer, and the usage counts them as reasoning tokens.
 """
 
 from __future__ import annotations
@@ -23,14 +27,15 @@ from typing import TYPE_CHECKING
 import yaml
 
 from exporter.errors import ProbeError
-from exporter.providers.protocol import Provider, StreamEvent, TextChunk, Usage
+from exporter.providers.protocol import Provider, ServedBy, StreamEvent, TextChunk, Usage
 from servicekit.yamlconf import Reader, join_path
 
 if TYPE_CHECKING:
+    from exporter.config.types import TargetConfig
     from exporter.providers.protocol import ProbeContext
 
-SCENARIOS = ("mean_shift", "drift", "variance", "outage")
-_SCENARIO_KEYS = frozenset({"kind", "after", "after_probes", "factor", "ramp", "length"})
+SCENARIOS = ("mean_shift", "drift", "variance", "outage", "model_swap")
+_SCENARIO_KEYS = frozenset({"kind", "after", "after_probes", "factor", "ramp", "length", "model"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Scenario:
     factor: float = 2.0
     ramp: float = 600.0  # drift: seconds to reach the full factor
     length: float = math.inf  # outage: how long it lasts
+    model: str = ""  # model_swap: the model reported from then on
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class SimulatedOptions:
     gap_spread: float = 0.3
     error_rate: float = 0.0
     scenario: Scenario | None = None
+    reasoning_chunks: int = 0  # thinking streamed before the answer
 
 
 @dataclass
@@ -68,13 +75,23 @@ class Draw:
     ttft: float
     gaps: tuple[float, ...]
     failure: ProbeError | None = None
+    swapped: bool = False  # a model_swap scenario is in effect
 
 
 class SimulatedProvider(Provider):
     kind = "simulated"
     semconv_name = "simulated"
     option_keys = frozenset(
-        {"seed", "ttft", "ttft_spread", "gap", "gap_spread", "error_rate", "scenario"}
+        {
+            "seed",
+            "ttft",
+            "ttft_spread",
+            "gap",
+            "gap_spread",
+            "error_rate",
+            "scenario",
+            "reasoning_chunks",
+        }
     )
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -93,6 +110,9 @@ class SimulatedProvider(Provider):
             gap_spread=opt(keys, "gap_spread", path, spread, 0.3),
             error_rate=opt(keys, "error_rate", path, _ratio(reader), 0.0),
             scenario=_scenario(reader, keys.get("scenario"), join_path(path, "scenario")),
+            reasoning_chunks=opt(
+                keys, "reasoning_chunks", path, lambda n, p: reader.integer(n, p, 0), 0
+            ),
         )
 
     def draw(self, target_name: str, options: SimulatedOptions, tokens: int) -> Draw:
@@ -115,14 +135,14 @@ class SimulatedProvider(Provider):
         )
         gaps = tuple(
             scale * rng.lognormvariate(math.log(options.gap), options.gap_spread * spread_scale)
-            for _ in range(max(tokens - 1, 0))
+            for _ in range(max(tokens + options.reasoning_chunks - 1, 0))
         )
         failure = None
         if outage:
             failure = ProbeError("server_error", "simulated outage (503)", status=503)
         elif options.error_rate and rng.random() < options.error_rate:
             failure = ProbeError("server_error", "simulated error (500)", status=500)
-        return Draw(ttft, gaps, failure)
+        return Draw(ttft, gaps, failure, _swapped(options.scenario, elapsed, probe))
 
     async def stream(self, ctx: ProbeContext) -> AsyncIterator[StreamEvent]:
         target = ctx.target
@@ -131,12 +151,37 @@ class SimulatedProvider(Provider):
         if plan.failure is not None:
             await asyncio.sleep(min(plan.ttft, 0.05))
             raise plan.failure
-        await asyncio.sleep(plan.ttft)
-        yield TextChunk("1")
-        for i, gap in enumerate(plan.gaps, start=2):
-            await asyncio.sleep(gap)
-            yield TextChunk(f" {i}")
-        yield Usage(input_tokens=max(1, len(ctx.prompt) // 4), output_tokens=target.max_tokens)
+        async for event in _thinking_stream(plan, options or SimulatedOptions(), target):
+            yield event
+        yield Usage(
+            input_tokens=max(1, len(ctx.prompt) // 4),
+            output_tokens=target.max_tokens + (options.reasoning_chunks if options else 0),
+            reasoning_tokens=options.reasoning_chunks if options else None,
+        )
+        swap = options.scenario.model if options and options.scenario else ""
+        yield ServedBy(model=swap if plan.swapped and swap else target.model)
+
+
+async def _thinking_stream(
+    plan: Draw, options: SimulatedOptions, target: TargetConfig
+) -> AsyncIterator[StreamEvent]:
+    """``reasoning_chunks`` thoughts, then the answer "1 2 3 ...", at the drawn delays."""
+    delays = iter((plan.ttft, *plan.gaps))
+    for _ in range(options.reasoning_chunks):
+        await asyncio.sleep(next(delays))
+        yield TextChunk(" hm", reasoning=True)
+    for i in range(1, target.max_tokens + 1):
+        await asyncio.sleep(next(delays, 0.0))
+        yield TextChunk(f" {i}" if i > 1 else "1")
+
+
+def _swapped(scenario: Scenario | None, elapsed: float, probe: int) -> bool:
+    return (
+        scenario is not None
+        and scenario.kind == "model_swap"
+        and elapsed >= scenario.after
+        and probe >= scenario.after_probes
+    )
 
 
 def _scenario_effect(
@@ -155,6 +200,8 @@ def _scenario_effect(
         return 1.0 + (scenario.factor - 1.0) * progress, 1.0, False
     if scenario.kind == "variance":
         return 1.0, scenario.factor, False
+    if scenario.kind == "model_swap":
+        return 1.0, 1.0, False  # timing unchanged; see _swapped
     return 1.0, 1.0, since < scenario.length
 
 
@@ -189,4 +236,5 @@ def _scenario(reader: Reader, node: yaml.Node | None, path: str) -> Scenario | N
         factor=opt(keys, "factor", path, lambda n, p: reader.number(n, p, minimum=0.0), 2.0),
         ramp=opt(keys, "ramp", path, reader.duration, 600.0),
         length=opt(keys, "length", path, reader.duration, math.inf),
+        model=opt(keys, "model", path, reader.string, ""),
     )

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from grafana.dashgen import overview_health as health
 from grafana.dashgen import overview_usage as usage
-from grafana.dashgen.layout import Grid, dashboard, datasource_variable, query_variable
+from grafana.dashgen.layout import (
+    Grid,
+    annotation,
+    dashboard,
+    datasource_variable,
+    query_variable,
+)
 from grafana.dashgen.panels import Json
 
 UID = "llmscope-overview"
@@ -36,4 +42,17 @@ def build() -> Json:
             query_variable("target", "Target", "label_values(llmscope_target_info, target)"),
         ],
         grid,
+        annotations=[
+            annotation(
+                "Model changes",
+                '(increase(llmscope_model_changes_total{target=~"$target"}[$__interval]) > 0)'
+                " * on (job, instance, target) group_left (response_model, model_version, "
+                "system_fingerprint, model_digest) llmscope_model_info",
+                title="{{target}}: model changed",
+                text="The provider reports another model behind target {{target}}: "
+                "{{response_model}}{{model_version}} {{system_fingerprint}}{{model_digest}}",
+                tags="target,response_model,model_version",
+                color="orange",
+            )
+        ],
     )

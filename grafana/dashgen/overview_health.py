@@ -148,6 +148,26 @@ def latency(grid: Grid) -> None:
     )
     grid.add(
         timeseries(
+            "Time to first reasoning and first answer p50",
+            "Reasoning models stream thoughts before the answer: time to the first reasoning "
+            "chunk and to the first answer chunk, successful probes (targets without reasoning "
+            "have the answer line only; it equals time to first token there).",
+            [
+                Query(
+                    histogram_quantile(
+                        0.5, f"gen_ai_client_operation_time_to_first_{phase}_chunk_seconds"
+                    ),
+                    f"{{{{target}}}} {phase}",
+                )
+                for phase in ("reasoning", "answer")
+            ],
+            "s",
+        ),
+        8,
+        8,
+    )
+    grid.add(
+        timeseries(
             "Server-reported timings p50",
             "Durations the provider measured itself: Ollama load, prompt_eval, eval and "
             "total; Bedrock latency. Other providers report none.",

@@ -155,7 +155,7 @@ BAD_FILES = [
         """,
         [
             't.yml:5: targets[0].scenario.kind: unknown value "meteor" '
-            "(known: drift, mean_shift, outage, variance)"
+            "(known: drift, mean_shift, model_swap, outage, variance)"
         ],
         id="bad-scenario",
     ),

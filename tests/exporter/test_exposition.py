@@ -13,9 +13,11 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter.accounting.pricing import cost_usd
-from exporter.config.types import Budget, Pricing, TargetConfig
+from exporter.config.types import PRESETS, Budget, Pricing, TargetConfig
+from exporter.metrics.identity import ModelIdentity
 from exporter.metrics.probes import ProbeMetrics
 from exporter.probing.harness import ProbeResult
+from exporter.providers.protocol import ServedBy
 from testkit.realservers import PROMTOOL, require
 
 GOLDEN = Path(__file__).parent / "golden" / "exposition.prom"
@@ -34,15 +36,24 @@ TARGETS = (
         model="sim",
         budget=Budget(daily_tokens=1000, daily_usd=0.5),
     ),
+    TargetConfig(
+        name="thinker",
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        workload=PRESETS["medium"],
+        max_tokens=1000,
+    ),
 )
-SEMCONV = ("openai", "simulated")
+SEMCONV = ("openai", "simulated", "anthropic")
 
 
 def exposition() -> str:
     registry = CollectorRegistry()
-    metrics = ProbeMetrics()
+    metrics, identity = ProbeMetrics(), ModelIdentity()
     registry.register(metrics)
+    registry.register(identity)
     metrics.declare((t, semconv, t.base_url) for t, semconv in zip(TARGETS, SEMCONV, strict=True))
+    identity.declare(t.name for t in TARGETS)
     metrics.set_idle("local", None)
     ok = ProbeResult(
         target="openai-mini",
@@ -82,6 +93,25 @@ def exposition() -> str:
         server_timings={"eval": 0.5},
     )
     metrics.record("local", estimated)
+    thought = ProbeResult(
+        target="thinker",
+        timestamp=1_700_000_045.0,
+        duration=6.0,
+        time_to_first_chunk=0.8,
+        time_to_first_reasoning=0.8,
+        time_to_first_answer=4.0,
+        gaps=(0.05,) * 9,
+        chunks=10,
+        input_tokens=1003,
+        output_tokens=900,
+        reasoning_tokens=600,
+        status=200,
+        served=ServedBy(model="claude-sonnet-4-5-20250929"),
+    )
+    metrics.record("thinker", thought)
+    identity.observe("openai-mini", ServedBy(model="gpt-4o-mini-2024-07-18", fingerprint="fp_1"))
+    identity.observe("openai-mini", ServedBy(model="gpt-4o-mini-2024-07-18", fingerprint="fp_2"))
+    identity.observe("thinker", thought.served)
     text = generate_latest(registry).decode()
     return re.sub(r'python_version="[^"]*"', 'python_version="X"', text)
 
@@ -126,3 +156,41 @@ def test_target_without_price_has_no_cost_series() -> None:
     text = exposition()
     assert 'llmscope_cost_usd_total{gen_ai_token_type="output",target="openai-mini"}' in text
     assert 'llmscope_cost_usd_total{gen_ai_token_type="input",target="local"}' not in text
+
+
+def test_request_metrics_carry_the_workload_and_reasoning_has_its_own_phases() -> None:
+    text = exposition()
+    labels = (
+        'gen_ai_operation_name="chat",gen_ai_provider_name="anthropic",'
+        'gen_ai_request_model="claude-sonnet-4-5",target="thinker",workload="medium"'
+    )
+    assert f"gen_ai_client_operation_time_to_first_reasoning_chunk_seconds_sum{{{labels}}} 0.8" in (
+        text
+    )
+    assert f"gen_ai_client_operation_time_to_first_answer_chunk_seconds_sum{{{labels}}} 4.0" in text
+    assert (
+        'gen_ai_client_token_usage_sum{gen_ai_operation_name="chat",gen_ai_provider_name='
+        '"anthropic",gen_ai_request_model="claude-sonnet-4-5",gen_ai_token_type="reasoning",'
+        'target="thinker",workload="medium"} 600.0' in text
+    )
+    # Answer throughput: (900 - 600) answer tokens over the 2 s after the first answer chunk.
+    assert f"llmscope_probe_output_tokens_per_second_sum{{{labels}}} 150.0" in text
+    # The OpenAI target answered without reasoning: no reasoning series for it at all.
+    assert (
+        'time_to_first_reasoning_chunk_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai"'
+        not in text
+    )
+
+
+def test_model_info_holds_only_the_current_identity_and_counts_changes() -> None:
+    text = exposition()
+    info = [line for line in text.splitlines() if line.startswith("llmscope_model_info{")]
+    assert info == [
+        'llmscope_model_info{model_digest="",model_version="",response_model='
+        '"gpt-4o-mini-2024-07-18",system_fingerprint="fp_2",target="openai-mini"} 1.0',
+        'llmscope_model_info{model_digest="",model_version="",response_model='
+        '"claude-sonnet-4-5-20250929",system_fingerprint="",target="thinker"} 1.0',
+    ]
+    assert 'llmscope_model_changes_total{target="openai-mini"} 1.0' in text
+    assert 'llmscope_model_changes_total{target="thinker"} 0.0' in text
+    assert 'llmscope_model_changes_total{target="local"} 0.0' in text

@@ -23,6 +23,7 @@ from exporter.probing.harness import ProbeResult, run_probe
 from exporter.providers.protocol import (
     ProbeContext,
     Provider,
+    ServedBy,
     ServerTiming,
     StreamDecoder,
     TextChunk,
@@ -48,10 +49,13 @@ def sidecar(path: Path) -> dict[str, Any]:
 
 @dataclass
 class Decoded:
-    text: str = ""
+    text: str = ""  # the answer
+    reasoning: str = ""
     usage: Usage = field(default_factory=Usage)
     timings: dict[str, float] = field(default_factory=dict)
     chunks: int = 0
+    reasoning_chunks: int = 0
+    served: ServedBy = field(default_factory=ServedBy)
     error: ProbeError | None = None
 
 
@@ -69,16 +73,26 @@ def decode(decoder: StreamDecoder, pieces: Iterable[bytes]) -> Decoded:
 
 def _collect(out: Decoded, events: list[Any]) -> None:
     for event in events:
-        if isinstance(event, TextChunk):
+        if isinstance(event, TextChunk) and event.reasoning:
+            out.reasoning += event.text
+            out.reasoning_chunks += 1
+        elif isinstance(event, TextChunk):
             out.text += event.text
             out.chunks += 1
+        elif isinstance(event, ServedBy):
+            out.served = out.served.merged(event)
         elif isinstance(event, Usage):
+            old = out.usage
             out.usage = Usage(
-                event.input_tokens if event.input_tokens is not None else out.usage.input_tokens,
-                event.output_tokens if event.output_tokens is not None else out.usage.output_tokens,
-                event.cached_input_tokens
-                if event.cached_input_tokens is not None
-                else out.usage.cached_input_tokens,
+                *(
+                    new if new is not None else was
+                    for new, was in (
+                        (event.input_tokens, old.input_tokens),
+                        (event.output_tokens, old.output_tokens),
+                        (event.cached_input_tokens, old.cached_input_tokens),
+                        (event.reasoning_tokens, old.reasoning_tokens),
+                    )
+                )
             )
         elif isinstance(event, ServerTiming):
             out.timings[event.name] = event.seconds
@@ -192,6 +206,9 @@ def check_transcript(decoder: StreamDecoder, path: Path, pieces: list[bytes]) ->
     assert out.text == (expected["output_text"] or "")
     assert out.usage.input_tokens == expected["input_tokens"]
     assert out.usage.output_tokens == expected["output_tokens"]
+    assert out.usage.reasoning_tokens == expected.get("reasoning_tokens")
+    assert out.reasoning_chunks == expected.get("reasoning_chunks", 0)
+    assert out.served == ServedBy(**expected["served"])
     if "error" in expected:
         assert out.error is not None and out.error.reason == "provider_error"
         assert expected["error"]["type"] in str(out.error)

@@ -68,8 +68,8 @@ def test_thought_tokens_are_output_and_cached_content_is_cached_input() -> None:
     }
     out = decode(GenerateContentDecoder(), [f"data: {json.dumps(chunk)}\n\n".encode()])
     assert out.error is None
-    assert (out.text, out.usage.input_tokens, out.usage.output_tokens) == ("hm", 10, 562)
-    assert out.usage.cached_input_tokens == 4
+    assert (out.reasoning, out.usage.input_tokens, out.usage.output_tokens) == ("hm", 10, 562)
+    assert (out.usage.cached_input_tokens, out.usage.reasoning_tokens) == (4, 540)
 
 
 def test_request_uses_the_stream_url_key_header_and_max_output_tokens() -> None:

@@ -76,8 +76,9 @@ def test_final_line_without_newline_and_crlf_lines_decode() -> None:
 def test_request_is_a_streaming_chat_with_num_predict() -> None:
     result, requests = probe(PROVIDER, always(ollama_script(Plan())), make, api_key=None)
     assert result.success, result.message
-    (request,) = requests
-    assert request.path == "/api/chat"
+    # The chat, then the model digest look-up after the stream (outside the timed span).
+    request, tags = requests
+    assert request.path == "/api/chat" and (tags.method, tags.path) == ("GET", "/api/tags")
     assert "authorization" not in request.headers
     body = json.loads(request.body)
     assert body["model"] == "llama3.2" and body["stream"] is True

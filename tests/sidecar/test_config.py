@@ -32,7 +32,7 @@ def test_builtin_charts_cover_the_exporters_histograms_per_target() -> None:
     metrics = {c.metric for c in config.charts}
     assert metrics == {
         "gen_ai_client_operation_duration_seconds",
-        "gen_ai_client_operation_time_to_first_chunk_seconds",
+        "gen_ai_client_operation_time_to_first_answer_chunk_seconds",
         "gen_ai_client_operation_time_per_output_chunk_seconds",
         "llmscope_probe_output_tokens_per_second",
     }
