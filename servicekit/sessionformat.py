@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 
 from servicekit.version import VERSION
+from servicekit.yamlconf import parse_duration
 
 FORMAT_VERSION = 1
 POINTS_FILE = "points.csv"
@@ -154,3 +155,21 @@ def machine() -> dict[str, object]:
         "architecture": platform.machine(),
         "cpus": os.cpu_count(),
     }
+
+
+def parse_spec(text: str, units: Mapping[str, str]) -> tuple[str, float]:
+    """``duration=2s``, ``time_to_first_chunk=500ms``, ``output_tokens_per_second=20``: a
+    metric of ``units`` (name -> unit) and a spec limit; durations for metrics in seconds.
+    Raises ValueError with a message that names the problem."""
+    name, sep, raw = text.partition("=")
+    if not sep or name not in units:
+        raise ValueError(f'"{text}": expected METRIC=VALUE with METRIC one of {", ".join(units)}')
+    try:
+        return name, float(raw)
+    except ValueError:
+        if units[name] != "seconds":
+            raise ValueError(f'"{text}": {raw!r} is not a number') from None
+    try:
+        return name, parse_duration(raw)
+    except ValueError as err:
+        raise ValueError(f'"{text}": {err}') from None

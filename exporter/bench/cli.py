@@ -29,11 +29,11 @@ from servicekit.sessionformat import (
     PROBE_COLUMNS,
     PROBE_METRICS,
     PROBES_FILE,
+    parse_spec,
     write_json,
     write_points,
     write_rows,
 )
-from servicekit.yamlconf import parse_duration
 
 PROG = "llmscope-exporter bench"
 Spec = tuple[str, float]
@@ -50,23 +50,10 @@ def _count(text: str) -> int:
 
 
 def _spec(text: str) -> Spec:
-    """``duration=2s``, ``time_to_first_chunk=500ms``, ``output_tokens_per_second=20``."""
-    name, sep, raw = text.partition("=")
-    units = {m.name: m.unit for m in PROBE_METRICS}
-    if not sep or name not in units:
-        raise argparse.ArgumentTypeError(
-            f'"{text}": expected METRIC=VALUE with METRIC one of {", ".join(units)}'
-        )
     try:
-        value = float(raw)
-    except ValueError:
-        if units[name] != "seconds":
-            raise argparse.ArgumentTypeError(f'"{text}": {raw!r} is not a number') from None
-        try:
-            value = parse_duration(raw)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(f'"{text}": {err}') from None
-    return name, value
+        return parse_spec(text, {m.name: m.unit for m in PROBE_METRICS})
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def parser() -> argparse.ArgumentParser:
