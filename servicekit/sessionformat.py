@@ -88,6 +88,11 @@ def format_number(value: float | int | None) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def format_time(t: float) -> str:
+    """Unix seconds to the millisecond, the same text in every file of a session."""
+    return f"{t:.3f}"
+
+
 def write_points(folder: Path, points: Iterable[Point]) -> int:
     """Write points.csv; returns how many rows it holds."""
     rows = 0
@@ -96,7 +101,13 @@ def write_points(folder: Path, points: Iterable[Point]) -> int:
         out.writerow(POINT_COLUMNS)
         for p in points:
             out.writerow(
-                [f"{p.time:.3f}", p.target, p.metric, format_number(p.value), format_number(p.size)]
+                [
+                    format_time(p.time),
+                    p.target,
+                    p.metric,
+                    format_number(p.value),
+                    format_number(p.size),
+                ]
             )
             rows += 1
     return rows

@@ -23,6 +23,7 @@ from servicekit.sessionformat import (
     TIME_PER_OUTPUT_CHUNK,
     TIME_TO_FIRST_CHUNK,
     Point,
+    format_time,
     machine,
     versions,
 )
@@ -33,7 +34,7 @@ def probe_row(p: Probed) -> dict[str, object]:
     gaps = np.asarray(r.gaps, dtype=np.float64)
     p50, p95 = np.quantile(gaps, (0.5, 0.95)) if gaps.size else (None, None)
     return {
-        "time": round(r.timestamp, 3),
+        "time": format_time(r.timestamp),
         "target": r.target,
         "duration_seconds": r.duration,
         "ttft_seconds": r.time_to_first_chunk,
