@@ -49,11 +49,11 @@ TREND_COLUMNS = (
 
 
 def number(value: float | None, unit: str = "") -> str:
-    """Seconds as ms below 10 s, other values with three significant figures."""
+    """Seconds as ms below 1 s, other values with three significant figures."""
     if value is None or not math.isfinite(value):
         return "-"
     if unit == "seconds":
-        return f"{value * 1000:.1f}ms" if abs(value) < 10 else f"{value:.2f}s"
+        return f"{value * 1000:.1f}ms" if abs(value) < 1 else f"{value:.3f}s"
     return f"{value:.3g}"
 
 
