@@ -1,7 +1,7 @@
 """A probe as the session format writes it: its probes.csv row and its SPC points.
 
 The points are those the sidecar would rebuild had each probe been scraped on its own
-(``ExporterMetrics.record`` observes the same values): duration of successful probes, time
+(``exporter.metrics.probes`` records the same values): duration of successful probes, time
 to first chunk, the mean of the probe's chunk gaps as a subgroup of their number, and output
 tokens per second.
 """
