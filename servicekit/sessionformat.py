@@ -14,12 +14,13 @@ each other, so the format is defined here, once (docs/research.md describes it):
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import math
 import os
 import platform
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -184,3 +185,31 @@ def parse_spec(text: str, units: Mapping[str, str]) -> tuple[str, float]:
         return name, parse_duration(raw)
     except ValueError as err:
         raise ValueError(f'"{text}": {err}') from None
+
+
+def add_spec_flags(p: argparse.ArgumentParser, convert: Callable[[str], object]) -> None:
+    """``--usl`` and ``--lsl METRIC=VALUE``, repeatable; ``convert`` reads one value."""
+    for flag, example in (
+        ("usl", "upper spec limit (an SLO), e.g. duration=2s"),
+        ("lsl", "lower spec limit, e.g. output_tokens_per_second=20"),
+    ):
+        p.add_argument(
+            f"--{flag}",
+            type=convert,
+            action="append",
+            default=[],
+            metavar="METRIC=VALUE",
+            help=f"{example}; repeatable",
+        )
+
+
+def new_session_folder(folder: Path) -> str | None:
+    """Why ``folder`` cannot hold a new session, or None after creating it (a session is
+    never written over another)."""
+    try:
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            return f"{folder} is not an empty folder: give a new session folder"
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        return f"cannot create {folder}: {err.strerror or err}"
+    return None

@@ -29,6 +29,8 @@ from servicekit.sessionformat import (
     PROBE_COLUMNS,
     PROBE_METRICS,
     PROBES_FILE,
+    add_spec_flags,
+    new_session_folder,
     parse_spec,
     write_json,
     write_points,
@@ -86,22 +88,7 @@ def parser() -> argparse.ArgumentParser:
         help="probes in flight at once, over all targets (default 4)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="session folder (new or empty)")
-    p.add_argument(
-        "--usl",
-        type=_spec,
-        action="append",
-        default=[],
-        metavar="METRIC=VALUE",
-        help="upper spec limit (an SLO), e.g. duration=2s; repeatable",
-    )
-    p.add_argument(
-        "--lsl",
-        type=_spec,
-        action="append",
-        default=[],
-        metavar="METRIC=VALUE",
-        help="lower spec limit, e.g. output_tokens_per_second=20; repeatable",
-    )
+    add_spec_flags(p, _spec)
     p.add_argument(
         "--no-summary",
         dest="summary",
@@ -125,7 +112,7 @@ def main(argv: Sequence[str], load: Callable[[str | None], Config]) -> int:
         for name, value in given:
             spec.setdefault(name, {"usl": None, "lsl": None})[side] = value
     out = Path(args.out)
-    problem = _unusable(out)
+    problem = new_session_folder(out)
     if problem:
         print(f"{PROG}: {problem}", file=sys.stderr)
         return 1
@@ -210,14 +197,3 @@ def _targets(
     if not usable:
         raise ConfigError("no target left to probe")
     return usable, keys
-
-
-def _unusable(out: Path) -> str | None:
-    """Why ``out`` cannot hold a new session, or None after creating it."""
-    try:
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            return f"{out} is not an empty folder: give a new session folder"
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        return f"cannot create {out}: {err.strerror or err}"
-    return None

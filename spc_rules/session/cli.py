@@ -16,7 +16,14 @@ from pathlib import Path
 
 from servicekit.errors import ConfigError
 from servicekit.flags import report_config_error
-from servicekit.sessionformat import SUMMARY_FILE, parse_spec, write_json, write_rows
+from servicekit.sessionformat import (
+    SUMMARY_FILE,
+    add_spec_flags,
+    new_session_folder,
+    parse_spec,
+    write_json,
+    write_rows,
+)
 from servicekit.yamlconf import parse_duration
 from spc_rules.session import capture as cap
 from spc_rules.session import compare as cmp
@@ -124,22 +131,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _spec_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--usl",
-        type=_spec,
-        action="append",
-        default=[],
-        metavar="METRIC=VALUE",
-        help="upper spec limit (an SLO), e.g. duration=2s; repeatable",
-    )
-    p.add_argument(
-        "--lsl",
-        type=_spec,
-        action="append",
-        default=[],
-        metavar="METRIC=VALUE",
-        help="lower spec limit, e.g. output_tokens_per_second=20; repeatable",
-    )
+    add_spec_flags(p, _spec)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -171,7 +163,9 @@ def _capture(args: argparse.Namespace) -> int:
             f"no data: {', '.join(c.name for c in charts)} has no points between "
             f"{_iso(args.start)} and {_iso(args.end)} at {args.url}"
         )
-    _new_folder(out)
+    problem = new_session_folder(out)
+    if problem:
+        raise store.SessionError(problem)
     count = cap.write_capture(out, args.url, charts, found, start=args.start, end=args.end)
     for name, series in found.items():
         if not series:
@@ -243,15 +237,6 @@ def _report(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     return 0
-
-
-def _new_folder(out: Path) -> None:
-    try:
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise store.SessionError(f"{out} is not an empty folder: give a new session folder")
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise store.SessionError(f"cannot create {out}: {err.strerror or err}") from None
 
 
 def _iso(t: float) -> str:
