@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -223,3 +227,23 @@ def test_the_exporter_without_bench_still_takes_its_flags(tmp_path: Path) -> Non
     result = exporter("--config.file", str(config), "--config.check")
     assert result.returncode == 0
     assert "valid, 2 targets" in result.stdout
+
+
+def test_ctrl_c_keeps_the_probes_that_finished(tmp_path: Path) -> None:
+    config = fast_config(tmp_path, "c.yml", slowdown=False, seeds=(1, 2))
+    config.write_text(config.read_text().replace("ttft: 20ms", "ttft: 200ms"))
+    out = tmp_path / "s"
+    args = ["bench", "--config.file", str(config), "--probes", "200", "--out", str(out)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exporter", *args], stderr=subprocess.PIPE, text=True
+    )
+    while not out.exists() and process.poll() is None:
+        time.sleep(0.05)
+    time.sleep(1.5)  # some probes finish
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in err
+    kept = rows(out / "probes.csv")
+    assert 0 < len(kept) < 400
+    assert f"interrupted, wrote {out} ({len(kept)} probes" in err
