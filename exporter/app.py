@@ -13,7 +13,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Gauge
 
 from exporter.accounting.budget import BudgetGuard
-from exporter.accounting.pricing import cost_usd, price_for, shipped_table
+from exporter.accounting.pricing import price_for, probe_spend, shipped_table
 from exporter.canary.book import CanaryBook
 from exporter.canary.jobs import CanaryJob, canary_jobs
 from exporter.canary.state import StateFile
@@ -247,16 +247,9 @@ class Exporter:
 
     def _charge(self, target: TargetConfig, result: ProbeResult) -> dict[str, float] | None:
         """The probe's cost, charged to the target's daily budget (canary probes too)."""
-        price = price_for(target)
-        spend = None
-        # A probe that failed after content arrived was billed too: it counts against cost.
-        if price is not None and (result.input_tokens or result.output_tokens):
-            spend = cost_usd(
-                price,
-                result.input_tokens or 0,
-                result.output_tokens or 0,
-                result.cached_input_tokens or 0,
-            )
+        spend = probe_spend(
+            target, result.input_tokens, result.output_tokens, result.cached_input_tokens
+        )
         if target.budget is not None:
             tokens = (result.input_tokens or 0) + (result.output_tokens or 0)
             self._budget.charge(target.name, tokens, sum((spend or {}).values()))

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
 
 from exporter.accounting.estimate import BUDGET_FACTOR, cost_table, over_budget, target_cost
 from exporter.app import Exporter
+from exporter.bench import cli as bench_cli
 from exporter.config.defaults import builtin_config
 from exporter.config.loader import load_file
 from exporter.config.types import Config
@@ -26,7 +28,8 @@ log = logging.getLogger("llmscope.exporter")
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="llmscope-exporter",
-        description="Probe LLM providers with small streaming requests; serve Prometheus metrics.",
+        description="Probe LLM providers with small streaming requests; serve Prometheus metrics. "
+        "'llmscope-exporter bench --help': run a benchmark session instead.",
     )
     add_common_flags(
         p,
@@ -49,7 +52,10 @@ def load_config(path: str | None) -> Config:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main(SERVICE, argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["bench"]:
+        return bench_cli.main(args[1:], load_config)
+    return cli.main(SERVICE, args)
 
 
 def _summary(config: Config) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
@@ -17,6 +18,7 @@ from servicekit.flags import add_common_flags
 from servicekit.version import VERSION
 from servicekit.web.config import WebSettings
 from servicekit.yamlconf import parse_duration
+from spc_rules.session import cli as session_cli
 from spc_rules.sidecar.config.loader import (
     SidecarConfig,
     builtin_config,
@@ -49,7 +51,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="llmscope-spc",
         description="Read histograms from Prometheus, judge every series with SPC (limits, "
-        "Nelson rules 1-8, EWMA, CUSUM, capability) and serve the results as metrics.",
+        "Nelson rules 1-8, EWMA, CUSUM, capability) and serve the results as metrics. "
+        "'llmscope-spc session --help': research sessions (capture, compare, trend, report).",
     )
     add_common_flags(
         p,
@@ -82,7 +85,10 @@ def load_config(path: str | None) -> SidecarConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main(SERVICE, argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["session"]:
+        return session_cli.main(args[1:])
+    return cli.main(SERVICE, args)
 
 
 def _summary(config: SidecarConfig) -> str:

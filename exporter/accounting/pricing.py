@@ -96,3 +96,14 @@ def cost_usd(
     if cached and price.cached_input is not None:
         out["cached_input"] = cached * price.cached_input / 1e6
     return out
+
+
+def probe_spend(
+    target: TargetConfig, input_tokens: int | None, output_tokens: int | None, cached: int | None
+) -> dict[str, float] | None:
+    """What one probe cost by token type; None without a known price or without tokens.
+    A probe that failed after content arrived was billed too, so it has a cost."""
+    price = price_for(target)
+    if price is None or not (input_tokens or output_tokens):
+        return None
+    return cost_usd(price, input_tokens or 0, output_tokens or 0, cached or 0)

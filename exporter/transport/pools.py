@@ -17,8 +17,18 @@ POOL_KEY = "llmscope.pool"  # request extension naming the pool (the target's na
 
 
 class PerTargetTransport(httpx.AsyncBaseTransport):
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        max_connections: int = 4,
+        max_keepalive: int = 1,
+    ) -> None:
         self._ssl = ssl_context or ssl.create_default_context()
+        # A benchmark runs several probes of one target at once and keeps their connections.
+        self._limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_keepalive
+        )
         self._pools: dict[str, httpx.AsyncHTTPTransport] = {}
 
     def _pool(self, key: str) -> httpx.AsyncHTTPTransport:
@@ -26,7 +36,7 @@ class PerTargetTransport(httpx.AsyncBaseTransport):
         if pool is None:
             pool = httpx.AsyncHTTPTransport(
                 verify=self._ssl,
-                limits=httpx.Limits(max_connections=4, max_keepalive_connections=1),
+                limits=self._limits,
             )
             self._pools[key] = pool
         return pool

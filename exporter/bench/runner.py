@@ -1,0 +1,68 @@
+"""Running the probes of a session: each target's probes in order, at most ``concurrency``
+probes in flight over all targets, the targets interleaved so they share the run's time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from exporter.accounting.pricing import probe_spend
+from exporter.config.types import TargetConfig
+from exporter.probing.harness import ProbeResult, probe_prompt, run_probe
+from exporter.providers.protocol import ProbeContext
+from exporter.providers.table import PROVIDERS
+from exporter.transport.pools import PerTargetTransport
+
+
+@dataclass(frozen=True)
+class Probed:
+    """One finished probe and what it cost (USD, None without a known price)."""
+
+    target: TargetConfig
+    result: ProbeResult
+    cost: float | None
+
+
+async def run_session(
+    targets: Sequence[TargetConfig],
+    *,
+    probes: int,
+    concurrency: int,
+    keys: Mapping[str, str | None],
+    max_body_bytes: int,
+    on_probe: Callable[[Probed], None],
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[Probed]:
+    """``probes`` probes of every target; results in the order the probes started."""
+    transport = transport or PerTargetTransport(
+        max_connections=concurrency, max_keepalive=concurrency
+    )
+    gate = asyncio.Semaphore(concurrency)
+    order = [t for _ in range(probes) for t in targets]
+    async with httpx.AsyncClient(
+        transport=transport, follow_redirects=False, headers={"User-Agent": "llmscope-probe"}
+    ) as client:
+
+        async def one(target: TargetConfig) -> Probed:
+            async with gate:
+                ctx = ProbeContext(
+                    client=client,
+                    target=target,
+                    prompt=probe_prompt(target.prompt),
+                    api_key=keys.get(target.name),
+                    max_body_bytes=max_body_bytes,
+                )
+                result = await run_probe(PROVIDERS[target.provider], ctx)
+            spend = probe_spend(
+                target, result.input_tokens, result.output_tokens, result.cached_input_tokens
+            )
+            done = Probed(target, result, sum(spend.values()) if spend is not None else None)
+            on_probe(done)
+            return done
+
+        # Tasks are created in this order and the gate wakes its waiters first in, first out,
+        # so the probes start in this order: "probe order" for the Nelson rules is well defined.
+        return list(await asyncio.gather(*(one(t) for t in order)))
