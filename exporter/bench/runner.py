@@ -11,7 +11,8 @@ import httpx
 
 from exporter.accounting.pricing import probe_spend
 from exporter.config.types import TargetConfig
-from exporter.probing.harness import ProbeResult, probe_prompt, run_probe
+from exporter.probing.harness import ProbeResult, run_probe
+from exporter.probing.workload import probe_prompt
 from exporter.providers.protocol import ProbeContext
 from exporter.providers.table import PROVIDERS
 from exporter.transport.pools import PerTargetTransport
@@ -51,7 +52,7 @@ async def run_session(
                 ctx = ProbeContext(
                     client=client,
                     target=target,
-                    prompt=probe_prompt(target.prompt),
+                    prompt=probe_prompt(target),
                     api_key=keys.get(target.name),
                     max_body_bytes=max_body_bytes,
                 )
