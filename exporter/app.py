@@ -18,6 +18,7 @@ from exporter.canary.book import CanaryBook
 from exporter.canary.jobs import CanaryJob, canary_jobs
 from exporter.canary.state import StateFile
 from exporter.collectors import Collectors, EnergyRecorder, register
+from exporter.config.keys import missing_key
 from exporter.config.types import Config, TargetConfig
 from exporter.metrics.canary import CanaryCollector
 from exporter.metrics.identity import ModelIdentity
@@ -28,6 +29,7 @@ from exporter.probing.workload import probe_prompt
 from exporter.providers.protocol import ProbeContext
 from exporter.providers.table import PROVIDERS
 from exporter.transport.pools import PerTargetTransport
+from servicekit.cli import count
 from servicekit.logs import SECRETS
 
 log = logging.getLogger("llmscope.exporter")
@@ -133,7 +135,11 @@ class Exporter:
             )
             return str(err)
         self._apply(config)
-        log.info("configuration reloaded from %s: %d targets", config.source, len(config.targets))
+        log.info(
+            "configuration reloaded from %s: %s",
+            config.source,
+            count(len(config.targets), "target"),
+        )
         return None
 
     def _apply(self, config: Config) -> None:
@@ -153,13 +159,10 @@ class Exporter:
         )
         self.identity.declare(t.name for t in config.targets)
         for target in config.targets:
-            key = self._api_key(target)
-            if target.api_key_env and key is None:
-                log.warning(
-                    "target %s is idle: environment variable %s is not set",
-                    target.name,
-                    target.api_key_env,
-                )
+            self._api_key(target)
+            why = missing_key(target, self._environ)
+            if why is not None:
+                log.warning("target %s is idle: %s", target.name, why)
                 self.metrics.set_idle(target.name, "missing_api_key")
                 continue
             self._publish_budget(target)
@@ -201,7 +204,8 @@ class Exporter:
     def _api_key(self, target: TargetConfig) -> str | None:
         if not target.api_key_env:
             return None
-        key = self._environ.get(target.api_key_env) or None
+        value = self._environ.get(target.api_key_env, "")
+        key = value if value.strip() else None  # empty or blank: no key (missing_key says so)
         if key:
             SECRETS.add(key)
         self._keys[target.name] = key

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -14,6 +15,7 @@ from exporter.accounting.estimate import BUDGET_FACTOR, cost_table, over_budget,
 from exporter.app import Exporter
 from exporter.bench import cli as bench_cli
 from exporter.config.defaults import builtin_config
+from exporter.config.keys import missing_key
 from exporter.config.loader import load_file
 from exporter.config.types import Config
 from servicekit import cli
@@ -60,7 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _summary(config: Config) -> str:
     costs = [target_cost(t) for t in config.targets]
-    lines = [f"{config.source}: valid, {len(config.targets)} targets", *cost_table(costs)]
+    lines = [f"{config.source}: valid, {cli.count(len(config.targets), 'target')}"]
+    for target in config.targets:
+        why = missing_key(target, os.environ)
+        if why is not None:
+            lines.append(f"target {target.name} will be idle: {why}")
+    lines += cost_table(costs)
     lines += [f"would refuse to start: {line}" for line in over_budget(costs)]
     return "\n".join(lines)
 
@@ -112,10 +119,10 @@ async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> 
 
     cli.on_signals(stop.set, on_sighup)
     log.info(
-        "listening on %s (%s), %d targets from %s",
+        "listening on %s (%s), %s from %s",
         args.listen,
         web.description,
-        len(config.targets),
+        cli.count(len(config.targets), "target"),
         config.source,
     )
     try:

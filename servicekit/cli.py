@@ -95,3 +95,8 @@ def on_signals(stop: Callable[[], object], reload: Callable[[], object]) -> None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     loop.add_signal_handler(signal.SIGHUP, reload)
+
+
+def count(n: int, noun: str) -> str:
+    """ "1 target", "2 targets": a number and its noun, agreeing."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

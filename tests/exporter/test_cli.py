@@ -28,7 +28,26 @@ def test_config_check_accepts_a_valid_file(tmp_path: Path) -> None:
     path.write_text("targets: [{name: a, provider: simulated, model: m}]\n")
     result = run_cli("--config.file", str(path), "--config.check")
     assert result.returncode == 0
-    assert "valid, 1 targets" in result.stdout
+    assert result.stdout.splitlines()[0] == f"{path}: valid, 1 target"
+
+
+def test_config_check_names_idle_targets_and_tells_unset_from_empty(tmp_path: Path) -> None:
+    path = tmp_path / "keys.yml"
+    path.write_text(
+        "targets:\n"
+        "  - {name: unset, provider: anthropic, model: m, api_key_env: LLMSCOPE_T_UNSET}\n"
+        "  - {name: empty, provider: anthropic, model: m, api_key_env: LLMSCOPE_T_EMPTY}\n"
+        "  - {name: keyed, provider: anthropic, model: m, api_key_env: LLMSCOPE_T_KEY}\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "LLMSCOPE_T_EMPTY": " ", "LLMSCOPE_T_KEY": "sk-x"}
+    result = run_cli("--config.file", str(path), "--config.check", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{path}: valid, 3 targets"
+    assert "target unset will be idle: environment variable LLMSCOPE_T_UNSET is not set" in lines
+    assert "target empty will be idle: environment variable LLMSCOPE_T_EMPTY is empty" in lines
+    assert not any(line.startswith("target keyed will be idle") for line in lines)
+    assert "sk-x" not in result.stdout + result.stderr
 
 
 def test_config_error_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
