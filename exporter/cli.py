@@ -63,11 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _summary(config: Config) -> str:
     costs = [target_cost(t) for t in config.targets]
     lines = [f"{config.source}: valid, {cli.count(len(config.targets), 'target')}"]
+    lines += cost_table(costs)
     for target in config.targets:
         why = missing_key(target, os.environ)
         if why is not None:
             lines.append(f"target {target.name} will be idle: {why}")
-    lines += cost_table(costs)
     lines += [f"would refuse to start: {line}" for line in over_budget(costs)]
     return "\n".join(lines)
 
