@@ -18,6 +18,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from exporter.transport.netfail import TransportError
 from exporter.transport.proxies import Proxy, proxy_for
@@ -239,8 +240,7 @@ class ProbeClient:
         except ConnectionError as err:
             message = f"{origin.authority}: closed during the handshake: {err}"
             raise TransportError("tls", message) from None
-        assert isinstance(transport, asyncio.Transport)
-        wire.transport = transport
+        wire.transport = cast(asyncio.Transport, transport)
 
 
 async def _resolve(
@@ -273,10 +273,12 @@ async def _open(
     errors: list[str] = []
     for family, (host, port) in addresses:
         try:
-            await loop.create_connection(lambda: wire, host, port, family=family)
+            transport, _ = await loop.create_connection(lambda: wire, host, port, family=family)
         except OSError as err:
             errors.append(f"{host} port {port}: {err.strerror or err}")
         else:
+            # uvloop may call connection_made after this returns: take the transport here.
+            wire.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
             return
     raise TransportError("connect", f"{hop.authority}: {'; '.join(errors) or 'no address'}")
 
