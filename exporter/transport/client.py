@@ -138,7 +138,7 @@ class ProbeClient:
         while True:
             wire = kept or await self._connect(route, request.timeout, phases, clock)
             try:
-                wire.send(request.method, target, headers, request.body)
+                wire.send(request.method, target, headers, request.body, keep=not request.fresh)
                 sent = clock()
                 head = await wire.head(request.stall)
                 phases["first_byte"] = clock() - sent
@@ -151,11 +151,7 @@ class ProbeClient:
             except BaseException:
                 wire.close()
                 raise
-            fields: dict[str, str] = {}
-            for name, value in head.headers:
-                key, text = name.decode("latin-1"), value.decode("latin-1")
-                fields[key] = f"{fields[key]}, {text}" if key in fields else text
-            return Response(self, request, route, wire, status=head.status_code, headers=fields)
+            return Response(self, request, route, wire, status=head.status, headers=head.headers)
 
     def keep(self, request: Request, route: tuple[Origin, Proxy | None], wire: Wire) -> None:
         old = self._idle.pop(request.pool, None)
@@ -278,7 +274,7 @@ async def _open(
             errors.append(f"{host} port {port}: {err.strerror or err}")
         else:
             # uvloop may call connection_made after this returns: take the transport here.
-            wire.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+            wire.transport = transport
             return
     raise TransportError("connect", f"{hop.authority}: {'; '.join(errors) or 'no address'}")
 
@@ -290,8 +286,7 @@ async def _tunnel(wire: Wire, origin: Origin, proxy: Proxy, timeout: float) -> N
         headers.append(("Proxy-Authorization", proxy.authorization))
     wire.send("CONNECT", origin.host_port, headers, b"")
     head = await wire.head(timeout)
-    if not 200 <= head.status_code < 300:
+    if not 200 <= head.status < 300:
         raise TransportError(
-            "connect", f"proxy {proxy.origin.authority} refused the tunnel: {head.status_code}"
+            "connect", f"proxy {proxy.origin.authority} refused the tunnel: HTTP {head.status}"
         )
-    wire.reset()

@@ -1,9 +1,9 @@
-"""One HTTP/1.1 client connection: an asyncio protocol that h11 parses for.
+"""One HTTP/1.1 client connection: an asyncio protocol with a parser behind it.
 
-The event loop hands bytes to ``data_received``; the probe's task turns them into h11
-events when it asks for the next one, so a streamed chunk costs one wake-up of that task
-and no other. Silence is watched by one timer per connection that is moved on only when
-it fires (at most once per ``stall_timeout``), not one timer per read.
+The event loop hands bytes to ``data_received``; the probe's task parses them when it asks
+for the next piece of the body, so a streamed chunk costs one wake-up of that task and no
+other. Silence is watched by one timer per connection that is moved on only when it fires
+(at most once per ``stall_timeout``), not by a timer per read.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import cast
 
-import h11
-
+from exporter.transport.http11 import Head, ResponseParser, encode_request
 from exporter.transport.netfail import TransportError
 
 _PAUSE_BYTES = 256 * 1024  # unread bytes before the socket stops being read
@@ -23,18 +22,19 @@ class Wire(asyncio.Protocol):
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
-        self._h11 = h11.Connection(h11.CLIENT)
+        self._parser: ResponseParser | None = None  # the response being read
+        self._pending = b""  # body bytes that came with the head
         self._inbox: list[bytes] = []
         self._unread = 0
         self._paused = False
-        self._eof = False  # the peer closed (or the connection was lost)
-        self._eof_fed = False
+        self._eof = False  # the peer closed, or the connection was lost
         self._lost: Exception | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._stall = 0.0
         self._last = 0.0  # loop time of the last byte received (or of the request sent)
         self._timer: asyncio.TimerHandle | None = None
         self.received = False  # a byte of the current response arrived
+        self.reusable = False  # the last response ended cleanly and both sides keep the line
 
     # -- asyncio.Protocol: called by the event loop ------------------------------------------
 
@@ -49,19 +49,17 @@ class Wire(asyncio.Protocol):
         if self._unread > _PAUSE_BYTES and not self._paused and self.transport is not None:
             self._paused = True
             self.transport.pause_reading()
-        self._wake()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def eof_received(self) -> bool:
-        self._eof = True
-        self._wake()
+        self.connection_lost(None)
         return False  # let the transport close itself
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._eof = True
         self._lost = exc
-        self._wake()
-
-    def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -70,95 +68,82 @@ class Wire(asyncio.Protocol):
 
     @property
     def usable(self) -> bool:
-        """Idle, open, and nothing arrived since the last response ended."""
+        """Kept open by both sides, and nothing arrived since the last response ended."""
         return (
-            not self._eof
+            self.reusable
+            and not self._eof
             and not self._inbox
             and self.transport is not None
             and not self.transport.is_closing()
-            and self._h11.our_state is h11.IDLE
         )
 
     def close(self) -> None:
+        self.reusable = False
         self._cancel_timer()
         if self.transport is not None:
             self.transport.close()
 
-    def reset(self) -> None:
-        """Start a new h11 state machine (after a proxy tunnel switched protocols)."""
-        self._h11 = h11.Connection(h11.CLIENT)
-
     def send(
-        self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        *,
+        keep: bool = True,
     ) -> None:
-        """Write one request; raises TransportError('request') if h11 refuses a header."""
+        """Write one request; the response is then read with ``head`` and ``read``."""
         assert self.transport is not None
-        try:
-            data = self._h11.send(h11.Request(method=method, target=target, headers=list(headers)))
-            if body:
-                data = (data or b"") + (self._h11.send(h11.Data(data=body)) or b"")
-            data = (data or b"") + (self._h11.send(h11.EndOfMessage()) or b"")
-        except h11.LocalProtocolError:
-            # h11's text quotes the bad value, which may be a key: never pass it on.
-            raise TransportError(
-                "request", "a request header or the target has a forbidden character"
-            ) from None
-        self.received = False
+        data = encode_request(method, target, headers, body)
+        self._parser = ResponseParser(method, may_keep=keep)
+        self.reusable = self.received = False
         self._last = self._loop.time()
         self.transport.write(data)
 
-    async def head(self, stall: float) -> h11.Response:
-        """The final response head (1xx are skipped); ``stall`` bounds each silence."""
+    async def head(self, stall: float) -> Head:
+        """The final response head (1xx skipped); ``stall`` bounds each silence after it."""
+        assert self._parser is not None
         self._stall = stall
-        while True:
-            event = await self._event()
-            if isinstance(event, h11.Response):
-                return event
-            if isinstance(event, h11.ConnectionClosed):
-                raise TransportError("closed", "the server closed the connection before answering")
+        while self._parser.head is None:
+            self._pending += await self._next()
+        return self._parser.head
 
     async def read(self) -> bytes:
         """The next piece of the body; b"" once it ended as its framing says."""
-        event = await self._event()
-        if type(event) is h11.Data:
-            return bytes(event.data)
-        if isinstance(event, h11.EndOfMessage):
-            self._cancel_timer()
-            if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
-                self._h11.start_next_cycle()
-            return b""
-        raise TransportError("closed", "the server closed the connection mid-body")
+        parser = self._parser
+        assert parser is not None
+        assert parser.head is not None
+        if self._pending:
+            piece, self._pending = self._pending, b""
+            return piece
+        while not parser.done:
+            piece = await self._next()
+            if piece:
+                return piece
+        self._cancel_timer()
+        self.reusable = parser.head.keep_alive
+        return b""
 
     # -- internals ----------------------------------------------------------------------
 
-    async def _event(self) -> h11.Event | type[h11.PAUSED]:
-        conn = self._h11
-        while True:
-            try:
-                event = conn.next_event()
-            except h11.RemoteProtocolError as err:
-                if self._eof_fed:
-                    raise TransportError("closed", str(err)) from None
-                raise TransportError("protocol", str(err)) from None
-            if event is not h11.NEED_DATA:
-                return event  # type: ignore[return-value]  # NEED_DATA is handled here
-            if self._inbox:
-                data = self._inbox[0] if len(self._inbox) == 1 else b"".join(self._inbox)
-                self._inbox.clear()
-                self._unread = 0
-                if self._paused and self.transport is not None:
-                    self._paused = False
-                    self.transport.resume_reading()
-                conn.receive_data(data)
-            elif self._eof and not self._eof_fed:
+    async def _next(self) -> bytes:
+        """Feed what arrived to the parser (waiting if nothing did); the body bytes it gave."""
+        parser = self._parser
+        assert parser is not None
+        while not self._inbox:
+            if self._eof:
                 if self._lost is not None:
                     raise TransportError("closed", f"connection lost: {self._lost}")
-                self._eof_fed = True
-                conn.receive_data(b"")
-            elif self._eof_fed:
-                raise TransportError("closed", "the server closed the connection")
-            else:
-                await self._wait()
+                return parser.eof()
+            await self._wait()
+        inbox = self._inbox
+        data = inbox[0] if len(inbox) == 1 else b"".join(inbox)
+        inbox.clear()
+        self._unread = 0
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        return parser.feed(data)
 
     async def _wait(self) -> None:
         waiter = self._loop.create_future()
