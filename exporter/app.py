@@ -33,6 +33,7 @@ from servicekit.logs import SECRETS
 log = logging.getLogger("llmscope.exporter")
 
 ConfigLoader = Callable[[], Config]
+_LOGGED_ONCE = {"auth": "authentication refused", "invalid_url": "the request URL cannot be used"}
 
 
 class Exporter:
@@ -67,7 +68,7 @@ class Exporter:
         self._scheduler: Scheduler | None = None
         self._config: Config | None = None
         self._keys: dict[str, str | None] = {}
-        self._auth_logged: set[str] = set()
+        self._logged_once: set[tuple[str, str]] = set()  # (target, reason) already logged
         self._registry = registry
         self._collectors: Collectors | None = None
         self.energy = EnergyRecorder(registry, None)
@@ -144,7 +145,7 @@ class Exporter:
             if self._client is not None:
                 self._client.drop(gone)
         self._config = config
-        self._auth_logged.clear()
+        self._logged_once.clear()
         active: list[TargetConfig] = []
         self.metrics.declare(
             (t, PROVIDERS[t.provider].semconv_name, PROVIDERS[t.provider].endpoint(t))
@@ -227,15 +228,20 @@ class Exporter:
         self.metrics.record(target.name, result, self._charge(target, result))
         if self.identity.observe(target.name, result.served):
             log.warning("target %s: the model serving it changed: %s", target.name, result.served)
-        if result.reason == "auth":
-            if target.name not in self._auth_logged:
-                self._auth_logged.add(target.name)
-                log.error("target %s: authentication refused: %s", target.name, result.message)
-        elif result.reason is not None:
-            log.info("target %s: probe failed (%s): %s", target.name, result.reason, result.message)
-        else:
-            self._auth_logged.discard(target.name)
+        self._log(target, result.reason, result.message)
         return result.retry_after
+
+    def _log(self, target: TargetConfig, reason: str | None, message: str) -> None:
+        """Failures that repeat unchanged until someone fixes the config or the key are
+        logged once per target (again after a success or a reload); others every time."""
+        if reason in _LOGGED_ONCE:
+            if (target.name, reason) not in self._logged_once:
+                self._logged_once.add((target.name, reason))
+                log.error("target %s: %s: %s", target.name, _LOGGED_ONCE[reason], message)
+        elif reason is not None:
+            log.info("target %s: probe failed (%s): %s", target.name, reason, message)
+        else:
+            self._logged_once = {k for k in self._logged_once if k[0] != target.name}
 
     def _charge(self, target: TargetConfig, result: ProbeResult) -> dict[str, float] | None:
         """The probe's cost, charged to the target's daily budget (canary probes too)."""

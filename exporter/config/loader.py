@@ -27,6 +27,7 @@ from exporter.config.types import (
     TargetConfig,
 )
 from exporter.providers.table import PROVIDERS
+from exporter.transport.urls import split_url
 from servicekit.errors import ConfigError
 from servicekit.yamlconf import Reader, join_path, load_document, parse_duration, read_file
 
@@ -209,7 +210,7 @@ def _target(
         name=name or "",
         provider=provider_kind or "",
         model=model or "",
-        base_url=opt(keys, "base_url", path, reader.string, "").rstrip("/"),
+        base_url=opt(keys, "base_url", path, _base_url(reader), "").rstrip("/"),
         api_key_env=key_env,
         interval=opt(keys, "interval", path, reader.duration, interval),
         timeout=opt(keys, "timeout", path, reader.duration, timeout),
@@ -266,6 +267,23 @@ def _variable_name(reader: Reader) -> Callable[[yaml.Node, str], str | None]:
             )
             return None
         return value
+
+    return convert
+
+
+def _base_url(reader: Reader) -> Callable[[yaml.Node, str], str | None]:
+    """A URL the probe client can request (exporter.transport.urls), checked here so that
+    --config.check refuses it instead of every probe failing."""
+
+    def convert(node: yaml.Node, path: str) -> str | None:
+        value = reader.string(node, path)
+        if value is None:
+            return None
+        try:
+            split_url(value)
+        except ValueError as err:
+            reader.fail(node, path, f"{value!r} {err}")
+        return value  # even when refused: "required" would be a second, wrong message
 
     return convert
 
