@@ -29,9 +29,10 @@ import sys
 import tempfile
 import time
 import timeit
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -48,7 +49,7 @@ from exporter.transport.loop import loop_factory
 
 ROOT = Path(__file__).resolve().parent.parent
 Times = list[tuple[str, list[float]]]  # (prompt, arrival time of each content chunk)
-Client = Callable[[str, int, int], Awaitable[tuple[Times, float]]]  # and CPU seconds
+Client = Callable[[str, int, int], Coroutine[Any, Any, tuple[Times, float]]]  # and CPU seconds
 
 
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
