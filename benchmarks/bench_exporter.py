@@ -40,13 +40,15 @@ from prometheus_client import CollectorRegistry, generate_latest
 from benchmarks._stream_server import CHUNKS, GAP, TTFT
 from exporter.config.types import TargetConfig
 from exporter.metrics.probes import ProbeMetrics
-from exporter.probing.harness import ProbeResult, probe_prompt, run_probe
+from exporter.probing.harness import ProbeResult, run_probe
+from exporter.probing.workload import probe_prompt
 from exporter.providers.openai import OpenAIOptions, OpenAIProvider
 from exporter.providers.protocol import ProbeContext
 from exporter.transport.client import ProbeClient
 from exporter.transport.loop import loop_factory
 
 ROOT = Path(__file__).resolve().parent.parent
+PEER = TargetConfig(name="peer", provider="openai", model="m", prompt="Count")  # its prompts
 Times = list[tuple[str, list[float]]]  # (prompt, arrival time of each content chunk)
 Client = Callable[[str, int, int], Coroutine[Any, Any, tuple[Times, float]]]  # and CPU seconds
 
@@ -80,12 +82,13 @@ async def exporter_client(url: str, targets: int, rounds: int) -> tuple[Times, f
             options=OpenAIOptions(),
             timeout=30,
             stall_timeout=10,
+            prompt="Count",
         )
         for i in range(targets)
     ]
 
     async def one(target: TargetConfig) -> tuple[str, list[float]]:
-        prompt = probe_prompt("Count")
+        prompt = probe_prompt(target)
         ctx = ProbeContext(
             client=client, target=target, prompt=prompt, api_key="k", clock=time.monotonic
         )
@@ -106,7 +109,7 @@ async def anchor_client(url: str, targets: int, rounds: int) -> tuple[Times, flo
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def one() -> tuple[str, list[float]]:
-            prompt = probe_prompt("Anchor")
+            prompt = probe_prompt(PEER)
             times: list[float] = []
             async with session.post(
                 f"{url}/v1/chat/completions",
@@ -136,7 +139,7 @@ async def floor_client(url: str, targets: int, rounds: int) -> tuple[Times, floa
     host, port = url.removeprefix("http://").split(":")
 
     async def one() -> tuple[str, list[float]]:
-        prompt = probe_prompt("Floor")
+        prompt = probe_prompt(PEER)
         reader, writer = await asyncio.open_connection(host, int(port))
         body = json.dumps(chat_body(prompt)).encode()
         writer.write(
@@ -239,9 +242,8 @@ def render_cost(targets: int = 100) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--probes-one", type=int, default=15, help="probes at 1 target")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds at 200 targets")
+    for flag, default in (("--repeats", 3), ("--probes-one", 15), ("--rounds", 3)):
+        parser.add_argument(flag, type=int, default=default)  # rounds: at 200 targets
     args = parser.parse_args()
     loop_name, factory = loop_factory()
     clients: dict[str, tuple[Client, Callable[[], asyncio.AbstractEventLoop]]] = {

@@ -27,7 +27,6 @@ from exporter.config.types import (
     TargetConfig,
 )
 from exporter.providers.table import PROVIDERS
-from exporter.transport.urls import split_url
 from servicekit.errors import ConfigError
 from servicekit.yamlconf import Reader, join_path, load_document, parse_duration, read_file
 
@@ -210,7 +209,7 @@ def _target(
         name=name or "",
         provider=provider_kind or "",
         model=model or "",
-        base_url=opt(keys, "base_url", path, _base_url(reader), "").rstrip("/"),
+        base_url=config_blocks.base_url(reader, keys.get("base_url"), join_path(path, "base_url")),
         api_key_env=key_env,
         interval=opt(keys, "interval", path, reader.duration, interval),
         timeout=opt(keys, "timeout", path, reader.duration, timeout),
@@ -267,23 +266,6 @@ def _variable_name(reader: Reader) -> Callable[[yaml.Node, str], str | None]:
             )
             return None
         return value
-
-    return convert
-
-
-def _base_url(reader: Reader) -> Callable[[yaml.Node, str], str | None]:
-    """A URL the probe client can request (exporter.transport.urls), checked here so that
-    --config.check refuses it instead of every probe failing."""
-
-    def convert(node: yaml.Node, path: str) -> str | None:
-        value = reader.string(node, path)
-        if value is None:
-            return None
-        try:
-            split_url(value)
-        except ValueError as err:
-            reader.fail(node, path, f"{value!r} {err}")
-        return value  # even when refused: "required" would be a second, wrong message
 
     return convert
 

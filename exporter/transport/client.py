@@ -3,31 +3,27 @@
 It is small on purpose. A probe needs one connection per target, kept between probes
 (``connection: keepalive``) or opened anew (``fresh``), and exact phases: name resolution,
 TCP connect, TLS handshake and the wait for the response head are separate steps here
-(``getaddrinfo``, ``create_connection``, ``start_tls``), so each is timed by itself. The
-general-purpose clients measured against it cost two to five times the CPU per streamed
-chunk (docs/benchmarks.md); httpx stays for one-off calls (docs/exporter.md).
+(``getaddrinfo``, ``create_connection``, ``start_tls``), so each is timed by itself. Measured
+against it (docs/benchmarks.md), httpx took about seven times its CPU per streamed chunk
+and aiohttp a quarter more; httpx stays for one-off calls (docs/exporter.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
-import socket
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
 
+from exporter.transport.connect import Clock, Phases, connect
 from exporter.transport.netfail import TransportError
 from exporter.transport.proxies import Proxy, proxy_for
 from exporter.transport.urls import Origin, split_url
 from exporter.transport.wire import Wire
 
 USER_AGENT = "llmscope-probe"
-Phases = dict[str, float]
-Clock = Callable[[], float]
 
 
 def keepalive_idle(interval: float) -> float:
@@ -105,7 +101,11 @@ class Response:
 
 
 class ProbeClient:
-    """Connections kept per target, TLS context and proxy settings shared by all."""
+    """Connections kept per target, TLS context and proxy settings shared by all.
+
+    The exporter probes a target one request at a time and keeps one connection for it;
+    ``llmscope-exporter bench`` runs several at once and keeps up to ``keep_per_target``.
+    """
 
     def __init__(
         self,
@@ -113,11 +113,13 @@ class ProbeClient:
         *,
         environ: Mapping[str, str] = os.environ,
         clock: Clock = time.monotonic,
+        keep_per_target: int = 1,
     ) -> None:
         self._ssl = ssl_context or default_ssl_context()
         self._environ = environ
         self._clock = clock  # for idle expiry only; phases use the probe's own clock
-        self._idle: dict[str, _Idle] = {}
+        self._keep_per_target = keep_per_target
+        self._idle: dict[str, list[_Idle]] = {}  # most recently used last
 
     async def send(self, request: Request, phases: Phases, clock: Clock) -> Response:
         """Send ``request`` and wait for the response head; record phases as they pass.
@@ -136,7 +138,7 @@ class ProbeClient:
         headers = self._headers(request, origin, proxy)
         kept = self._checkout(request, route)
         while True:
-            wire = kept or await self._connect(route, request.timeout, phases, clock)
+            wire = kept or await connect(route, self._ssl, request.timeout, phases, clock)
             try:
                 wire.send(request.method, target, headers, request.body, keep=not request.fresh)
                 sent = clock()
@@ -153,16 +155,43 @@ class ProbeClient:
                 raise
             return Response(self, request, route, wire, status=head.status, headers=head.headers)
 
+    async def get(
+        self,
+        url: str,
+        *,
+        pool: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        keep_idle: float = 20.0,
+        limit: int = 1 << 20,
+    ) -> tuple[int, bytes]:
+        """A small GET beside the probes (a look-up such as Ollama's tags), on the target's
+        connections: its status and body. Raises TransportError."""
+        request = Request("GET", url, headers, b"", pool, timeout, timeout, keep_idle=keep_idle)
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self.send(request, {}, time.monotonic)
+                body = b""
+                try:
+                    while piece := await response.read():
+                        body += piece
+                        if len(body) > limit:
+                            raise TransportError("protocol", f"body past {limit} bytes")
+                finally:
+                    response.close()
+        except TimeoutError:
+            raise TransportError("read_timeout", f"no answer within {timeout:g}s") from None
+        return response.status, body
+
     def keep(self, request: Request, route: tuple[Origin, Proxy | None], wire: Wire) -> None:
-        old = self._idle.pop(request.pool, None)
-        if old is not None:
-            old.wire.close()
-        self._idle[request.pool] = _Idle(wire, route, self._clock(), request.keep_idle)
+        kept = self._idle.setdefault(request.pool, [])
+        kept.append(_Idle(wire, route, self._clock(), request.keep_idle))
+        while len(kept) > self._keep_per_target:
+            kept.pop(0).wire.close()
 
     def drop(self, pool: str) -> None:
-        """Close the kept connection of a target that a reload removed."""
-        idle = self._idle.pop(pool, None)
-        if idle is not None:
+        """Close the kept connections of a target that a reload removed."""
+        for idle in self._idle.pop(pool, []):
             idle.wire.close()
 
     def close(self) -> None:
@@ -170,14 +199,15 @@ class ProbeClient:
             self.drop(pool)
 
     def _checkout(self, request: Request, route: tuple[Origin, Proxy | None]) -> Wire | None:
-        idle = self._idle.pop(request.pool, None)
-        if idle is None:
-            return None
-        expired = self._clock() - idle.since > idle.keep
-        if request.fresh or expired or idle.route != route or not idle.wire.usable:
-            idle.wire.close()
-            return None
-        return idle.wire
+        kept = self._idle.get(request.pool)
+        while kept:
+            idle = kept.pop()
+            expired = self._clock() - idle.since > idle.keep
+            if request.fresh or expired or idle.route != route or not idle.wire.usable:
+                idle.wire.close()
+                continue
+            return idle.wire
+        return None
 
     @staticmethod
     def _headers(request: Request, origin: Origin, proxy: Proxy | None) -> list[tuple[str, str]]:
@@ -195,98 +225,3 @@ class ProbeClient:
         if proxy is not None and proxy.authorization and origin.scheme == "http":
             headers.append(("Proxy-Authorization", proxy.authorization))
         return headers
-
-    async def _connect(
-        self, route: tuple[Origin, Proxy | None], timeout: float, phases: Phases, clock: Clock
-    ) -> Wire:
-        origin, proxy = route
-        hop = proxy.origin if proxy is not None else origin
-        loop = asyncio.get_running_loop()
-        wire = Wire()
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await _resolve(loop, hop, phases, clock)
-                start = clock()
-                await _open(loop, wire, hop, addresses)
-                phases["connect"] = clock() - start
-                if proxy is not None and origin.scheme == "https":
-                    await _tunnel(wire, origin, proxy, timeout)
-                if origin.scheme == "https":
-                    start = clock()
-                    await self._start_tls(loop, wire, origin)
-                    phases["tls"] = clock() - start
-        except TimeoutError:
-            wire.close()
-            raise TransportError(
-                "connect_timeout", f"no connection to {hop.authority} within {timeout:g}s"
-            ) from None
-        except BaseException:
-            wire.close()
-            raise
-        return wire
-
-    async def _start_tls(self, loop: asyncio.AbstractEventLoop, wire: Wire, origin: Origin) -> None:
-        assert wire.transport is not None
-        try:
-            transport = await loop.start_tls(
-                wire.transport, wire, self._ssl, server_hostname=origin.host
-            )
-        except (ssl.SSLError, ssl.CertificateError) as err:
-            raise TransportError("tls", f"{origin.authority}: {err}") from None
-        except ConnectionError as err:
-            message = f"{origin.authority}: closed during the handshake: {err}"
-            raise TransportError("tls", message) from None
-        wire.transport = cast(asyncio.Transport, transport)
-
-
-async def _resolve(
-    loop: asyncio.AbstractEventLoop, hop: Origin, phases: Phases, clock: Clock
-) -> list[tuple[int, tuple[str, int]]]:
-    """Addresses of ``hop``; an IP literal needs no lookup and gets no ``dns`` phase."""
-    try:
-        address = ipaddress.ip_address(hop.host)
-    except ValueError:
-        pass
-    else:
-        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-        return [(family, (hop.host, hop.port))]
-    start = clock()
-    try:
-        infos = await loop.getaddrinfo(hop.host, hop.port, type=socket.SOCK_STREAM)
-    except socket.gaierror as err:
-        raise TransportError("dns", f"{hop.host}: {err.strerror or err}") from None
-    phases["dns"] = clock() - start
-    return [(family, (str(addr[0]), int(addr[1]))) for family, _, _, _, addr in infos]
-
-
-async def _open(
-    loop: asyncio.AbstractEventLoop,
-    wire: Wire,
-    hop: Origin,
-    addresses: list[tuple[int, tuple[str, int]]],
-) -> None:
-    """Connect to the first address that answers, in the resolver's order."""
-    errors: list[str] = []
-    for family, (host, port) in addresses:
-        try:
-            transport, _ = await loop.create_connection(lambda: wire, host, port, family=family)
-        except OSError as err:
-            errors.append(f"{host} port {port}: {err.strerror or err}")
-        else:
-            # uvloop may call connection_made after this returns: take the transport here.
-            wire.transport = transport
-            return
-    raise TransportError("connect", f"{hop.authority}: {'; '.join(errors) or 'no address'}")
-
-
-async def _tunnel(wire: Wire, origin: Origin, proxy: Proxy, timeout: float) -> None:
-    """``CONNECT`` through an HTTP proxy; TLS to the origin then runs inside the tunnel."""
-    headers = [("Host", origin.host_port)]
-    if proxy.authorization:
-        headers.append(("Proxy-Authorization", proxy.authorization))
-    wire.send("CONNECT", origin.host_port, headers, b"")
-    head = await wire.head(timeout)
-    if not 200 <= head.status < 300:
-        raise TransportError(
-            "connect", f"proxy {proxy.origin.authority} refused the tunnel: HTTP {head.status}"
-        )
