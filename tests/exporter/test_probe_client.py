@@ -14,35 +14,23 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter.app import Exporter
-from exporter.config.types import Config, TargetConfig
+from exporter.config.types import Config
 from exporter.probing.harness import ProbeResult, run_probe
-from exporter.providers.openai import OpenAIOptions, OpenAIProvider
+from exporter.providers.openai import OpenAIProvider
 from exporter.providers.protocol import ProbeContext
 from exporter.transport.client import ProbeClient
 from testkit.fakeserver import FakeRequest, FakeServer, serving
 from testkit.openai_fake import always, stream_script
+from tests.exporter.test_openai_probe import target
 from tests.web.certs import Certs, make_certs
 
 PROVIDER = OpenAIProvider()
 GOOD = always(stream_script(["a", "b"]))
 
 
-def target(base_url: str, **overrides: object) -> TargetConfig:
-    fields: dict[str, object] = {
-        "name": "t",
-        "provider": "openai",
-        "model": "m",
-        "base_url": base_url,
-        "timeout": 5.0,
-        "stall_timeout": 2.0,
-        "options": OpenAIOptions(),
-    }
-    fields.update(overrides)
-    return TargetConfig(**fields)  # type: ignore[arg-type]
-
-
 async def probe(client: ProbeClient, base_url: str, **overrides: object) -> ProbeResult:
-    ctx = ProbeContext(client=client, target=target(base_url, **overrides), prompt="p")
+    settings: dict[str, object] = {"stall_timeout": 2.0, **overrides}
+    ctx = ProbeContext(client=client, target=target(base_url, **settings), prompt="p")
     return await run_probe(PROVIDER, ctx)
 
 
