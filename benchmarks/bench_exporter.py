@@ -1,13 +1,24 @@
-"""Exporter benchmarks: timing accuracy, CPU per streamed chunk, /metrics render time.
+"""Exporter benchmarks: chunk timing error and CPU per chunk against a floor and a peer.
 
-Run: .venv/bin/python -m benchmarks.bench_exporter
+Run: .venv/bin/python -m benchmarks.bench_exporter [--repeats 3]
 The fake server runs in its own process and reports when each chunk actually left; the
-measurement error is the exporter's timestamp of a chunk minus that send time, on the one
-system-wide monotonic clock. Figures go to docs/benchmarks.md.
+error of a client is its timestamp of a chunk minus that send time, on the one system-wide
+monotonic clock. Side by side, in the same run and interleaved (each repeat runs every
+client once, in a rotated order), on the same event loop:
+
+- exporter: the real probe path (ProbeClient, the OpenAI provider and its decoders,
+  run_probe), keeping each target's connection as the running exporter does;
+- anchor: the peer's read loop as vLLM's benchmark_serving describes it, written here from
+  that description: one aiohttp session, ``async for line in response.content``, strip,
+  drop ``data: ``, skip ``[DONE]``, take the time, ``json.loads``, keep chunks with content;
+- floor: raw asyncio streams, one timestamp per read: the least a Python client can do.
+
+Medians over the repeats go to docs/benchmarks.md; the last line sums up 200 targets.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -17,8 +28,12 @@ import sys
 import tempfile
 import time
 import timeit
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -29,9 +44,13 @@ from exporter.probing.harness import ProbeResult, run_probe
 from exporter.probing.workload import probe_prompt
 from exporter.providers.openai import OpenAIOptions, OpenAIProvider
 from exporter.providers.protocol import ProbeContext
-from exporter.transport.pools import PerTargetTransport
+from exporter.transport.client import ProbeClient
+from exporter.transport.loop import loop_factory
 
 ROOT = Path(__file__).resolve().parent.parent
+PEER = TargetConfig(name="peer", provider="openai", model="m", prompt="Count")  # its prompts
+Times = list[tuple[str, list[float]]]  # (prompt, arrival time of each content chunk)
+Client = Callable[[str, int, int], Coroutine[Any, Any, tuple[Times, float]]]  # and CPU seconds
 
 
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
@@ -46,13 +65,16 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
     return process, f"http://127.0.0.1:{port_file.read_text()}"
 
 
-async def probe_round(
-    client: httpx.AsyncClient, url: str, targets: int
-) -> list[tuple[str, float, ProbeResult]]:
-    provider = OpenAIProvider()
+def chat_body(prompt: str) -> dict[str, object]:
+    messages = [{"role": "user", "content": prompt}]
+    return {"model": "m", "messages": messages, "stream": True, "max_tokens": 32}
 
-    async def one(i: int) -> tuple[str, float, ProbeResult]:
-        target = TargetConfig(
+
+async def exporter_client(url: str, targets: int, rounds: int) -> tuple[Times, float]:
+    provider = OpenAIProvider()
+    client = ProbeClient(environ={})
+    configs = [
+        TargetConfig(
             name=f"t{i}",
             provider="openai",
             model="m",
@@ -62,89 +84,117 @@ async def probe_round(
             stall_timeout=10,
             prompt="Count",
         )
+        for i in range(targets)
+    ]
+
+    async def one(target: TargetConfig) -> tuple[str, list[float]]:
         prompt = probe_prompt(target)
         ctx = ProbeContext(
             client=client, target=target, prompt=prompt, api_key="k", clock=time.monotonic
         )
         start = time.monotonic()
-        return prompt, start, await run_probe(provider, ctx)
-
-    return list(await asyncio.gather(*(one(i) for i in range(targets))))
-
-
-async def floor_probe(url: str, prompt: str) -> list[float]:
-    """The least a client can do: raw asyncio streams, a timestamp per content chunk read.
-
-    It is the floor the exporter's figures are compared with, measured in the same run.
-    """
-    host, port = url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    body = json.dumps(
-        {"model": "m", "messages": [{"role": "user", "content": prompt}], "stream": True}
-    ).encode()
-    writer.write(
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-    )
-    await writer.drain()
-    times: list[float] = []
-    while data := await reader.read(65536):
-        now = time.monotonic()
-        times += [now] * data.count(b'"content": " ')
-    writer.close()
-    return times
-
-
-def floor(url: str, targets: int, rounds: int) -> tuple[list[tuple[str, list[float]]], float]:
-    async def go() -> tuple[list[tuple[str, list[float]]], float]:
-        cpu0 = time.process_time()
-        out: list[tuple[str, list[float]]] = []
-        for _ in range(rounds):
-            floor_target = TargetConfig(name="floor", provider="openai", model="m", prompt="Floor")
-            prompts = [probe_prompt(floor_target) for _ in range(targets)]
-            times = await asyncio.gather(*(floor_probe(url, p) for p in prompts))
-            out += list(zip(prompts, times, strict=True))
-        return out, time.process_time() - cpu0
-
-    return asyncio.run(go())
-
-
-def summarize(errors: list[float], chunks: int, cpu: float) -> dict[str, float]:
-    errors.sort()
-    return {
-        "median_ms": statistics.median(errors) * 1e3,
-        "p99_ms": errors[int(0.99 * (len(errors) - 1))] * 1e3,
-        "max_ms": errors[-1] * 1e3,
-        "chunks": chunks,
-        "cpu_us_per_chunk": cpu / chunks * 1e6,
-    }
-
-
-def accuracy(url: str, targets: int, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
-    async def go() -> tuple[list[tuple[str, float, ProbeResult]], float]:
-        async with httpx.AsyncClient(transport=PerTargetTransport()) as client:
-            await probe_round(client, url, min(targets, 20))  # warm the connections
-            cpu0 = time.process_time()
-            results = []
-            for _ in range(rounds):
-                results += await probe_round(client, url, targets)
-            return results, time.process_time() - cpu0
-
-    results, cpu = asyncio.run(go())
-    floor_results, floor_cpu = floor(url, targets, rounds)
-    sent = json.loads(httpx.get(f"{url}/sent").text)
-    errors: list[float] = []
-    for prompt, start, result in results:
+        result: ProbeResult = await run_probe(provider, ctx)
         assert result.success and result.time_to_first_chunk is not None, result.message
-        measured = [start + result.time_to_first_chunk]
+        times = [start + result.time_to_first_chunk]
         for gap in result.gaps:
-            measured.append(measured[-1] + gap)
-        errors += [m - s for m, s in zip(measured, sent[prompt], strict=True)]
-    floor_errors = [
-        m - s for prompt, times in floor_results for m, s in zip(times, sent[prompt], strict=True)
-    ]
-    chunks = len(results) * CHUNKS
-    return summarize(errors, chunks, cpu), summarize(floor_errors, len(floor_errors), floor_cpu)
+            times.append(times[-1] + gap)
+        return prompt, times
+
+    await asyncio.gather(*(one(c) for c in configs[:20]))  # warm the connections
+    return await _timed_rounds(lambda: asyncio.gather(*(one(c) for c in configs)), rounds)
+
+
+async def anchor_client(url: str, targets: int, rounds: int) -> tuple[Times, float]:
+    connector = aiohttp.TCPConnector(limit=0)  # unlimited, as the issue's anchor was run
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one() -> tuple[str, list[float]]:
+            prompt = probe_prompt(PEER)
+            times: list[float] = []
+            async with session.post(
+                f"{url}/v1/chat/completions",
+                json=chat_body(prompt),
+                headers={"Authorization": "Bearer k"},
+            ) as response:
+                assert response.status == 200
+                async for raw in response.content:
+                    line = raw.strip()
+                    if not line:
+                        continue
+                    text = line.decode("utf-8").removeprefix("data: ")
+                    if text == "[DONE]":
+                        continue
+                    now = time.monotonic()
+                    data = json.loads(text)
+                    choices = data.get("choices")
+                    if choices and choices[0]["delta"].get("content"):
+                        times.append(now)
+            return prompt, times
+
+        await asyncio.gather(*(one() for _ in range(min(targets, 20))))
+        return await _timed_rounds(lambda: asyncio.gather(*(one() for _ in range(targets))), rounds)
+
+
+async def floor_client(url: str, targets: int, rounds: int) -> tuple[Times, float]:
+    host, port = url.removeprefix("http://").split(":")
+
+    async def one() -> tuple[str, list[float]]:
+        prompt = probe_prompt(PEER)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        body = json.dumps(chat_body(prompt)).encode()
+        writer.write(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        times: list[float] = []
+        while data := await reader.read(65536):
+            now = time.monotonic()
+            times += [now] * data.count(b'"content": " ')
+        writer.close()
+        return prompt, times
+
+    return await _timed_rounds(lambda: asyncio.gather(*(one() for _ in range(targets))), rounds)
+
+
+async def _timed_rounds(
+    run_round: Callable[[], Awaitable[list[tuple[str, list[float]]]]], rounds: int
+) -> tuple[Times, float]:
+    """``rounds`` rounds of concurrent probes, and the CPU time this process spent on them."""
+    cpu0 = time.process_time()
+    out: Times = []
+    for _ in range(rounds):
+        out += await run_round()
+    return out, time.process_time() - cpu0
+
+
+@dataclass(frozen=True)
+class Figures:
+    median_ms: float
+    p99_ms: float
+    max_ms: float
+    cpu_us: float
+    chunks: int
+
+
+def figures(times: Times, cpu: float, sent: dict[str, list[float]]) -> Figures:
+    errors = sorted(m - s for prompt, ts in times for m, s in zip(ts, sent[prompt], strict=True))
+    assert len(errors) == CHUNKS * len(times), "a client missed chunks"
+    return Figures(
+        statistics.median(errors) * 1e3,
+        errors[int(0.99 * (len(errors) - 1))] * 1e3,
+        errors[-1] * 1e3,
+        cpu / len(errors) * 1e6,
+        len(errors),
+    )
+
+
+def median_of(runs: list[Figures]) -> Figures:
+    med, p99, top, cpu = (
+        statistics.median(values)
+        for values in zip(*((f.median_ms, f.p99_ms, f.max_ms, f.cpu_us) for f in runs), strict=True)
+    )
+    return Figures(med, p99, top, cpu, runs[0].chunks)
 
 
 def render_cost(targets: int = 100) -> dict[str, float]:
@@ -191,30 +241,60 @@ def render_cost(targets: int = 100) -> dict[str, float]:
 
 
 def main() -> None:
-    process, url = start_server()
-    try:
-        print(f"scripted: ttft {TTFT * 1e3:.0f} ms, gap {GAP * 1e3:.0f} ms, {CHUNKS} chunks")
-        for targets, rounds, aim in ((1, 30, "median <= 0.5 ms"), (200, 3, "p99 <= 5 ms")):
-            r, f = accuracy(url, targets, rounds)
-            print(f"{targets:>3} concurrent targets (aim: {aim}), {r['chunks']:.0f} chunks")
-            for name, x in (("exporter", r), ("raw asyncio floor", f)):
-                print(
-                    f"    {name:<18} error median {x['median_ms']:7.3f} ms, p99 "
-                    f"{x['p99_ms']:8.3f} ms, max {x['max_ms']:8.3f} ms; CPU "
-                    f"{x['cpu_us_per_chunk']:6.1f} us/chunk"
-                )
-            print(
-                f"    exporter / floor: median error {r['median_ms'] / f['median_ms']:.1f}x, "
-                f"CPU per chunk {r['cpu_us_per_chunk'] / f['cpu_us_per_chunk']:.1f}x"
-            )
-    finally:
-        process.terminate()
-        process.wait()
+    parser = argparse.ArgumentParser()
+    for flag, default in (("--repeats", 3), ("--probes-one", 15), ("--rounds", 3)):
+        parser.add_argument(flag, type=int, default=default)  # rounds: at 200 targets
+    args = parser.parse_args()
+    loop_name, factory = loop_factory()
+    clients: dict[str, tuple[Client, Callable[[], asyncio.AbstractEventLoop]]] = {
+        "exporter": (exporter_client, factory),
+        "anchor": (anchor_client, factory),
+        "floor": (floor_client, factory),
+    }
+    if loop_name != "asyncio":
+        clients["exporter, asyncio loop"] = (exporter_client, asyncio.new_event_loop)
     r = render_cost()
     print(
         f"/metrics with 100 targets: {r['render_ms']:.2f} ms per render, "
         f"{r['bytes'] / 1024:.0f} KiB, {r['per_target_us']:.0f} us per target, "
         f"{r['ratio_to_empty']:.0f}x an empty registry"
+    )
+    print(
+        f"scripted: ttft {TTFT * 1e3:.0f} ms, gap {GAP * 1e3:.0f} ms, {CHUNKS} chunks; "
+        f"event loop {loop_name}; {args.repeats} interleaved repeats, medians shown"
+    )
+    process, url = start_server()
+    summary: dict[int, dict[str, Figures]] = {}
+    try:
+        for targets, rounds in ((1, args.probes_one), (200, args.rounds)):
+            runs: dict[str, list[tuple[Times, float]]] = {name: [] for name in clients}
+            names = list(clients)
+            for repeat in range(args.repeats):
+                for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
+                    client, make_loop = clients[name]
+                    with asyncio.Runner(loop_factory=make_loop) as runner:
+                        runs[name].append(runner.run(client(url, targets, rounds)))
+            sent = json.loads(httpx.get(f"{url}/sent").text)  # a one-off call: httpx
+            summary[targets] = {
+                name: median_of([figures(t, cpu, sent) for t, cpu in results])
+                for name, results in runs.items()
+            }
+            chunks = summary[targets]["exporter"].chunks
+            print(f"{targets:>3} concurrent targets, {chunks} chunks per client and repeat")
+            for name, f in summary[targets].items():
+                print(
+                    f"    {name:<22} error median {f.median_ms:6.3f} ms, p99 {f.p99_ms:7.3f} ms,"
+                    f" max {f.max_ms:7.3f} ms; CPU {f.cpu_us:6.1f} us/chunk"
+                )
+    finally:
+        process.terminate()
+        process.wait()
+    many = summary[200]
+    ex, anchor = many["exporter"], many["anchor"]
+    print(
+        f"200 targets: p99 exporter {ex.p99_ms:.1f} ms, anchor {anchor.p99_ms:.1f} ms, "
+        f"ratio {ex.p99_ms / anchor.p99_ms:.2f}; CPU per chunk exporter {ex.cpu_us:.0f} us, "
+        f"anchor {anchor.cpu_us:.0f} us"
     )
 
 

@@ -6,10 +6,8 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
-import httpx
 from prometheus_client import CollectorRegistry, Gauge
 
 from exporter.accounting.budget import BudgetGuard
@@ -28,13 +26,14 @@ from exporter.probing.scheduler import Scheduler
 from exporter.probing.workload import probe_prompt
 from exporter.providers.protocol import ProbeContext
 from exporter.providers.table import PROVIDERS
-from exporter.transport.pools import PerTargetTransport
+from exporter.transport.client import ProbeClient
 from servicekit.cli import count
 from servicekit.logs import SECRETS
 
 log = logging.getLogger("llmscope.exporter")
 
 ConfigLoader = Callable[[], Config]
+_LOGGED_ONCE = {"auth": "authentication refused", "invalid_url": "the request URL cannot be used"}
 
 
 class Exporter:
@@ -46,7 +45,7 @@ class Exporter:
         registry: CollectorRegistry,
         *,
         environ: Mapping[str, str] = os.environ,
-        transport: httpx.AsyncBaseTransport | None = None,
+        client: ProbeClient | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._load = load
@@ -65,18 +64,16 @@ class Exporter:
             "Unix time of the last successful configuration load.",
             registry=registry,
         )
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._client = client
         self._scheduler: Scheduler | None = None
         self._config: Config | None = None
         self._keys: dict[str, str | None] = {}
-        self._auth_logged: set[str] = set()
+        self._logged_once: set[tuple[str, str]] = set()  # (target, reason) already logged
         self._registry = registry
         self._collectors: Collectors | None = None
         self.energy = EnergyRecorder(registry, None)
         self._budget = BudgetGuard(wall_clock)
         self._paused: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._canary_scheduler: Scheduler | None = None
         self._canary_jobs: dict[str, CanaryJob] = {}
         self.canaries: CanaryBook | None = None
@@ -93,12 +90,9 @@ class Exporter:
         self._collectors = await asyncio.to_thread(register, self._registry, config.collectors)
         self.energy.meter = self._collectors.energy_meter
         await asyncio.to_thread(shipped_table)
-        self._transport = self._transport or PerTargetTransport()
-        self._client = httpx.AsyncClient(
-            transport=self._transport,
-            follow_redirects=False,
-            headers={"User-Agent": "llmscope-probe"},
-        )
+        # One probe client for all targets (docs/exporter.md): it keeps each target's
+        # connection between probes and shares one TLS context and the proxy settings.
+        self._client = self._client or ProbeClient(environ=self._environ)
         self._scheduler = Scheduler(
             self._probe,
             max_concurrency=config.max_concurrency,
@@ -119,7 +113,7 @@ class Exporter:
         if self._canary_scheduler is not None:
             await self._canary_scheduler.stop()
         if self._client is not None:
-            await self._client.aclose()
+            self._client.close()
         if self._collectors is not None:
             self._collectors.stop()
 
@@ -148,10 +142,10 @@ class Exporter:
         for gone in old - {t.name for t in config.targets}:
             self.energy.forget(gone)
             self._paused.discard(gone)
-            if isinstance(self._transport, PerTargetTransport):
-                self._background(self._transport.drop(gone))
+            if self._client is not None:
+                self._client.drop(gone)
         self._config = config
-        self._auth_logged.clear()
+        self._logged_once.clear()
         active: list[TargetConfig] = []
         self.metrics.declare(
             (t, PROVIDERS[t.provider].semconv_name, PROVIDERS[t.provider].endpoint(t))
@@ -196,11 +190,6 @@ class Exporter:
                 target.model,
             )
 
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _api_key(self, target: TargetConfig) -> str | None:
         if not target.api_key_env:
             return None
@@ -239,15 +228,20 @@ class Exporter:
         self.metrics.record(target.name, result, self._charge(target, result))
         if self.identity.observe(target.name, result.served):
             log.warning("target %s: the model serving it changed: %s", target.name, result.served)
-        if result.reason == "auth":
-            if target.name not in self._auth_logged:
-                self._auth_logged.add(target.name)
-                log.error("target %s: authentication refused: %s", target.name, result.message)
-        elif result.reason is not None:
-            log.info("target %s: probe failed (%s): %s", target.name, result.reason, result.message)
-        else:
-            self._auth_logged.discard(target.name)
+        self._log(target, result.reason, result.message)
         return result.retry_after
+
+    def _log(self, target: TargetConfig, reason: str | None, message: str) -> None:
+        """Failures that repeat unchanged until someone fixes the config or the key are
+        logged once per target (again after a success or a reload); others every time."""
+        if reason in _LOGGED_ONCE:
+            if (target.name, reason) not in self._logged_once:
+                self._logged_once.add((target.name, reason))
+                log.error("target %s: %s: %s", target.name, _LOGGED_ONCE[reason], message)
+        elif reason is not None:
+            log.info("target %s: probe failed (%s): %s", target.name, reason, message)
+        else:
+            self._logged_once = {k for k in self._logged_once if k[0] != target.name}
 
     def _charge(self, target: TargetConfig, result: ProbeResult) -> dict[str, float] | None:
         """The probe's cost, charged to the target's daily budget (canary probes too)."""

@@ -25,6 +25,7 @@ Reason = Literal[
     "truncated",  # the stream ended before the provider's end marker
     "oversized",  # the body grew past the configured limit
     "empty",  # the stream ended normally with no content
+    "invalid_url",  # the request URL cannot be used (no scheme, ftp://, a bad port)
     "internal",  # a bug in LLMscope; logged with a traceback
 ]
 REASONS: Final[tuple[str, ...]] = get_args(Reason)

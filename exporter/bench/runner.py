@@ -7,15 +7,13 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import httpx
-
 from exporter.accounting.pricing import probe_spend
 from exporter.config.types import TargetConfig
 from exporter.probing.harness import ProbeResult, run_probe
 from exporter.probing.workload import probe_prompt
 from exporter.providers.protocol import ProbeContext
 from exporter.providers.table import PROVIDERS
-from exporter.transport.pools import PerTargetTransport
+from exporter.transport.client import ProbeClient
 
 
 @dataclass(frozen=True)
@@ -35,35 +33,33 @@ async def run_session(
     keys: Mapping[str, str | None],
     max_body_bytes: int,
     on_probe: Callable[[Probed], None],
-    transport: httpx.AsyncBaseTransport | None = None,
+    client: ProbeClient | None = None,
 ) -> list[Probed]:
     """``probes`` probes of every target; results in the order the probes started."""
-    transport = transport or PerTargetTransport(
-        max_connections=concurrency, max_keepalive=concurrency
-    )
+    client = client or ProbeClient(keep_per_target=concurrency)
     gate = asyncio.Semaphore(concurrency)
     order = [t for _ in range(probes) for t in targets]
-    async with httpx.AsyncClient(
-        transport=transport, follow_redirects=False, headers={"User-Agent": "llmscope-probe"}
-    ) as client:
 
-        async def one(target: TargetConfig) -> Probed:
-            async with gate:
-                ctx = ProbeContext(
-                    client=client,
-                    target=target,
-                    prompt=probe_prompt(target),
-                    api_key=keys.get(target.name),
-                    max_body_bytes=max_body_bytes,
-                )
-                result = await run_probe(PROVIDERS[target.provider], ctx)
-            spend = probe_spend(
-                target, result.input_tokens, result.output_tokens, result.cached_input_tokens
+    async def one(target: TargetConfig) -> Probed:
+        async with gate:
+            ctx = ProbeContext(
+                client=client,
+                target=target,
+                prompt=probe_prompt(target),
+                api_key=keys.get(target.name),
+                max_body_bytes=max_body_bytes,
             )
-            done = Probed(target, result, sum(spend.values()) if spend is not None else None)
-            on_probe(done)
-            return done
+            result = await run_probe(PROVIDERS[target.provider], ctx)
+        spend = probe_spend(
+            target, result.input_tokens, result.output_tokens, result.cached_input_tokens
+        )
+        done = Probed(target, result, sum(spend.values()) if spend is not None else None)
+        on_probe(done)
+        return done
 
-        # Tasks are created in this order and the gate wakes its waiters first in, first out,
-        # so the probes start in this order: "probe order" for the Nelson rules is well defined.
+    # Tasks are created in this order and the gate wakes its waiters first in, first out,
+    # so the probes start in this order: "probe order" for the Nelson rules is well defined.
+    try:
         return list(await asyncio.gather(*(one(t) for t in order)))
+    finally:
+        client.close()

@@ -1,4 +1,4 @@
-"""The small blocks of a target or of ``global`` (pricing, budget, gpu, collectors),
+"""The small blocks of a target or of ``global`` (pricing, budget, gpu, collectors, base_url),
 each read and validated on its own; ``exporter.config.loader`` assembles them."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from collections.abc import Callable
 import yaml
 
 from exporter.config.types import PRESETS, Budget, CollectorsConfig, Pricing, Workload
+from exporter.transport.urls import split_url
 from servicekit.yamlconf import INVALID, Reader, join_path
 
 _PRICING_KEYS = frozenset({"input", "output", "cached_input"})
@@ -70,6 +71,19 @@ def gpu(reader: Reader, node: yaml.Node | None, path: str) -> str | None:
         return value
     reader.fail(node, path, f"expected all, a GPU index or a GPU UUID, got {value!r}")
     return None
+
+
+def base_url(reader: Reader, node: yaml.Node | None, path: str) -> str:
+    """A URL the probe client can request (``exporter.transport.urls``), refused here so
+    that --config.check catches it rather than every probe failing; no trailing slash."""
+    value = reader.string(node, path) if node is not None else None
+    if value is None:
+        return ""
+    try:
+        split_url(value)
+    except ValueError as err:
+        reader.fail(node, path, f"{value!r} {err}")
+    return value.rstrip("/")  # even when refused: "required" would be a second, wrong message
 
 
 def collectors(reader: Reader, node: yaml.Node | None) -> CollectorsConfig:

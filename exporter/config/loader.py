@@ -209,7 +209,7 @@ def _target(
         name=name or "",
         provider=provider_kind or "",
         model=model or "",
-        base_url=opt(keys, "base_url", path, reader.string, "").rstrip("/"),
+        base_url=config_blocks.base_url(reader, keys.get("base_url"), join_path(path, "base_url")),
         api_key_env=key_env,
         interval=opt(keys, "interval", path, reader.duration, interval),
         timeout=opt(keys, "timeout", path, reader.duration, timeout),

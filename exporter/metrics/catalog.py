@@ -134,7 +134,7 @@ def families(targets: list[TargetSeries], in_flight: int) -> Iterator[Metric]:
     )
     yield histogram(
         "llmscope_probe_phase_duration_seconds",
-        "Network phases of a probe: connect (DNS and TCP), tls, first_byte (response "
+        "Network phases of a probe: dns, connect (TCP), tls, first_byte (response "
         "headers after the request was sent).",
         ["target", "phase"],
         targets,

@@ -8,10 +8,8 @@ wire formats; the decoder sees only the bytes of a successful streaming answer.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
-
-import httpx
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from exporter.errors import ProbeError, Reason
 from exporter.providers.protocol import (
@@ -22,8 +20,13 @@ from exporter.providers.protocol import (
     StreamEvent,
 )
 from exporter.providers.wire.jsonbody import error_summary
-from exporter.transport.netfail import classify_transport_error, retry_after_seconds, status_reason
-from exporter.transport.pools import POOL_KEY
+from exporter.transport.client import Request, Response, keepalive_idle
+from exporter.transport.netfail import (
+    TransportError,
+    classify_transport_error,
+    retry_after_seconds,
+    status_reason,
+)
 from servicekit.redact import redact
 
 if TYPE_CHECKING:
@@ -35,32 +38,34 @@ _ERROR_BODY_LIMIT = 64 * 1024
 async def http_stream(
     ctx: ProbeContext, call: HttpCall, provider: HttpProvider
 ) -> AsyncIterator[StreamEvent]:
-    """Send ``call`` and decode its body as it arrives; transport errors become reasons."""
-    headers = dict(call.headers)
-    if ctx.target.connection == "fresh":
-        headers["Connection"] = "close"  # the next probe pays DNS, connect and TLS again
-    tracer = _PhaseTracer(ctx)
-    request = ctx.client.build_request(
+    """Send ``call`` and decode its body as it arrives; transport errors become reasons.
+
+    Phases (dns, connect, tls, first_byte) land in ``ctx.phases`` as the client passes them.
+    """
+    target = ctx.target
+    request = Request(
         call.method,
         call.url,
-        headers=headers,
-        content=call.body,
-        timeout=httpx.Timeout(ctx.target.timeout, read=ctx.target.stall_timeout),
-        extensions={"trace": tracer, POOL_KEY: ctx.target.name},
+        call.headers,
+        call.body,
+        pool=target.name,
+        timeout=target.timeout,
+        stall=target.stall_timeout,
+        fresh=target.connection == "fresh",  # the next probe pays DNS, connect and TLS again
+        keep_idle=keepalive_idle(target.interval),
     )
     try:
-        response = await ctx.client.send(request, stream=True)
-    except httpx.HTTPError as err:
+        response = await ctx.client.send(request, ctx.phases, ctx.clock)
+    except TransportError as err:
         raise classify_transport_error(
             err, after_headers=False, body_started=False, secrets=call.secrets
         ) from None
     try:
-        ctx.status = response.status_code
+        status = ctx.status = response.status
         ctx.headers = response.headers
-        if response.status_code >= 400:
+        if status >= 400:
             body = await _read_limited(response, _ERROR_BODY_LIMIT)
-            detail = redact(provider.error_message(response.status_code, body), *call.secrets)
-            status = response.status_code
+            detail = redact(provider.error_message(status, body), *call.secrets)
             raise ProbeError(
                 provider.error_reason(status, body, status_reason(status)),
                 f"HTTP {status}: {detail}",
@@ -69,73 +74,52 @@ async def http_stream(
             )
         _check_content_type(response, call)
         decoder = provider.decoder()
-        received = 0
-        async for piece in response.aiter_bytes():
+        limit, received = ctx.max_body_bytes, 0
+        while piece := await response.read():
             ctx.body_started = True
             received += len(piece)
-            if received > ctx.max_body_bytes:
-                raise ProbeError(
-                    "oversized", f"response body passed the {ctx.max_body_bytes} byte limit"
-                )
+            if received > limit:
+                raise ProbeError("oversized", f"response body passed the {limit} byte limit")
             for event in decoder.feed(piece):
                 yield event
         for event in decoder.close():
             yield event
-    except httpx.HTTPError as err:
+    except TransportError as err:
         raise classify_transport_error(
             err, after_headers=True, body_started=ctx.body_started, secrets=call.secrets
         ) from None
     finally:
-        await response.aclose()
+        response.close()
 
 
-def _check_content_type(response: httpx.Response, call: HttpCall) -> None:
+def _check_content_type(response: Response, call: HttpCall) -> None:
     media = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if media and media not in call.content_types:
         raise ProbeError(
             "protocol",
             f"unexpected content type {media} (expected {', '.join(call.content_types)})",
-            status=response.status_code,
+            status=response.status,
+        )
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding != "identity":
+        raise ProbeError(
+            "protocol",
+            f"the body is {encoding}-encoded although the probe asked for identity",
+            status=response.status,
         )
 
 
-async def _read_limited(response: httpx.Response, limit: int) -> bytes:
+async def _read_limited(response: Response, limit: int) -> bytes:
     """An error body, as much as arrives: the status, not a broken body, is the failure."""
     body = b""
     try:
-        async for piece in response.aiter_bytes():
+        while piece := await response.read():
             body += piece
             if len(body) >= limit:
                 break
-    except httpx.HTTPError:
+    except TransportError:
         pass
     return body[:limit]
-
-
-class _PhaseTracer:
-    """httpcore's trace hook: connect (DNS and TCP together, as httpcore does them),
-    TLS handshake, and the wait for response headers after the request was sent."""
-
-    _PHASES: Mapping[str, str] = {
-        "connection.connect_tcp": "connect",
-        "connection.start_tls": "tls",
-        "http11.receive_response_headers": "first_byte",
-        "http2.receive_response_headers": "first_byte",
-    }
-
-    def __init__(self, ctx: ProbeContext) -> None:
-        self._ctx = ctx
-        self._started: dict[str, float] = {}
-
-    async def __call__(self, name: str, info: Mapping[str, Any]) -> None:
-        stem, _, stage = name.rpartition(".")
-        phase = self._PHASES.get(stem)
-        if phase is None:
-            return
-        if stage == "started":
-            self._started[phase] = self._ctx.clock()
-        elif stage == "complete" and phase in self._started:
-            self._ctx.phases[phase] = self._ctx.clock() - self._started.pop(phase)
 
 
 class HttpProvider(Provider):

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import yaml
 
 from exporter.errors import ProbeError
@@ -34,7 +33,8 @@ from exporter.providers.protocol import (
 )
 from exporter.providers.wire.jsonbody import as_int, parse_object
 from exporter.providers.wire.lines import LineSplitter
-from exporter.transport.pools import POOL_KEY
+from exporter.transport.client import keepalive_idle
+from exporter.transport.netfail import TransportError
 from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
@@ -169,14 +169,15 @@ class OllamaProvider(HttpProvider):
         name = served.model or ctx.target.model
         headers = {"Authorization": f"Bearer {ctx.api_key}"} if ctx.api_key else {}
         try:
-            response = await ctx.client.get(
+            status, raw = await ctx.client.get(
                 f"{self.endpoint(ctx.target)}/api/tags",
+                pool=ctx.target.name,
                 headers=headers,
                 timeout=min(ctx.target.stall_timeout, TAGS_TIMEOUT),
-                extensions={POOL_KEY: ctx.target.name},
+                keep_idle=keepalive_idle(ctx.target.interval),
             )
-            body = response.json() if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
+            body = json.loads(raw) if status == 200 else None
+        except (TransportError, ValueError):
             return served
         return served.merged(ServedBy(digest=tag_digest(body, name)))
 

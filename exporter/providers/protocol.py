@@ -16,13 +16,13 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-import httpx
 import yaml
 
 from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
     from exporter.config.types import TargetConfig
+    from exporter.transport.client import ProbeClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +117,7 @@ class HttpCall:
 class ProbeContext:
     """Everything one probe needs; the HTTP helper fills in what the server said."""
 
-    client: httpx.AsyncClient
+    client: ProbeClient
     target: TargetConfig
     prompt: str
     api_key: str | None = field(default=None, repr=False)

@@ -4,18 +4,36 @@ from __future__ import annotations
 
 import email.utils
 import math
-import socket
-import ssl
 import time
 from collections.abc import Mapping
+from typing import Literal
 
-import httpx
-
-from exporter.errors import ProbeError, Reason
+from exporter.errors import ProbeError
 from servicekit.redact import redact
 
+# What went wrong below HTTP, as the probe client (exporter.transport.client) tells it.
+Failure = Literal[
+    "url",  # the URL cannot be requested (scheme, host, port)
+    "request",  # the request cannot be sent as built (a header value with a line break)
+    "dns",  # name resolution failed
+    "connect",  # TCP connect refused or unreachable, or a proxy refused the tunnel
+    "connect_timeout",  # DNS, TCP, proxy tunnel and TLS did not finish within the timeout
+    "tls",  # handshake or certificate failure
+    "read_timeout",  # silence longer than stall_timeout, before or inside the body
+    "closed",  # the server closed or reset the connection
+    "protocol",  # bytes that are not HTTP/1.1
+]
 
-def status_reason(status: int) -> Reason:
+
+class TransportError(Exception):
+    """A failure below HTTP; ``failure`` says which, the message is safe to log."""
+
+    def __init__(self, failure: Failure, message: str) -> None:
+        super().__init__(message)
+        self.failure: Failure = failure
+
+
+def status_reason(status: int) -> Literal["auth", "rate_limited", "client_error", "server_error"]:
     if status in (401, 403):
         return "auth"
     if status == 429:
@@ -55,7 +73,7 @@ def finite_seconds(raw: str) -> float | None:
 
 
 def classify_transport_error(
-    err: httpx.HTTPError,
+    err: TransportError,
     *,
     after_headers: bool,
     body_started: bool,
@@ -66,49 +84,29 @@ def classify_transport_error(
     ``body_started`` (a body byte arrived) tells a stall from a timeout; ``after_headers``
     (the response had begun) tells a truncated stream from a refused connection.
     """
-    chain = list(_causes(err))
     text = redact(_first_line(err), *secrets)
-    if isinstance(err, httpx.ConnectTimeout):
+    failure = err.failure
+    if failure == "url":
+        return ProbeError("invalid_url", f"bad URL: {text}")
+    if failure == "request":
+        return ProbeError("client_error", f"cannot send the request: {text}")
+    if failure == "connect_timeout":
         return ProbeError("timeout", f"connect timed out: {text}")
-    if isinstance(err, httpx.TimeoutException):
+    if failure == "read_timeout":
         if body_started:
             return ProbeError("stall", "the stream went quiet past stall_timeout")
         return ProbeError("timeout", "no response within stall_timeout")
-    if any(isinstance(c, socket.gaierror) for c in chain) or _looks_like_dns(chain):
+    if failure == "dns":
         return ProbeError("dns", f"name resolution failed: {text}")
-    if any(isinstance(c, ssl.SSLError | ssl.CertificateError) for c in chain):
+    if failure == "tls":
         return ProbeError("tls", f"TLS failed: {text}")
-    if isinstance(err, httpx.DecodingError):
-        return ProbeError("protocol", f"cannot decode the body: {text}")
-    if isinstance(err, httpx.ConnectError):
-        return ProbeError("connect", f"cannot connect: {text}")
-    if after_headers and isinstance(err, httpx.RemoteProtocolError | httpx.ReadError):
+    if after_headers and failure == "closed":
         return ProbeError("truncated", f"connection closed mid-stream: {text}")
-    if isinstance(err, httpx.RemoteProtocolError):
+    if failure == "closed":
         return ProbeError("connect", f"server closed the connection: {text}")
-    if isinstance(err, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return ProbeError("client_error", f"bad URL: {text}")
-    return ProbeError("connect", f"transport error: {text}")
-
-
-def _causes(err: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = err
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
-def _looks_like_dns(chain: list[BaseException]) -> bool:
-    markers = (
-        "name or service not known",
-        "temporary failure in name resolution",
-        "nodename nor servname",
-        "no address associated",
-        "getaddrinfo failed",
-    )
-    return any(m in str(c).lower() for c in chain for m in markers)
+    if failure == "protocol":
+        return ProbeError("protocol", f"malformed HTTP/1.1 response: {text}")
+    return ProbeError("connect", f"cannot connect: {text}")
 
 
 def _first_line(err: BaseException) -> str:

@@ -45,7 +45,7 @@ def build() -> Json:
         annotations=[
             annotation(
                 "Model changes",
-                '(increase(llmscope_model_changes_total{target=~"$target"}[$__interval]) > 0)'
+                '(increase(llmscope_model_changes_total{target=~"$target"}[$__rate_interval]) > 0)'
                 " * on (job, instance, target) group_left (response_model, model_version, "
                 "system_fingerprint, model_digest) llmscope_model_info",
                 title="{{target}}: model changed",

@@ -246,3 +246,32 @@ def test_bad_yaml_tags_are_config_errors_not_crashes(value: str, expected: str) 
     text = f"targets:\n  - {{name: a, provider: simulated, model: m, interval: {value}}}\n"
     (line,) = errors_of(text)
     assert line.startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "api.openai.com/v1",
+            "'api.openai.com/v1' has no scheme (write http:// or https:// before the host)",
+        ),
+        (
+            "ftp://files.example.com/v1",
+            "'ftp://files.example.com/v1' has the scheme ftp://, but only http:// and "
+            "https:// are probed",
+        ),
+        (
+            '"https://api.openai.com/v1 "',
+            "'https://api.openai.com/v1 ' has leading or trailing whitespace",
+        ),
+        (
+            "http://localhost:99999/v1",
+            "'http://localhost:99999/v1' is malformed: Port out of range 0-65535",
+        ),
+        ("https:///v1", "'https:///v1' has no host"),
+    ],
+    ids=["no-scheme", "ftp", "trailing-space", "port-out-of-range", "no-host"],
+)
+def test_base_url_no_probe_could_request_is_refused_at_check(value: str, message: str) -> None:
+    text = f"targets:\n  - name: a\n    provider: openai\n    model: m\n    base_url: {value}\n"
+    assert errors_of(text) == [f"t.yml:5: targets[0].base_url: {message}"]

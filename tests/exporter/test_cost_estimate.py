@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,8 @@ def test_over_budget_names_targets_past_the_stated_factor_only() -> None:
 
 
 def test_config_check_prints_the_cost_table_of_the_example_config() -> None:
-    result = run_cli("--config.file", str(EXAMPLE), "--config.check")
+    no_keys = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    result = run_cli("--config.file", str(EXAMPLE), "--config.check", env=no_keys)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         f"{EXAMPLE}: valid, 4 targets",
@@ -84,6 +86,8 @@ def test_config_check_prints_the_cost_table_of_the_example_config() -> None:
         "vllm-local       tiny      15s       5,760       10+32         no price",
         "simulated        tiny      15s       5,760       10+32         no price",
         "total                                14,544                    0.9236 (2 without a price)",
+        "target openai-mini will be idle: environment variable OPENAI_API_KEY is not set",
+        "target claude-haiku-1k will be idle: environment variable ANTHROPIC_API_KEY is not set",
     ]
     # The total is the sum of the priced rows: 2,880 probes of 10 in + 32 out on gpt-4o-mini.
     assert math.isclose(2880 * (10 * 0.15 + 32 * 0.60) / 1e6, 0.0596, abs_tol=5e-5)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import textwrap
 
-import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter.config.loader import load_text
@@ -15,6 +14,7 @@ from exporter.metrics.identity import MAX_VALUE, ModelIdentity
 from exporter.probing.harness import ProbeResult, run_probe
 from exporter.providers.protocol import ProbeContext, ServedBy
 from exporter.providers.simulated import SimulatedProvider
+from exporter.transport.client import ProbeClient
 
 CONFIG = """\
 targets:
@@ -37,11 +37,11 @@ targets:
 
 def run(target: TargetConfig, provider: SimulatedProvider, probes: int) -> list[ProbeResult]:
     async def go() -> list[ProbeResult]:
-        async with httpx.AsyncClient() as client:
-            return [
-                await run_probe(provider, ProbeContext(client=client, target=target, prompt="p"))
-                for _ in range(probes)
-            ]
+        client = ProbeClient(environ={})
+        return [
+            await run_probe(provider, ProbeContext(client=client, target=target, prompt="p"))
+            for _ in range(probes)
+        ]
 
     return asyncio.run(go())
 

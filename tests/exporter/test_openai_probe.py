@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
 import pytest
 
 from exporter.config.types import TargetConfig
 from exporter.probing.harness import ProbeResult, run_probe
 from exporter.providers.openai import OpenAIOptions, OpenAIProvider
 from exporter.providers.protocol import ProbeContext
-from exporter.transport.pools import PerTargetTransport
+from exporter.transport.client import ProbeClient
 from testkit.fakeserver import FakeRequest, Route, Script, Step, serving
 from testkit.openai_fake import (
     DONE,
@@ -43,7 +42,8 @@ def target(base_url: str, **overrides: object) -> TargetConfig:
 async def probe_once(
     route: Route, max_body: int = 1 << 20, **overrides: object
 ) -> tuple[ProbeResult, list[FakeRequest]]:
-    async with serving(route) as server, httpx.AsyncClient() as client:
+    async with serving(route) as server:
+        client = ProbeClient(environ={})
         ctx = ProbeContext(
             client=client,
             target=target(server.url + "/v1", **overrides),
@@ -52,6 +52,7 @@ async def probe_once(
             max_body_bytes=max_body,
         )
         result = await run_probe(PROVIDER, ctx)
+        client.close()
         return result, server.requests
 
 
@@ -225,14 +226,13 @@ def test_connection_refused() -> None:
     async def go() -> ProbeResult:
         from testkit.realservers import free_port
 
-        async with httpx.AsyncClient() as client:
-            ctx = ProbeContext(
-                client=client,
-                target=target(f"http://127.0.0.1:{free_port()}/v1"),
-                prompt="p",
-                api_key="sk-test",
-            )
-            return await run_probe(PROVIDER, ctx)
+        ctx = ProbeContext(
+            client=ProbeClient(environ={}),
+            target=target(f"http://127.0.0.1:{free_port()}/v1"),
+            prompt="p",
+            api_key="sk-test",
+        )
+        return await run_probe(PROVIDER, ctx)
 
     result = asyncio.run(go())
     assert result.reason == "connect"
@@ -242,10 +242,8 @@ def test_connection_refused() -> None:
 @pytest.mark.parametrize(("mode", "connects"), [("fresh", 2), ("keepalive", 1)])
 def test_fresh_mode_pays_a_new_connection_on_every_probe(mode: str, connects: int) -> None:
     async def go() -> list[ProbeResult]:
-        async with (
-            serving(always(stream_script(["a"]))) as server,
-            httpx.AsyncClient(transport=PerTargetTransport()) as client,
-        ):
+        client = ProbeClient(environ={})
+        async with serving(always(stream_script(["a"]))) as server:
             results = []
             for _ in range(2):
                 ctx = ProbeContext(

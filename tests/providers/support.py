@@ -1,5 +1,5 @@
 """Shared helpers for provider tests: the recorded transcripts, decoding a body in pieces,
-and one probe through ``run_probe`` against a fake server with a real httpx client."""
+and one probe through ``run_probe`` against a fake server with the real probe client."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
@@ -29,6 +28,7 @@ from exporter.providers.protocol import (
     TextChunk,
     Usage,
 )
+from exporter.transport.client import ProbeClient
 from testkit.fakeserver import FakeRequest, Route, Script, serving
 
 # Real recorded response bodies with their sources and expected text (tests/transcripts/README.md)
@@ -138,7 +138,8 @@ async def probe_async(
     make_target: Callable[[str], TargetConfig],
     api_key: str | None = "test-key-0123",
 ) -> tuple[ProbeResult, list[FakeRequest]]:
-    async with serving(route) as server, httpx.AsyncClient() as client:
+    async with serving(route) as server:
+        client = ProbeClient(environ={})
         ctx = ProbeContext(
             client=client,
             target=make_target(server.url),
@@ -146,6 +147,7 @@ async def probe_async(
             api_key=api_key,
         )
         result = await run_probe(provider, ctx)
+        client.close()
         return result, list(server.requests)
 
 

@@ -131,6 +131,7 @@ def test_every_fault_gives_its_reason_and_leaks_no_key(
             r
             for r in requests
             if r.path.startswith(f"/{fault}/")
+            and not r.path.endswith("/api/tags")  # Ollama's digest look-up: no generation
             and not r.headers.get("authorization", "").startswith("AWS4-")  # bedrock-sigv4-*
         ]
         probes = value(registry, "llmscope_probes_total", target=f"{kind}-{fault}")

@@ -15,7 +15,7 @@ from testkit.realservers import free_port
 from tests.research.support import one_line, spc
 
 DURATION = "gen_ai_client_operation_duration_seconds"
-TTFT = "gen_ai_client_operation_time_to_first_chunk_seconds"
+TTFT = "gen_ai_client_operation_time_to_first_answer_chunk_seconds"
 T0 = 1_760_000_000.0
 STEP = 15.0
 SCRAPES = 40
@@ -115,7 +115,7 @@ def test_capture_rebuilds_the_points_the_sidecar_judges(
         "--chart",
         "duration",
         "--chart",
-        "time_to_first_chunk",
+        "time_to_first_answer",
         "--from",
         str(FROM),
         "--to",
@@ -127,10 +127,10 @@ def test_capture_rebuilds_the_points_the_sidecar_judges(
     assert result.returncode == 0, result.stderr
     got = read_points(out)
     # The failed probes (error_type="timeout") are not in the chart's selector.
-    assert set(got) == {("a", "duration"), ("b", "duration"), ("a", "time_to_first_chunk")}
+    assert set(got) == {("a", "duration"), ("b", "duration"), ("a", "time_to_first_answer")}
     assert got[("a", "duration")] == expected(a)
     assert got[("b", "duration")] == expected(b)
-    assert got[("a", "time_to_first_chunk")] == expected(ttft)
+    assert got[("a", "time_to_first_answer")] == expected(ttft)
     sizes = [size for _, _, size in got[("a", "duration")]]
     assert sizes.count(2.0) == 1 and len(sizes) == 30 - 2  # scrape 10 empty, 30 a reset
     meta = json.loads((out / "metadata.json").read_text())
@@ -197,5 +197,5 @@ def test_an_unknown_chart_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert one_line(result) == (
         "llmscope-spc session capture: unknown chart latency (the configuration has: "
-        "duration, time_to_first_chunk, time_per_output_chunk, output_tokens_per_second)"
+        "duration, time_to_first_answer, time_per_output_chunk, output_tokens_per_second)"
     )

@@ -65,6 +65,16 @@ targets:
     max_tokens: 2
     interval: 250ms
     budget: {{daily_tokens: 1}}
+  - name: sim-thinking        # reasoning first; a silent model swap once Prometheus watches
+    provider: simulated
+    model: sim-5
+    seed: 5
+    ttft: 30ms
+    gap: 5ms
+    max_tokens: 4
+    reasoning_chunks: 3
+    interval: 300ms
+    scenario: {{kind: model_swap, after_probes: 30, model: sim-5-requantized}}
   - name: fake-openai         # rate-limit headers, network phases, a shipped price
     provider: openai
     base_url: {fake}/v1
@@ -146,7 +156,8 @@ def live_stack(tmp: Path) -> Iterator[Stack]:
         config.write_text(EXPORTER_CONFIG.format(fake=fake.url))
         env = {"STACK_TEST_OPENAI_KEY": "sk-stack-test"}
         sidecar_port = free_port()
-        with exporter_process(config, tmp, env) as exporter:
+        # Its budgets are there to be spent (a paused target): start despite the estimate.
+        with exporter_process(config, tmp, env, ("--budget.ignore-estimate",)) as exporter:
             prom_config = PROMETHEUS_CONFIG.format(
                 exporter=exporter.url.removeprefix("http://"),
                 sidecar=f"127.0.0.1:{sidecar_port}",

@@ -121,7 +121,12 @@ def _empty(url: str, exprs: list[Expr]) -> dict[Expr, str]:
     """Expressions without data now, with what Prometheus said."""
     out = {}
     for expr in exprs:
-        answer = instant(url, substitute(expr.expr, VALUES))
+        query = substitute(expr.expr, VALUES)
+        if expr.panel.startswith("annotation:"):
+            # Grafana evaluates annotations over the dashboard's range, not at its end: an
+            # event (a model change) counts wherever it fell in the last minutes.
+            query = f"({query})[5m:1s]"
+        answer = instant(url, query)
         if answer.error or not answer.result:
             out[expr] = answer.error or "no data"
     return out

@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-import codecs
-
 from exporter.errors import ProbeError
 
 
 class LineSplitter:
-    """Text lines from bytes fed in arbitrary pieces: UTF-8 and CRLF may be split anywhere."""
+    """Text lines from bytes fed in arbitrary pieces: UTF-8 and CRLF may be split anywhere.
+
+    Lines are split as bytes and decoded whole (LF never occurs inside a UTF-8 sequence),
+    so a piece costs one split and a decode per line."""
 
     def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._buffer = ""
+        self._buffer = b""
 
     def feed(self, data: bytes) -> list[str]:
-        self._buffer += self._decode(data, final=False)
-        *lines, self._buffer = self._buffer.split("\n")
-        return [line.removesuffix("\r") for line in lines]
+        buffer = self._buffer + data if self._buffer else data
+        *lines, self._buffer = buffer.split(b"\n")
+        return [_decode(line.removesuffix(b"\r")) for line in lines]
 
     def close(self) -> list[str]:
         """The last line, even without a newline (servers may omit the final one)."""
-        rest = self._buffer + self._decode(b"", final=True)
-        self._buffer = ""
-        return [rest.removesuffix("\r")] if rest.strip() else []
+        rest, self._buffer = self._buffer, b""
+        return [_decode(rest.removesuffix(b"\r"))] if rest.strip() else []
 
-    def _decode(self, data: bytes, *, final: bool) -> str:
-        try:
-            return self._utf8.decode(data, final=final)
-        except UnicodeDecodeError as err:
-            raise ProbeError("protocol", f"stream is not valid UTF-8: {err.reason}") from None
+
+def _decode(line: bytes) -> str:
+    try:
+        return line.decode()
+    except UnicodeDecodeError as err:
+        raise ProbeError("protocol", f"stream is not valid UTF-8: {err.reason}") from None

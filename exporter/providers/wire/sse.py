@@ -8,7 +8,6 @@ a blank line dispatches the event; lines starting with ":" are comments.
 from __future__ import annotations
 
 import abc
-import codecs
 from dataclasses import dataclass
 
 from exporter.errors import ProbeError
@@ -22,69 +21,53 @@ class SseEvent:
 
 
 class SseDecoder:
+    """Works on bytes: lines are split before decoding (CR and LF never occur inside a
+    UTF-8 sequence), so a piece costs a split and each line one strict decode."""
+
     def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._buffer = ""
+        self._buffer = b""  # an unfinished line
         self._skip_lf = False  # the previous piece ended in CR: a leading LF belongs to it
+        self._first = True  # the stream's first line may start with a byte order mark
         self._event = ""
         self._data: list[str] = []
-        self._started = False
 
     def feed(self, data: bytes) -> list[SseEvent]:
-        try:
-            text = self._utf8.decode(data)
-        except UnicodeDecodeError as err:
-            raise ProbeError("protocol", f"stream is not valid UTF-8: {err.reason}") from None
-        if not self._started and text:
-            text = text.removeprefix("\ufeff")
-            self._started = True
-        if self._skip_lf and text.startswith("\n"):
-            text = text[1:]
-        self._skip_lf = False
-        self._buffer += text
-        return self._drain()
+        if self._skip_lf:
+            self._skip_lf = False
+            data = data[1:] if data[:1] == b"\n" else data
+        buffer = self._buffer + data if self._buffer else data
+        if b"\r" in buffer:
+            self._skip_lf = buffer.endswith(b"\r")  # a CR ends a line; it may be half a CRLF
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *lines, self._buffer = buffer.split(b"\n")
+        return self._lines(lines) if lines else []
 
     def close(self) -> list[SseEvent]:
         """End of body: a last line without terminator still counts, as the SDKs read it."""
-        try:
-            self._buffer += self._utf8.decode(b"", final=True)
-        except UnicodeDecodeError as err:
-            raise ProbeError("protocol", f"stream is not valid UTF-8: {err.reason}") from None
-        events = self._drain()
-        if self._buffer:
-            self._line(self._buffer)
-            self._buffer = ""
+        rest, self._buffer = self._buffer, b""
+        events = self._lines([rest]) if rest else []
         if self._data:
             events.append(self._dispatch())
         return events
 
-    def _drain(self) -> list[SseEvent]:
+    def _lines(self, lines: list[bytes]) -> list[SseEvent]:
         events: list[SseEvent] = []
-        buffer = self._buffer
-        start = 0
-        while True:
-            cr = buffer.find("\r", start)
-            lf = buffer.find("\n", start)
-            if cr < 0 and lf < 0:
-                break
-            if cr >= 0 and (lf < 0 or cr < lf):
-                end, nxt = cr, cr + 1
-                if nxt == len(buffer):
-                    self._skip_lf = True  # maybe CRLF split across pieces
-                elif buffer[nxt] == "\n":
-                    nxt += 1
-            else:
-                end, nxt = lf, lf + 1
-            line = buffer[start:end]
-            start = nxt
-            if line:
+        if self._first:
+            self._first = False
+            lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
+        for raw in lines:
+            if raw:
+                try:
+                    line = raw.decode()
+                except UnicodeDecodeError as err:
+                    raise ProbeError(
+                        "protocol", f"stream is not valid UTF-8: {err.reason}"
+                    ) from None
                 self._line(line)
-            elif self._data or self._event:
-                if self._data:
-                    events.append(self._dispatch())
-                else:
-                    self._event = ""
-        self._buffer = buffer[start:]
+            elif self._data:
+                events.append(self._dispatch())
+            else:
+                self._event = ""
         return events
 
     def _line(self, line: str) -> None:

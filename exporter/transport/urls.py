@@ -1,0 +1,64 @@
+"""Which URLs a probe can request: one check for ``--config.check`` and for the client.
+
+A probe speaks HTTP/1.1 over TCP, with or without TLS, so a URL needs the scheme
+``http://`` or ``https://``, a host, a port in range, and nothing that cannot go on the
+request line (spaces, control or non-ASCII characters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    scheme: str
+    host: str  # lower case, IPv6 without brackets
+    port: int
+
+    @property
+    def authority(self) -> str:
+        """``host[:port]`` as the Host header writes it (the default port left out)."""
+        return self.host_port if DEFAULT_PORTS[self.scheme] != self.port else self._host
+
+    @property
+    def host_port(self) -> str:
+        """``host:port``, as a CONNECT request names its destination."""
+        return f"{self._host}:{self.port}"
+
+    @property
+    def _host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+
+def split_url(url: str) -> tuple[Origin, str]:
+    """The origin and the request target (path and query) of ``url``.
+
+    Raises ValueError with a message that says what is wrong, written to follow the URL.
+    """
+    if url != url.strip():
+        raise ValueError("has leading or trailing whitespace")
+    if any(not ("!" <= c <= "~") for c in url):
+        raise ValueError("contains a space, a control or a non-ASCII character")
+    scheme, sep, _ = url.partition("://")
+    if not sep or not scheme:
+        raise ValueError("has no scheme (write http:// or https:// before the host)")
+    scheme = scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise ValueError(f"has the scheme {scheme}://, but only http:// and https:// are probed")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as err:  # a bad IPv6 literal or a port that is not a number in range
+        raise ValueError(f"is malformed: {err}") from None
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("carries credentials; put keys in an environment variable instead")
+    if not parts.hostname:
+        raise ValueError("has no host")
+    if port == 0:
+        raise ValueError("has port 0")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Origin(scheme, parts.hostname, port or DEFAULT_PORTS[scheme]), target
