@@ -12,8 +12,10 @@ import logging
 
 import numpy as np
 
-from spc_rules.sidecar.config.selector import render_selector
 from spc_rules.sidecar.judge.evaluate import ChartResult
+from spc_rules.sidecar.query.counters import Report
+from spc_rules.sidecar.query.fetching import selectors_of
+from spc_rules.sidecar.query.points import SeriesKey
 
 log = logging.getLogger("llmscope.spc")
 
@@ -28,13 +30,15 @@ class ChartProgress:
         self._empty_since: dict[str, float] = {}
         self.matches_nothing: dict[str, bool] = {}
         self._waiting: dict[str, bool] = {}  # chart -> some series wait for limits
+        # chart -> series -> the newest malformed p chart point logged
+        self._malformed: dict[str, dict[SeriesKey, float]] = {}
 
     def observe(self, result: ChartResult, now: float) -> None:
         self._emptiness(result, now)
         self._limits(result)
 
     def retain(self, charts: set[str]) -> None:
-        for table in (self._empty_since, self.matches_nothing, self._waiting):
+        for table in (self._empty_since, self.matches_nothing, self._waiting, self._malformed):
             for name in set(table) - charts:
                 del table[name]
 
@@ -49,9 +53,7 @@ class ChartProgress:
         since = self._empty_since.setdefault(chart.name, now)
         empty = now - since > chart.evaluation
         if empty and not self.matches_nothing.get(chart.name):
-            selector = render_selector(
-                (f"{chart.metric}_sum", f"{chart.metric}_count"), chart.matchers
-            )
+            selector = " and ".join(selectors_of(chart))
             log.warning(
                 "chart %s: %s has matched no series for longer than its evaluation window (%gs)",
                 chart.name,
@@ -59,6 +61,28 @@ class ChartProgress:
                 chart.evaluation,
             )
         self.matches_nothing[chart.name] = empty
+
+    def malformed(self, chart: str) -> Report:
+        """What a p chart's points report: each series' newest malformed point, logged once
+        (every cycle rebuilds all points from the raw samples)."""
+        seen = self._malformed.setdefault(chart, {})
+
+        def report(key: SeriesKey, count: int, at: float, events: float, trials: float) -> None:
+            if at <= seen.get(key, float("-inf")):
+                return
+            seen[key] = at
+            log.warning(
+                "chart %s: series {%s}: %s with more events than trials, the newest at %s "
+                "(%g of %g): the numerator must count a subset of the denominator",
+                chart,
+                ",".join(key),
+                _plural(count, "malformed point"),
+                f"{at:.3f}",
+                events,
+                trials,
+            )
+
+        return report
 
     def _limits(self, result: ChartResult) -> None:
         name = result.chart.name

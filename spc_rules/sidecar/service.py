@@ -32,8 +32,9 @@ from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.progress import ChartProgress
 from spc_rules.sidecar.publish import SidecarCollector
 from spc_rules.sidecar.query import fetching
+from spc_rules.sidecar.query.counters import points_of
 from spc_rules.sidecar.query.fetching import CachedBaseline, Fetch, Plan
-from spc_rules.sidecar.query.points import Points, SeriesKey, chart_points
+from spc_rules.sidecar.query.points import Points, SeriesKey
 from spc_rules.sidecar.query.promapi import PromClient, QueryError
 from spc_rules.sidecar.query.samplecache import Held
 
@@ -224,7 +225,8 @@ class Sidecar:
             elif name not in broken:
                 chart = charts[name]
                 try:
-                    points[(name, purpose)] = chart_points(got, chart.metric, chart.by)
+                    report = self.progress.malformed(name)
+                    points[(name, purpose)] = points_of(chart, got, report)
                 except Exception:
                     self._broke(name, broken)
         # A chart is evaluated only when all its fetches (window, baseline) came back.

@@ -9,6 +9,13 @@ import math
 import yaml
 
 from servicekit.yamlconf import INVALID, Reader, join_path, parse_duration
+from spc_rules.sidecar.config.counters import (
+    KINDS,
+    P_KEYS,
+    read_proportion,
+    refuse_p_keys,
+    refuse_pinned,
+)
 from spc_rules.sidecar.config.detectors import read_cusum, read_direction, read_ewma, read_paging
 from spc_rules.sidecar.config.model import (
     ALL_RULES,
@@ -45,6 +52,8 @@ _CHART_KEYS = frozenset(
         "refits",
         "direction",
         "paging",
+        "kind",
+        *P_KEYS,
     }
 )
 _BASELINE_KEYS = frozenset({"window", "start", "end", "center", "sigma"})
@@ -56,14 +65,22 @@ def read_chart(
     keys = reader.mapping(node, path, _CHART_KEYS)
     if keys is None:
         return None
-    for required in ("name", "metric"):
+    opt = reader.optional
+    kind = opt(keys, "kind", path, lambda n, p: reader.choice(n, p, KINDS, "kind"), "histogram")
+    proportion = None
+    if kind == "p":
+        proportion = read_proportion(reader, node, keys, path)
+    else:
+        refuse_p_keys(reader, keys, path)
+    for required in ("name", "metric") if kind == "histogram" else ("name",):
         if required not in keys:
             reader.fail(node, join_path(path, required), "required")
-    opt = reader.optional
     name = opt(keys, "name", path, reader.string, None)
     metric = opt(keys, "metric", path, lambda n, p: _metric(reader, n, p), None)
+    if proportion is not None:  # chart_info and the direction read the numerator's name
+        metric = proportion.numerator.metric
     log = opt(keys, "transform", path, lambda n, p: reader.choice(n, p, ("log", "none")), "log")
-    is_log = log == "log"
+    is_log = log == "log" and kind == "histogram"
     usl = opt(keys, "usl", path, lambda n, p: _quantity(reader, n, p, is_log), None)
     lsl = opt(keys, "lsl", path, lambda n, p: _quantity(reader, n, p, is_log), None)
     if usl is not None and lsl is not None and usl <= lsl:
@@ -97,7 +114,12 @@ def read_chart(
             default_direction(metric or ""),
         ),
         paging=read_paging(reader, keys.get("paging"), join_path(path, "paging"), defaults.paging),
+        proportion=proportion,
     )
+    if kind == "p":
+        base = join_path(path, "baseline")
+        refuse_pinned(reader, keys.get("baseline"), base, chart.baseline)
+        return chart if name and proportion else None
     return chart if name and metric else None
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from spc_rules.detectors.paging import PagingPolicy
-from spc_rules.sidecar.config.selector import Matcher
+from spc_rules.sidecar.config.selector import Matcher, render_selector
 
 ALL_RULES = (1, 2, 3, 4, 5, 6, 7, 8)
 # The engine's sigma estimators (fit_limits_batch's `method`).
@@ -28,6 +28,9 @@ RESERVED_LABELS = frozenset(
         "__name__",
     }
 )
+# What a chart's points are: observations of a histogram, or the share of a counter's
+# increments among another's (a p-chart, docs/sidecar.md "p charts").
+Kind = Literal["histogram", "p"]
 # Which side of the center is bad: latency and cost up, throughput down, or both.
 Direction = Literal["up", "down", "both"]
 DIRECTIONS: dict[str, Direction] = {"up": "up", "down": "down", "both": "both"}
@@ -114,6 +117,33 @@ class PagingConfig:
 
 
 @dataclass(frozen=True)
+class CounterSelector:
+    """A counter series selector of a p chart: the metric name and its label matchers."""
+
+    metric: str
+    matchers: tuple[Matcher, ...] = ()
+
+    def render(self) -> str:
+        return render_selector((self.metric,), self.matchers)
+
+    def text(self) -> str:
+        """As a user writes it: ``name{a="b"}``."""
+        inner = ",".join(m.render() for m in self.matchers)
+        return f"{self.metric}{{{inner}}}" if inner else self.metric
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """What a p chart counts: ``numerator`` increments out of ``denominator`` increments,
+    pooled into subgroups of ``subgroup`` seconds, with Laney's p' when ``laney``."""
+
+    numerator: CounterSelector
+    denominator: CounterSelector
+    subgroup: float = 300.0
+    laney: bool = False
+
+
+@dataclass(frozen=True)
 class ChartDefaults:
     """Chart settings a file can change for all charts under ``global``."""
 
@@ -144,6 +174,11 @@ class ChartConfig:
     refits: int = 3
     direction: Direction = "up"
     paging: PagingConfig = field(default_factory=PagingConfig)
+    proportion: Proportion | None = None  # set for kind p
+
+    @property
+    def kind(self) -> Kind:
+        return "histogram" if self.proportion is None else "p"
 
     @property
     def transform(self) -> str:

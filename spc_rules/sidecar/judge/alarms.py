@@ -15,6 +15,9 @@ per series from that sigma and the series' measured point interval (memoized), a
 only on its bad side (``direction``). While an episode is open its reference is frozen, so a
 lasting shift stays one episode; after ``accept_after`` the episode is accepted as the new
 normal: it closes, its points become usable again and the reference refits onto them.
+p charts page on mid-p scores against a reference share (``attributes``).
+
+Longer than 300 lines because the episode bookkeeping belongs with the run that makes it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from spc_rules.detectors.paging import Severity, design_for
 from spc_rules.detectors.paging_run import PagingState, run_paging
 from spc_rules.detectors.paging_scale import paging_scale
 from spc_rules.sidecar.config.model import ChartConfig, PinnedBaseline
+from spc_rules.sidecar.judge import attributes
 from spc_rules.sidecar.judge.baseline import Exclusions, select
 from spc_rules.sidecar.judge.judging import BoolArray
 from spc_rules.sidecar.query.decode import FloatArray
@@ -119,7 +123,7 @@ def judge_alarms(
             paging.policy,
             severity,
             log_scale=chart.log,
-            sigma_fit=float(sigma[row]),
+            sigma_fit=1.0 if chart.proportion is not None else float(sigma[row]),
             point_interval_s=interval,
             bad_side=chart.direction,
         )
@@ -127,7 +131,7 @@ def judge_alarms(
     limits = BatchLimits.pinned(
         np.where(ok, center, np.nan), np.where(ok, sigma, 1.0), log=chart.log
     )
-    z = limits.zscores(np.where(fresh.inside, fresh.values, np.nan), fresh.sizes)
+    z = attributes.paging_points(chart, limits, fresh)
     run = run_paging(z, k, h, clip, bad_side=chart.direction, state=carry.state)
     state, open_since = run.state, carry.open_since.copy()
     opened = _at(run.opened, fresh.timestamps)
@@ -176,6 +180,8 @@ def _reference(
         flagged=False,
     )
     w = chosen.window
+    if chart.proportion is not None:
+        return attributes.reference(chart, w)  # the share, and Laney's sigma_z
     fit = fit_limits_batch(
         w.values,
         w.sizes,

@@ -21,6 +21,7 @@ from spc_rules.sidecar.config.model import (
     RollingBaseline,
 )
 from spc_rules.sidecar.config.windows import evaluation_window, fetch_span
+from spc_rules.sidecar.judge import attributes
 from spc_rules.sidecar.judge.alarms import (
     SEVERITIES,
     Episodes,
@@ -31,7 +32,7 @@ from spc_rules.sidecar.judge.alarms import (
     point_interval,
 )
 from spc_rules.sidecar.judge.baseline import select
-from spc_rules.sidecar.judge.judging import BoolArray, Carry, Flagged, judge_new
+from spc_rules.sidecar.judge.judging import BoolArray, Carry, Flagged, Limits, judge_new
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import EMPTY, IntArray, Points, SeriesKey, Window, window
 
@@ -194,9 +195,11 @@ def _baseline_window(
     return None, no, np.full(rows, chart.min_points, np.int64)
 
 
-def _kept(limits: BatchLimits, history: History) -> BatchLimits:
+def _kept(limits: Limits, history: History) -> Limits:
     """Rows without a fit keep the last limits they had (an episode longer than the
     baseline window leaves no usable point in it)."""
+    if isinstance(limits, attributes.ProportionLimits):
+        return attributes.kept(limits, history.center, history.sigma)
     keep = ~limits.ok & np.isfinite(history.center) & (history.sigma > 0)
     if not keep.any():
         return limits
@@ -212,7 +215,10 @@ def _kept(limits: BatchLimits, history: History) -> BatchLimits:
     )
 
 
-def _limits(chart: ChartConfig, base: Window | None, rows: int) -> BatchLimits:
+def _limits(chart: ChartConfig, base: Window | None, rows: int) -> Limits:
+    if chart.proportion is not None:
+        assert base is not None  # p charts pin no limits (config.counters)
+        return attributes.fit(chart, base)
     pinned = chart.baseline
     if isinstance(pinned, PinnedBaseline):
         center = np.log(pinned.center) if chart.log else pinned.center

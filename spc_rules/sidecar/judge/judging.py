@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from spc_rules import BatchLimits, cusum, ewma, judge
 from spc_rules.sidecar.config.model import ChartConfig
+from spc_rules.sidecar.judge.attributes import ProportionLimits
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import Points, Window, window
 
@@ -31,6 +32,8 @@ BoolArray = NDArray[np.bool_]
 CONTEXT_POINTS = 14
 # Per signal ("1".."8", "ewma", "cusum"): the timestamps of each series' flagged points.
 Flagged = Mapping[str, tuple[FloatArray, ...]]
+# A histogram chart's limits, or a p chart's (judge/attributes.py).
+Limits = BatchLimits | ProportionLimits
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class Carry:
 def judge_new(
     chart: ChartConfig,
     series: Sequence[Points],
-    limits: BatchLimits,
+    limits: Limits,
     *,
     window_start: float,
     end: float,
@@ -66,7 +69,10 @@ def judge_new(
     # Which side of the center each flag is on (+1 up, -1 down), for the sided signals.
     sides: dict[str, FloatArray] = {}
     if chart.rules:
-        flags = judge(fresh.values, limits, fresh.sizes)
+        if isinstance(limits, ProportionLimits):
+            flags = limits.flags(fresh.values, fresh.sizes)
+        else:
+            flags = judge(fresh.values, limits, fresh.sizes)
         masks.update({str(r): flags[r - 1] for r in chart.rules})
         level = np.sign(limits.zscores(fresh.values, fresh.sizes))
         rising = np.sign(np.diff(fresh.values, axis=1, prepend=np.nan))

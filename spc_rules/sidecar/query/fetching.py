@@ -27,6 +27,9 @@ from spc_rules.sidecar.query.promapi import PromClient, QueryError, pieces_ms
 from spc_rules.sidecar.query.samplecache import Held
 
 Answer = list[RawSeries] | QueryError
+# A chart's raw series, one list per selector of ``selectors_of`` (a histogram has one; a p
+# chart its numerator's and its denominator's), or the first error among them.
+Parts = tuple[list[RawSeries], ...] | QueryError
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,12 @@ class WindowFetch:
 @dataclass(frozen=True)
 class Plan:
     windows: dict[str, WindowFetch]  # by selector
-    charts: dict[str, tuple[str, int]]  # chart name -> (its selector, its own start_ms)
-    baselines: dict[str, Fetch]  # chart name -> its fixed-range baseline, when due
+    charts: dict[str, tuple[tuple[str, ...], int]]  # chart -> (its selectors, its start_ms)
+    baselines: dict[str, tuple[Fetch, ...]]  # chart -> its fixed-range baseline, when due
 
     def queries(self) -> set[Fetch]:
-        return {w.query for w in self.windows.values()} | set(self.baselines.values())
+        fixed = {f for fetches in self.baselines.values() for f in fetches}
+        return {w.query for w in self.windows.values()} | fixed
 
 
 @dataclass(frozen=True)
@@ -71,12 +75,19 @@ class Samples:
     """A cycle's decoded answers: the cache after it, and the raw series of every chart."""
 
     held: dict[str, Held]  # by selector, for the fetches that succeeded
-    windows: dict[str, Answer]  # by chart
-    baselines: dict[str, Answer]  # by chart, the fixed-range baselines fetched
+    windows: dict[str, Parts]  # by chart
+    baselines: dict[str, Parts]  # by chart, the fixed-range baselines fetched
 
 
 def selector_of(chart: ChartConfig) -> str:
+    """The selector of a histogram chart: its _sum and _count at once."""
     return render_selector((f"{chart.metric}_sum", f"{chart.metric}_count"), chart.matchers)
+
+
+def selectors_of(chart: ChartConfig) -> tuple[str, ...]:
+    """What a chart reads: its histogram, or a p chart's numerator and denominator."""
+    p = chart.proportion
+    return (selector_of(chart),) if p is None else (p.numerator.render(), p.denominator.render())
 
 
 def plan(
@@ -89,13 +100,13 @@ def plan(
     fixed-range baselines due for a (re)fetch."""
     end_ms = round(now * 1000)  # the cycle's time is whole milliseconds
     lookback_ms = round(config.lookback * 1000)
-    charts: dict[str, tuple[str, int]] = {}
-    baselines: dict[str, Fetch] = {}
+    charts: dict[str, tuple[tuple[str, ...], int]] = {}
+    baselines: dict[str, tuple[Fetch, ...]] = {}
     for chart in config.charts:
-        selector = selector_of(chart)
+        selectors = selectors_of(chart)
         # Durations in whole milliseconds: the same range every cycle, whatever the float.
         span_ms = round((now - fetch_start(chart, now, config.lookback)) * 1000)
-        charts[chart.name] = (selector, end_ms - span_ms)
+        charts[chart.name] = (selectors, end_ms - span_ms)
         base = chart.baseline
         known = cached.get(chart.name)
         if isinstance(base, RangeBaseline) and (
@@ -104,10 +115,11 @@ def plan(
             or now - known.fetched_at >= config.baseline_refresh
         ):
             first = math.floor((base.start - config.lookback) * 1000)
-            baselines[chart.name] = Fetch(selector, first, math.ceil(base.end * 1000))
+            last = math.ceil(base.end * 1000)
+            baselines[chart.name] = tuple(Fetch(s, first, last) for s in selectors)
     windows: dict[str, WindowFetch] = {}
-    for selector in sorted({s for s, _ in charts.values()}):
-        start_ms = min(start for s, start in charts.values() if s == selector)
+    for selector in sorted({s for ss, _ in charts.values() for s in ss}):
+        start_ms = min(start for ss, start in charts.values() if selector in ss)
         known_held = held.get(selector)
         first = samplecache.query_range(known_held, start_ms, end_ms, lookback_ms)
         incremental = known_held if first > start_ms else None
@@ -165,11 +177,24 @@ def collect(plan: Plan, bodies: Mapping[Fetch, list[bytes] | QueryError]) -> Sam
                 w.held, got, w.query.start_ms, w.start_ms, w.query.end_ms
             )
         selectors[selector] = got
-    windows: dict[str, Answer] = {}
-    for name, (selector, start_ms) in plan.charts.items():
-        got = selectors[selector]
-        windows[name] = (
-            got if isinstance(got, QueryError) else samplecache.since(held[selector], start_ms)
+    windows: dict[str, Parts] = {}
+    for name, (chart_selectors, start_ms) in plan.charts.items():
+        windows[name] = _parts(
+            [
+                got if isinstance(got, QueryError) else samplecache.since(held[s], start_ms)
+                for s in chart_selectors
+                for got in (selectors[s],)
+            ]
         )
-    baselines = {name: decode(bodies[f]) for name, f in plan.baselines.items()}
+    baselines = {
+        name: _parts([decode(bodies[f]) for f in fs]) for name, fs in plan.baselines.items()
+    }
     return Samples(held, windows, baselines)
+
+
+def _parts(answers: list[Answer]) -> Parts:
+    """A chart's answers, one per selector, or the first error among them."""
+    for got in answers:
+        if isinstance(got, QueryError):
+            return got
+    return tuple(got for got in answers if not isinstance(got, QueryError))
