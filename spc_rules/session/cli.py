@@ -147,7 +147,8 @@ def main(argv: Sequence[str]) -> int:
 
 def _capture(args: argparse.Namespace) -> int:
     config: SidecarConfig = load_file(args.config_file) if args.config_file else builtin_config()
-    known = {c.name: c for c in config.charts}
+    # Sessions judge histograms: p charts (kind p) have no observations to capture.
+    known = {c.name: c for c in config.charts if c.proportion is None}
     unknown = [n for n in args.chart if n not in known]
     if unknown:
         raise store.SessionError(
