@@ -33,7 +33,7 @@ def _loop(
     for role, stored in (("e", numerator), ("n", denominator)):
         for labels, ts, values in stored:
             key = tuple(labels.get(b, "") for b in by)
-            sums[key]  # noqa: B018 - the series exists even without an increment
+            sums[key]
             lo, hi = span.get(key, [math.inf, -math.inf])
             span[key] = [min(lo, ts[0]), max(hi, ts[-1])]
             prev = None
