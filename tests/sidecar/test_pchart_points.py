@@ -151,11 +151,12 @@ charts:
     chart = config.charts[0]
     rng = np.random.default_rng(7)
     now = 1_700_000_000.0
-    stamps = now - 300.0 * np.arange(72)[::-1]  # 6 h of 5 minute subgroups
-    n = rng.integers(15, 60, stamps.size).astype(float)
+    stamps = np.asarray(now - 300.0 * np.arange(72)[::-1], dtype=np.float64)  # 6 h, 5 min
+    n = rng.integers(15, 60, stamps.size).astype(np.float64)
     p = np.where(stamps > now - 1800, 0.2, 0.06)  # the rate rises in the last half hour
     events = rng.binomial(n.astype(int), p).astype(float)
-    result = evaluate(chart, {(): Points(stamps, events / n, n, float(stamps[-1]))}, now)
+    shares = np.asarray(events / n, dtype=np.float64)
+    result = evaluate(chart, {(): Points(stamps, shares, n, float(stamps[-1]))}, now)
 
     base = (stamps > now - 6 * 3600) & (stamps <= now - 2 * 3600)
     fit = p_fit_loop(events[base].tolist(), n[base].tolist(), laney=True)
