@@ -34,6 +34,14 @@ _SERIES_GAUGES: dict[str, tuple[str, str]] = {
     "baseline_points": ("baseline_points", "Points in the baseline the limits were fitted on."),
     "window_points": ("window_points", "Points in the evaluation window."),
     "limits_available": ("limits_ok", "1 with limits, 0 when too few baseline points."),
+    "limits_provisional": (
+        "provisional",
+        "1 while the limits are fitted on the series' earliest points, not yet its baseline.",
+    ),
+    "limits_points_needed": (
+        "points_needed",
+        "Usable points the series still needs before it has limits (0 with limits).",
+    ),
 }
 _CAPABILITY = {
     "cpk": "Cpk of the evaluation window against the chart's spec limits (within sigma).",
@@ -98,6 +106,7 @@ def _families(
                 _add(family, labels[v.result.chart.name], v.result.zones[sign * m], sigmas=str(m))
         yield family
     yield from _violation_families(charts, labels, now)
+    yield from _alarm_families(charts, labels)
     for name, doc in _CAPABILITY.items():
         family = GaugeMetricFamily(PREFIX + name, doc)
         for v in charts:
@@ -124,12 +133,68 @@ def _violation_families(
     )
     for v in charts:
         rows = labels[v.result.chart.name]
+        side = v.result.chart.direction
         for signal in v.result.chart.signals:
             hold = v.result.chart.hold
-            _add(active, rows, v.violations.active(signal, now, hold), rule=signal)
-            _add(last, rows, v.violations.last[signal], rule=signal)
-            _add(total, rows, v.violations.totals[signal], rule=signal, suffix="_total")
+            extra = {"rule": signal, "direction": side}
+            _add(active, rows, v.violations.active(signal, now, hold), **extra)
+            _add(last, rows, v.violations.last[signal], **extra)
+            _add(total, rows, v.violations.totals[signal], suffix="_total", **extra)
     yield from (active, last, total)
+
+
+def _alarm_families(
+    charts: list[ChartView], labels: Mapping[str, list[dict[str, str]]]
+) -> Iterator[Metric]:
+    """Alarm episodes per series and severity (docs/sidecar.md, "Alarms")."""
+    families = {
+        "active": GaugeMetricFamily(
+            f"{PREFIX}alarm_active", "1 while an alarm episode is open at the newest point."
+        ),
+        "total": CounterMetricFamily(
+            f"{PREFIX}alarms", "Alarm episodes opened after the sidecar's start."
+        ),
+        "started": GaugeMetricFamily(
+            f"{PREFIX}alarm_started_timestamp_seconds",
+            "Unix time of the point that opened the newest alarm episode.",
+        ),
+        "statistic": GaugeMetricFamily(
+            f"{PREFIX}alarm_statistic",
+            "The alarm detector's CUSUM at the newest point, in sigma units.",
+        ),
+        "threshold": GaugeMetricFamily(
+            f"{PREFIX}alarm_threshold",
+            "The detector's decision line h: an episode opens when the statistic passes it.",
+        ),
+        "reference": GaugeMetricFamily(
+            f"{PREFIX}alarm_reference",
+            "The level new points are compared with (original scale; geometric mean with log).",
+        ),
+        "accepted": CounterMetricFamily(
+            f"{PREFIX}shifts_accepted",
+            "Episodes open longer than accept_after, accepted as the new normal.",
+        ),
+        "accepted_at": GaugeMetricFamily(
+            f"{PREFIX}shift_accepted_timestamp_seconds",
+            "Unix time of the evaluation that accepted the newest shift as the new normal.",
+        ),
+    }
+    for v in charts:
+        rows = labels[v.result.chart.name]
+        side = v.result.chart.direction
+        for severity, found in v.result.alarms.items():
+            extra = {"severity": severity, "direction": side}
+            vi = v.violations
+            active = np.where(found.carry.state.open, 1.0, 0.0)
+            _add(families["active"], rows, active, **extra)
+            _add(families["total"], rows, vi.episodes[severity], suffix="_total", **extra)
+            _add(families["started"], rows, vi.started[severity], **extra)
+            _add(families["statistic"], rows, found.statistic, **extra)
+            _add(families["threshold"], rows, found.threshold, **extra)
+            _add(families["reference"], rows, found.reference, **extra)
+            _add(families["accepted"], rows, vi.accepted[severity], suffix="_total", **extra)
+            _add(families["accepted_at"], rows, vi.accepted_at[severity], **extra)
+    yield from families.values()
 
 
 def _chart_families(charts: list[ChartView], now: float) -> Iterator[Metric]:
@@ -203,8 +268,22 @@ def _health_families(health: Health) -> Iterator[Metric]:
 
 
 def _labels(result: ChartResult) -> list[dict[str, str]]:
+    """``chart``, the ``by`` labels, and ``series``: the ``by`` pairs in one label, which
+    alerts, inhibition and dashboards key on whatever labels a chart groups by."""
     by = result.chart.by
-    return [{"chart": result.chart.name, **dict(zip(by, key, strict=True))} for key in result.keys]
+    return [
+        {
+            "chart": result.chart.name,
+            "series": series_label(by, key),
+            **dict(zip(by, key, strict=True)),
+        }
+        for key in result.keys
+    ]
+
+
+def series_label(by: tuple[str, ...], key: tuple[str, ...]) -> str:
+    """``target=chat``; ``model=m,op=chat`` for several labels; "" for a chart of one series."""
+    return ",".join(f"{name}={value}" for name, value in zip(by, key, strict=True))
 
 
 def _add(

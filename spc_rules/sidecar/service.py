@@ -246,8 +246,10 @@ class Sidecar:
                 known = cached.get(chart.name)
                 baseline = fresh if fresh is not None else known.points if known else None
                 live = live_series(chart, points[(chart.name, "window")], now, config.lookback)
-                carry = self.ledger.carry(chart, tuple(live))
-                result = evaluate(chart, live, now, baseline, carry)
+                keys = tuple(live)
+                carry = self.ledger.carry(chart, keys)
+                history = self.ledger.history(chart, keys)
+                result = evaluate(chart, live, now, baseline, carry, history)
                 out.views[chart.name] = ChartView(result, self.ledger.record(result))
             except Exception:
                 out.baselines.pop(chart.name, None)

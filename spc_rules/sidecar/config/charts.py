@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import yaml
 
 from servicekit.yamlconf import INVALID, Reader, join_path, parse_duration
+from spc_rules.sidecar.config.alarms import read_direction, read_paging
 from spc_rules.sidecar.config.model import (
     ALL_RULES,
     ESTIMATORS,
@@ -23,6 +24,7 @@ from spc_rules.sidecar.config.model import (
     PinnedBaseline,
     RangeBaseline,
     RollingBaseline,
+    default_direction,
 )
 from spc_rules.sidecar.config.selector import LABEL_NAME, METRIC_NAME, Matcher, parse_selector
 
@@ -44,6 +46,8 @@ _CHART_KEYS = frozenset(
         "hold",
         "min_points",
         "refits",
+        "direction",
+        "paging",
     }
 )
 _BASELINE_KEYS = frozenset({"window", "start", "end", "center", "sigma"})
@@ -88,6 +92,14 @@ def read_chart(
             keys, "min_points", path, lambda n, p: reader.integer(n, p, 2), defaults.min_points
         ),
         refits=opt(keys, "refits", path, lambda n, p: reader.integer(n, p, 0), 3),
+        direction=opt(
+            keys,
+            "direction",
+            path,
+            lambda n, p: read_direction(reader, n, p),
+            default_direction(metric or ""),
+        ),
+        paging=read_paging(reader, keys.get("paging"), join_path(path, "paging"), defaults.paging),
     )
     return chart if name and metric else None
 

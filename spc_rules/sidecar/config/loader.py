@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from servicekit.yamlconf import Reader, join_path, load_document, read_file
+from spc_rules.sidecar.config.alarms import read_paging
 from spc_rules.sidecar.config.charts import read_chart
 from spc_rules.sidecar.config.model import ChartConfig, ChartDefaults
 
@@ -33,6 +34,7 @@ _GLOBAL_KEYS = frozenset(
         "baseline",
         "hold",
         "min_points",
+        "paging",
     }
 )
 
@@ -85,6 +87,7 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
         min_points=opt(
             gkeys, "min_points", p, lambda n, q: reader.integer(n, q, 2), defaults.min_points
         ),
+        paging=read_paging(reader, gkeys.get("paging"), "global.paging", defaults.paging),
     )
     charts_node = keys.get("charts")
     if charts_node is None:
@@ -93,22 +96,14 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
     items = reader.sequence(charts_node, "charts")
     if items is not None and not items:
         reader.fail(charts_node, "charts", "at least one chart is required")
-    charts: list[ChartConfig] = []
-    seen: dict[str, int] = {}
-    for i, item in enumerate(items or []):
-        path = join_path("charts", i)
-        chart = read_chart(reader, item, path, defaults)
-        if chart is None:
-            continue
-        if chart.name in seen:
-            reader.fail(
-                item,
-                join_path(path, "name"),
-                f'duplicate chart name "{chart.name}" (first at line {seen[chart.name]})',
-            )
-            continue
-        seen[chart.name] = item.start_mark.line + 1
-        charts.append(chart)
+    _duplicates(reader, items or [])
+    charts = [
+        chart
+        for i, item in enumerate(items or [])
+        if (chart := read_chart(reader, item, join_path("charts", i), defaults)) is not None
+    ]
+    names = [c.name for c in charts]
+    charts = [c for i, c in enumerate(charts) if c.name not in names[:i]]
     return SidecarConfig(
         charts=tuple(charts),
         interval=opt(gkeys, "interval", p, reader.duration, base.interval),
@@ -129,3 +124,25 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
         == "gzip",
         source=source,
     )
+
+
+def _duplicates(reader: Reader, items: list[yaml.Node]) -> None:
+    """One problem per repeated chart name, at its second entry, naming every line it is on;
+    read from the YAML itself, so entries with other errors count too."""
+    lines: dict[str, list[tuple[int, yaml.Node, int]]] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, yaml.MappingNode):
+            continue
+        for key, value in item.value:
+            if getattr(key, "value", None) == "name" and isinstance(value, yaml.ScalarNode):
+                lines.setdefault(value.value, []).append((i, value, value.start_mark.line + 1))
+    for name, where in lines.items():
+        if len(where) > 1:
+            i, node, _ = where[1]
+            others = ", ".join(str(line) for _, _, line in where if line != where[1][2])
+            reader.fail(
+                node,
+                join_path(join_path("charts", i), "name"),
+                f'duplicate chart name "{name}" (also at line{"s" if len(where) > 2 else ""} '
+                f"{others})",
+            )

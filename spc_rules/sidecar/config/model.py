@@ -3,9 +3,10 @@ how they are judged. ``spc_rules.sidecar.config.charts`` reads it from YAML."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from spc_rules.detectors.paging import PagingPolicy
 from spc_rules.sidecar.config.selector import Matcher
 
 ALL_RULES = (1, 2, 3, 4, 5, 6, 7, 8)
@@ -13,7 +14,29 @@ ALL_RULES = (1, 2, 3, 4, 5, 6, 7, 8)
 Estimator = Literal["mr", "median_mr", "std"]
 ESTIMATORS: dict[str, Estimator] = {"mr": "mr", "median_mr": "median_mr", "std": "std"}
 # Labels the sidecar adds itself; a chart's `by` may not use them.
-RESERVED_LABELS = frozenset({"chart", "rule", "sigmas", "stage", "reason", "le", "__name__"})
+RESERVED_LABELS = frozenset(
+    {
+        "chart",
+        "series",
+        "rule",
+        "severity",
+        "direction",
+        "sigmas",
+        "stage",
+        "reason",
+        "le",
+        "__name__",
+    }
+)
+# Which side of the center is bad: latency and cost up, throughput down, or both.
+Direction = Literal["up", "down", "both"]
+DIRECTIONS: dict[str, Direction] = {"up": "up", "down": "down", "both": "both"}
+
+
+def default_direction(metric: str) -> Direction:
+    """A rate (tokens per second, a throughput) is bad when it falls; everything else the
+    sidecar judges (durations, token counts, cost) when it rises."""
+    return "down" if metric.endswith("_per_second") or "throughput" in metric else "up"
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,41 @@ class CusumConfig:
 
 
 @dataclass(frozen=True)
+class PagingConfig:
+    """The alarm detectors' budgets, shifts and reference (docs/sidecar.md, docs/paging.md).
+
+    Shifts are ratios on the original scale for log charts (1.7: +70%), in sigmas for
+    untransformed ones."""
+
+    false_pages_per_week: float = 1.0  # per `fleet_series` in-control series
+    false_tickets_per_day: float = 1.0  # per `fleet_series` in-control series
+    fleet_series: int = 100
+    page_shift: float = 1.7
+    page_shift_sigmas: float = 2.0
+    ticket_shift: float = 1.2
+    ticket_shift_sigmas: float = 1.0
+    # The reference each new point is compared with: the `reference` of points before it,
+    # ending `ticket_gap` earlier for tickets (a slow shift is not absorbed before it is
+    # ticketed). Points inside an episode never enter it.
+    reference: float = 2 * 3600.0
+    ticket_gap: float = 3600.0
+    # An episode open this long is accepted as the new normal (an info alert says so).
+    accept_after: float = 86_400.0
+
+    @property
+    def policy(self) -> PagingPolicy:
+        return PagingPolicy(
+            false_pages_per_week=self.false_pages_per_week,
+            fleet_series=self.fleet_series,
+            page_shift_ratio=self.page_shift,
+            page_shift_sigmas=self.page_shift_sigmas,
+            ticket_false_per_day=self.false_tickets_per_day,
+            ticket_shift_ratio=self.ticket_shift,
+            ticket_shift_sigmas=self.ticket_shift_sigmas,
+        )
+
+
+@dataclass(frozen=True)
 class ChartDefaults:
     """Chart settings a file can change for all charts under ``global``."""
 
@@ -63,6 +121,7 @@ class ChartDefaults:
     baseline: float = 6 * 3600.0
     hold: float = 300.0
     min_points: int = 20
+    paging: PagingConfig = field(default_factory=PagingConfig)
 
 
 @dataclass(frozen=True)
@@ -83,6 +142,8 @@ class ChartConfig:
     hold: float = 300.0
     min_points: int = 20
     refits: int = 3
+    direction: Direction = "up"
+    paging: PagingConfig = field(default_factory=PagingConfig)
 
     @property
     def transform(self) -> str:

@@ -19,7 +19,7 @@ METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 _MATCHER = re.compile(
     r"""\s*(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)\s*(?P<op>=~|!~|!=|=)\s*
-    (?P<value>"(?:[^"\\]|\\.)*"|`[^`]*`)\s*(?P<sep>,|$)""",
+    (?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*(?P<sep>,|$)""",
     re.VERBOSE,
 )
 
@@ -50,11 +50,14 @@ def parse_selector(text: str) -> tuple[Matcher, ...]:
             raise ValueError(
                 f'cannot read matcher at "{body[pos : pos + 30]}" in {text!r} '
                 '(use label="value", label!="value", label=~"regex" or label!~"regex", '
-                "values in double quotes or backticks)"
+                "values in double or single quotes or backticks)"
             )
         raw = match["value"]
         value = raw[1:-1] if raw.startswith("`") else _unquote(raw)
-        matchers.append(Matcher(match["name"], _op(match["op"]), value))
+        op = _op(match["op"])
+        if op in ("=~", "!~"):
+            check_regex(value, match["name"])
+        matchers.append(Matcher(match["name"], op, value))
         pos = match.end()
     return tuple(check_matchers(matchers))
 
@@ -83,7 +86,37 @@ def _op(text: str) -> Op:
     return "="
 
 
+# Python's re accepts these, Prometheus' RE2 does not: lookaround and backreferences.
+_NOT_RE2 = re.compile(r"\(\?<?[=!]|\\[1-9]")
+
+
+def check_regex(pattern: str, label: str) -> None:
+    """ValueError unless ``pattern`` is a regular expression Prometheus accepts (RE2 syntax,
+    anchored at both ends by Prometheus itself)."""
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        raise ValueError(f'{label}: invalid regular expression "{pattern}": {err}') from None
+    if _NOT_RE2.search(pattern):
+        raise ValueError(
+            f'{label}: invalid regular expression "{pattern}": lookaround and backreferences '
+            "are not RE2 syntax, which Prometheus uses"
+        )
+
+
 def _unquote(quoted: str) -> str:
+    """A PromQL string in double or single quotes, with Go's escapes, as its value."""
+    if quoted.startswith("'"):
+        body, out, i = quoted[1:-1], [], 0
+        while i < len(body):
+            if body[i] == "\\" and i + 1 < len(body):
+                pair = body[i : i + 2]
+                out.append("'" if pair == "\\'" else pair)
+                i += 2
+            else:
+                out.append('\\"' if body[i] == '"' else body[i])
+                i += 1
+        quoted = '"' + "".join(out) + '"'
     try:
         value = json.loads(quoted)
     except json.JSONDecodeError as err:

@@ -10,9 +10,15 @@ def evaluation_window(chart: ChartConfig, now: float) -> tuple[float, float]:
     return now - chart.evaluation, now
 
 
-def fetch_start(chart: ChartConfig, now: float, lookback: float) -> float:
-    """Where the cycle's window fetch begins: the baseline too when it rolls just before."""
-    start, _ = evaluation_window(chart, now)
+def fetch_span(chart: ChartConfig) -> float:
+    """How far back of now a chart reads points: its evaluation window and, when it rolls,
+    the baseline before it. The alarm detectors' references read inside this span."""
+    span = chart.evaluation
     if isinstance(chart.baseline, RollingBaseline):
-        start -= chart.baseline.window
-    return start - lookback
+        span += chart.baseline.window
+    return span
+
+
+def fetch_start(chart: ChartConfig, now: float, lookback: float) -> float:
+    """Where the cycle's window fetch begins: ``fetch_span`` and ``lookback`` before now."""
+    return now - fetch_span(chart) - lookback

@@ -20,7 +20,9 @@ from spc_rules.sidecar.config.model import (
     RangeBaseline,
     RollingBaseline,
 )
-from spc_rules.sidecar.config.windows import evaluation_window
+from spc_rules.sidecar.config.windows import evaluation_window, fetch_span
+from spc_rules.sidecar.judge.alarms import SEVERITIES, Episodes, History, advance, judge_alarms
+from spc_rules.sidecar.judge.baseline import select
 from spc_rules.sidecar.judge.judging import BoolArray, Carry, Flagged, judge_new
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import EMPTY, IntArray, Points, SeriesKey, Window, window
@@ -37,6 +39,8 @@ class ChartResult:
     evaluated_at: float
     window_start: float
     limits_ok: BoolArray
+    provisional: BoolArray  # limits fitted on the series' earliest points (baseline.py)
+    points_needed: IntArray  # usable points still missing before limits exist
     center: FloatArray
     sigma: FloatArray
     ucl: FloatArray
@@ -48,7 +52,9 @@ class ChartResult:
     window_points: IntArray
     capability: Mapping[str, FloatArray]  # cp, cpk, pp, ppk (absent without spec limits)
     flagged: Flagged  # of the points this evaluation judged for the first time
+    alarms: Mapping[str, Episodes]  # per severity
     carry: Carry  # for the next evaluation
+    history: History
 
 
 def live_series(
@@ -71,27 +77,45 @@ def evaluate(
     now: float,
     baseline_points: Mapping[SeriesKey, Points] | None = None,
     carry: Carry | None = None,
+    history: History | None = None,
 ) -> ChartResult:
     """Judge every series in ``points`` (fetched over the window, baseline included when it
-    rolls); ``baseline_points`` come from the fixed range of a RangeBaseline. ``carry`` is
-    what the previous evaluation left for these series (one row each, in ``points``' order);
-    without it every series is new."""
+    rolls); ``baseline_points`` come from the fixed range of a RangeBaseline. ``carry`` and
+    ``history`` are what the previous evaluation left for these series (one row each, in
+    ``points``' order); without them every series is new."""
     keys = tuple(points)
+    rows = len(keys)
     start, end = evaluation_window(chart, now)
     series = [points[k] for k in keys]
     current = window(series, start, end)
-    base = _baseline_window(chart, keys, series, start, baseline_points)
-    limits = _limits(chart, base, len(keys))
-    carry = carry or Carry.fresh(len(keys))
+    carry = carry or Carry.fresh(rows)
+    history = history or History.fresh(rows)
+    base, provisional, usable = _baseline_window(chart, keys, series, start, baseline_points, history)
+    limits = _kept(_limits(chart, base, rows), history)
+    since = np.fmax(carry.judged_until, start)  # NaN (never judged): the window start
     flagged, carried = judge_new(chart, series, limits, window_start=start, end=end, carry=carry)
+    fresh = window(series, since, end)
+    found: dict[str, Episodes] = {
+        s: judge_alarms(chart, s, series, fresh, since, history.exclusions, history.alarms[s], now)
+        for s in SEVERITIES
+    }
+    rule1 = flagged.get("1", ())
+    before = now - fetch_span(chart)
+    exclusions = tuple(
+        advance(ex, rule1[row] if rule1 else np.empty(0), found, row, before)
+        for row, ex in enumerate(history.exclusions)
+    )
     last_size = _last(current, current.sizes)
     n_line = np.where(np.isnan(last_size), 1.0, last_size)
+    ok = np.asarray(limits.ok)
     return ChartResult(
         chart=chart,
         keys=keys,
         evaluated_at=now,
         window_start=start,
-        limits_ok=np.asarray(limits.ok),
+        limits_ok=ok,
+        provisional=provisional & ok,
+        points_needed=np.where(ok, 0, np.maximum(chart.min_points - usable, 0)),
         center=limits.line(0.0, n_line),
         sigma=np.asarray(limits.sigma),
         ucl=limits.line(3.0, n_line),
@@ -99,11 +123,18 @@ def evaluate(
         zones={m: limits.line(float(m), n_line) for m in (-2, -1, 1, 2)},
         last_value=_last(current, current.values),
         last_size=last_size,
-        baseline_points=base.counts if base is not None else np.zeros(len(keys), np.int64),
+        baseline_points=base.counts if base is not None else np.zeros(rows, np.int64),
         window_points=current.counts,
         capability=_capability(chart, current),
         flagged=flagged,
+        alarms=found,
         carry=carried,
+        history=History(
+            np.where(ok, limits.center, history.center),
+            np.where(ok, limits.sigma, history.sigma),
+            exclusions,
+            {s: e.carry for s, e in found.items()},
+        ),
     )
 
 
@@ -113,14 +144,40 @@ def _baseline_window(
     series: Sequence[Points],
     start: float,
     fixed: Mapping[SeriesKey, Points] | None,
-) -> Window | None:
+    history: History,
+) -> tuple[Window | None, BoolArray, IntArray]:
+    """The baseline's points, which rows are provisional, and the usable points per row."""
+    rows = len(keys)
     baseline = chart.baseline
+    no = np.zeros(rows, bool)
     if isinstance(baseline, RollingBaseline):
-        return window(series, start - baseline.window, start)
+        chosen = select(
+            series, start - baseline.window, start, history.exclusions, chart.min_points
+        )
+        return chosen.window, chosen.provisional, chosen.usable
     if isinstance(baseline, RangeBaseline):
         fixed = fixed or {}
-        return window([fixed.get(k, EMPTY) for k in keys], baseline.start, baseline.end)
-    return None
+        base = window([fixed.get(k, EMPTY) for k in keys], baseline.start, baseline.end)
+        return base, no, base.counts
+    return None, no, np.full(rows, chart.min_points, np.int64)
+
+
+def _kept(limits: BatchLimits, history: History) -> BatchLimits:
+    """Rows without a fit keep the last limits they had (an episode longer than the
+    baseline window leaves no usable point in it)."""
+    keep = ~limits.ok & np.isfinite(history.center) & (history.sigma > 0)
+    if not keep.any():
+        return limits
+    return BatchLimits(
+        center=np.where(keep, history.center, limits.center),
+        sigma=np.where(keep, history.sigma, limits.sigma),
+        ok=limits.ok | keep,
+        n_points=limits.n_points,
+        n_dropped=limits.n_dropped,
+        refits=limits.refits,
+        log=limits.log,
+        method=limits.method,
+    )
 
 
 def _limits(chart: ChartConfig, base: Window | None, rows: int) -> BatchLimits:

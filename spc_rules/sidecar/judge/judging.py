@@ -63,9 +63,14 @@ def judge_new(
     fresh = window(series, since, end, CONTEXT_POINTS)
     new = fresh.inside
     masks: dict[str, BoolArray] = {}
+    # Which side of the center each flag is on (+1 up, -1 down), for the sided signals.
+    sides: dict[str, FloatArray] = {}
     if chart.rules:
         flags = judge(fresh.values, limits, fresh.sizes)
         masks.update({str(r): flags[r - 1] for r in chart.rules})
+        level = np.sign(limits.zscores(fresh.values, fresh.sizes))
+        rising = np.sign(np.diff(fresh.values, axis=1, prepend=np.nan))
+        sides.update({str(r): level for r in (1, 2, 5, 6)}, **{"3": rising})
     # The charts step over the new points only: context points are missing to them. They
     # run on z, which the limits' model (log-normal subgroups included) standardizes.
     z = limits.zscores(np.where(new, fresh.values, np.nan), fresh.sizes)
@@ -80,6 +85,7 @@ def judge_new(
             initial=carry.ewma,
         )
         masks["ewma"] = e.signal
+        sides["ewma"] = np.sign(e.statistic)
         ewma_state = np.asarray(e.last, dtype=np.float64)
     if chart.cusum is not None:
         c = cusum(
@@ -91,9 +97,13 @@ def judge_new(
             initial=(carry.cusum_upper, carry.cusum_lower),
         )
         masks["cusum"] = c.signal
+        sides["cusum"] = np.where(c.signal_upper, 1.0, np.where(c.signal_lower, -1.0, 0.0))
         upper = np.asarray(c.last_upper, dtype=np.float64)
         lower = np.asarray(c.last_lower, dtype=np.float64)
     ok = limits.ok
+    for name, side in sides.items():
+        if name in masks:
+            masks[name] = masks[name] & _bad(side, chart.direction)
     flagged = {name: _timestamps(mask & new, fresh.timestamps) for name, mask in masks.items()}
     return flagged, Carry(
         judged_until=np.fmax(carry.judged_until, _newest(fresh)),
@@ -101,6 +111,16 @@ def judge_new(
         cusum_upper=np.where(ok, upper, 0.0),
         cusum_lower=np.where(ok, lower, 0.0),
     )
+
+
+def _bad(side: FloatArray, direction: str) -> BoolArray:
+    """Where a flag on ``side`` is on the chart's bad side: the good side (a faster response,
+    more throughput) is never a violation unless the chart watches both."""
+    if direction == "up":
+        return side > 0
+    if direction == "down":
+        return side < 0
+    return np.ones(side.shape, bool)
 
 
 def _newest(w: Window) -> FloatArray:

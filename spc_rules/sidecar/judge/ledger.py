@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spc_rules.detectors.paging_run import PagingState
 from spc_rules.sidecar.config.model import ChartConfig
+from spc_rules.sidecar.judge.alarms import SEVERITIES, AlarmCarry, History
+from spc_rules.sidecar.judge.baseline import Exclusions
 from spc_rules.sidecar.judge.evaluate import ChartResult
 from spc_rules.sidecar.judge.judging import Carry
 from spc_rules.sidecar.query.decode import FloatArray
@@ -34,6 +37,16 @@ class _Series:
     cusum_lower: float = 0.0
     totals: dict[str, int] = field(default_factory=dict)
     last: dict[str, float] = field(default_factory=dict)
+    limits: tuple[float, float] = (float("nan"), float("nan"))  # kept Nelson center, sigma
+    exclusions: Exclusions = field(default_factory=Exclusions)
+    # Per severity: S up, S down, open up, open down, center, sigma, open since.
+    alarm: dict[str, tuple[float, float, bool, bool, float, float, float]] = field(
+        default_factory=dict
+    )
+    episodes: dict[str, int] = field(default_factory=dict)  # counted like `totals`
+    started: dict[str, float] = field(default_factory=dict)  # newest episode's first point
+    accepted: dict[str, int] = field(default_factory=dict)
+    accepted_at: dict[str, float] = field(default_factory=dict)  # evaluation time
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,11 @@ class Violations:
 
     totals: dict[str, IntArray]
     last: dict[str, FloatArray]  # NaN: never flagged
+    # Per severity (alarm episodes): counted episodes, the newest one's start, acceptances.
+    episodes: dict[str, IntArray] = field(default_factory=dict)
+    started: dict[str, FloatArray] = field(default_factory=dict)
+    accepted: dict[str, IntArray] = field(default_factory=dict)
+    accepted_at: dict[str, FloatArray] = field(default_factory=dict)
 
     def active(self, signal: str, now: float, hold: float) -> FloatArray:
         """1.0 where the newest flagged point is within ``hold`` of ``now``, else 0.0. Taken
@@ -52,6 +70,11 @@ class Violations:
 def _statistics(chart: ChartConfig) -> tuple[object, ...]:
     """The settings that define what the EWMA and CUSUM states mean."""
     return (chart.log, chart.ewma, chart.cusum)
+
+
+def _alarm_meaning(chart: ChartConfig) -> tuple[object, ...]:
+    """The settings that define what the alarm detectors' states and references mean."""
+    return (chart.log, chart.direction, chart.paging, chart.min_points)
 
 
 class ViolationLedger:
@@ -76,6 +99,40 @@ class ViolationLedger:
         )
         return carry if keep_charts else _marks(carry)
 
+    def history(self, chart: ChartConfig, keys: Sequence[SeriesKey]) -> History:
+        """Kept limits, exclusions and alarm states of these series; a reload that changes
+        what the detectors mean starts them afresh (the exclusions stay)."""
+        known = self._series.get(chart.name, {})
+        previous = self._charts.get(chart.name)
+        keep = previous is None or _alarm_meaning(previous) == _alarm_meaning(chart)
+        rows = [known.get(k) or _Series() for k in keys]
+        fresh = History.fresh(len(rows))
+        alarms: dict[str, AlarmCarry] = {}
+        for severity in SEVERITIES:
+            saved = [s.alarm.get(severity) if keep else None for s in rows]
+            blank = (0.0, 0.0, False, False, np.nan, np.nan, np.nan)
+            cols = list(zip(*[v or blank for v in saved], strict=True)) if rows else []
+            if not cols:
+                alarms[severity] = fresh.alarms[severity]
+                continue
+            alarms[severity] = AlarmCarry(
+                PagingState(
+                    np.array(cols[0], np.float64),
+                    np.array(cols[1], np.float64),
+                    np.array(cols[2], bool),
+                    np.array(cols[3], bool),
+                ),
+                np.array(cols[4], np.float64),
+                np.array(cols[5], np.float64),
+                np.array(cols[6], np.float64),
+            )
+        return History(
+            np.array([s.limits[0] for s in rows], np.float64),
+            np.array([s.limits[1] for s in rows], np.float64),
+            tuple(s.exclusions for s in rows),
+            alarms,
+        )
+
     def record(self, result: ChartResult) -> Violations:
         """Keep the result's carry, count its flags; series absent from it are forgotten."""
         chart = result.chart
@@ -85,8 +142,11 @@ class ViolationLedger:
         last = {s: np.full(rows, np.nan) for s in chart.signals}
         kept: dict[SeriesKey, _Series] = {}
         carry = result.carry
+        alarms = _AlarmCounts(rows)
         for row, key in enumerate(result.keys):
             state = old.get(key) or _Series()
+            self._keep_history(state, result, row)
+            alarms.count(state, result, row, self.counted_after)
             state.judged_until = float(carry.judged_until[row])
             state.ewma = float(carry.ewma[row])
             state.cusum_upper = float(carry.cusum_upper[row])
@@ -104,7 +164,26 @@ class ViolationLedger:
             kept[key] = state
         self._series[chart.name] = kept
         self._charts[chart.name] = chart
-        return Violations(totals, last)
+        return Violations(
+            totals, last, alarms.episodes, alarms.started, alarms.accepted, alarms.accepted_at
+        )
+
+    @staticmethod
+    def _keep_history(state: _Series, result: ChartResult, row: int) -> None:
+        history = result.history
+        state.limits = (float(history.center[row]), float(history.sigma[row]))
+        state.exclusions = history.exclusions[row]
+        for severity, a in history.alarms.items():
+            st = a.state
+            state.alarm[severity] = (
+                float(st.upper[row]),
+                float(st.lower[row]),
+                bool(st.open_upper[row]),
+                bool(st.open_lower[row]),
+                float(a.center[row]),
+                float(a.sigma[row]),
+                float(a.open_since[row]),
+            )
 
     def retain(self, charts: set[str]) -> None:
         """Forget charts that a reload removed."""
@@ -112,6 +191,34 @@ class ViolationLedger:
             del self._series[name]
         for name in set(self._charts) - charts:
             del self._charts[name]
+
+
+class _AlarmCounts:
+    """Per severity, the published arrays of one result's series."""
+
+    def __init__(self, rows: int) -> None:
+        self.episodes: dict[str, IntArray] = {s: np.zeros(rows, np.int64) for s in SEVERITIES}
+        self.started: dict[str, FloatArray] = {s: np.full(rows, np.nan) for s in SEVERITIES}
+        self.accepted: dict[str, IntArray] = {s: np.zeros(rows, np.int64) for s in SEVERITIES}
+        self.accepted_at: dict[str, FloatArray] = {s: np.full(rows, np.nan) for s in SEVERITIES}
+
+    def count(self, state: _Series, result: ChartResult, row: int, counted_after: float) -> None:
+        for severity, found in result.alarms.items():
+            opened = found.opened[row]
+            count = state.episodes.get(severity, 0)
+            newest = state.started.get(severity, float("nan"))
+            if opened.size:
+                count += int(np.count_nonzero(opened > counted_after))
+                newest = float(np.fmax(newest, opened.max()))
+            accepted = state.accepted.get(severity, 0)
+            accepted_at = state.accepted_at.get(severity, float("nan"))
+            if found.accepted[row]:
+                accepted, accepted_at = accepted + 1, result.evaluated_at
+            state.episodes[severity], state.started[severity] = count, newest
+            state.accepted[severity], state.accepted_at[severity] = accepted, accepted_at
+            self.episodes[severity][row], self.started[severity][row] = count, newest
+            self.accepted[severity][row] = accepted
+            self.accepted_at[severity][row] = accepted_at
 
 
 def _marks(carry: Carry) -> Carry:

@@ -1,0 +1,231 @@
+"""Alarm episodes per chart series: the calibrated paging detector of docs/paging.md, run by
+the sidecar at two severities.
+
+- ``page``: tuned for ``paging.page_shift`` (1.7x; 2 sigmas untransformed) with at most
+  ``false_pages_per_week`` false episodes per ``fleet_series`` in-control series;
+- ``ticket``: tuned for ``ticket_shift`` (1.2x; 1 sigma) with ``false_tickets_per_day``.
+
+Each new point is standardized against a **reference** fitted on the series' usable points
+(``baseline.select``: no episode points, no rule-1 points, provisional when young) of the
+``paging.reference`` window just before it, ending ``ticket_gap`` earlier for tickets. The
+center is the mean of that window (phase I with refits drops outliers); the sigma is the
+long-run sigma of ``paging_scale`` (autocorrelation inflates it). The detector is designed
+per series from that sigma and the series' measured point interval (memoized), and runs
+only on its bad side (``direction``). While an episode is open its reference is frozen, so a
+lasting shift stays one episode; after ``accept_after`` the episode is accepted as the new
+normal: it closes, its points become usable again and the reference refits onto them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from spc_rules import BatchLimits, fit_limits_batch
+from spc_rules.detectors.paging import Severity, design_for
+from spc_rules.detectors.paging_run import PagingState, run_paging
+from spc_rules.detectors.paging_scale import paging_scale
+from spc_rules.sidecar.config.model import ChartConfig
+from spc_rules.sidecar.judge.baseline import Exclusions, select
+from spc_rules.sidecar.judge.judging import BoolArray
+from spc_rules.sidecar.query.decode import FloatArray
+from spc_rules.sidecar.query.points import Points, Window
+
+SEVERITIES: tuple[Severity, ...] = ("page", "ticket")
+_CODE = {"page": 0.0, "ticket": 1.0}  # the severity of an episode interval (Exclusions)
+INTERVAL_POINTS = 40  # the point interval is the median spacing of the newest points
+
+
+@dataclass(frozen=True)
+class AlarmCarry:
+    """One severity's state per series, kept between cycles."""
+
+    state: PagingState
+    center: FloatArray  # reference on the fitting scale; NaN: none yet
+    sigma: FloatArray  # long-run sigma of one observation, fitting scale
+    open_since: FloatArray  # timestamp of the point that opened the open episode, or NaN
+
+    @classmethod
+    def fresh(cls, rows: int) -> AlarmCarry:
+        nan = np.full(rows, np.nan)
+        return cls(PagingState.zeros(rows), nan, nan.copy(), nan.copy())
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """What one severity's detector found in a cycle's new points, per series."""
+
+    opened: tuple[FloatArray, ...]  # timestamps of the points that opened an episode
+    closed: tuple[FloatArray, ...]  # timestamps of the points that closed one
+    accepted: BoolArray  # the open episode passed accept_after and was accepted
+    statistic: FloatArray  # the detector's S at the newest point (sigma units), NaN: none
+    threshold: FloatArray  # its decision line h
+    reference: FloatArray  # the reference center on the original scale
+    carry: AlarmCarry
+
+
+def judge_alarms(
+    chart: ChartConfig,
+    severity: Severity,
+    series: Sequence[Points],
+    fresh: Window,
+    since: FloatArray,
+    exclusions: Sequence[Exclusions],
+    carry: AlarmCarry,
+    now: float,
+) -> Episodes:
+    """Run one severity over the new points of ``fresh`` (its ``inside`` part)."""
+    rows = len(series)
+    paging = chart.paging
+    gap = paging.ticket_gap if severity == "ticket" else 0.0
+    center, sigma = _reference(chart, series, since - gap, exclusions)
+    frozen = carry.state.open | (~np.isfinite(center) & np.isfinite(carry.center))
+    center = np.where(frozen, carry.center, center)
+    sigma = np.where(frozen, carry.sigma, sigma)
+    ok = np.isfinite(center) & np.isfinite(sigma) & (sigma > 0)
+    k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
+    for row in np.flatnonzero(ok).tolist():
+        interval = _interval(series[row])
+        if not interval > 0:
+            ok[row] = False
+            continue
+        design = design_for(
+            paging.policy,
+            severity,
+            log_scale=chart.log,
+            sigma_fit=float(sigma[row]),
+            point_interval_s=interval,
+            bad_side=chart.direction,
+        )
+        k[row], h[row], clip[row] = design.k, design.h, design.clip
+    limits = BatchLimits.pinned(np.where(ok, center, np.nan), np.where(ok, sigma, 1.0), log=chart.log)
+    z = limits.zscores(np.where(fresh.inside, fresh.values, np.nan), fresh.sizes)
+    run = run_paging(z, k, h, clip, bad_side=chart.direction, state=carry.state)
+    state, open_since = run.state, carry.open_since.copy()
+    opened = _at(run.opened, fresh.timestamps)
+    closed = _closings(run.alarm, ~np.isnan(z), carry.state.open, fresh.timestamps)
+    for row in range(rows):
+        if opened[row].size:
+            open_since[row] = opened[row][-1]
+    open_since = np.where(state.open, open_since, np.nan)
+    accepted = state.open & (open_since <= now - paging.accept_after)
+    if accepted.any():
+        state = _reset(state, accepted)
+        open_since = np.where(accepted, np.nan, open_since)
+        center = np.where(accepted, np.nan, center)  # refit from the new normal next cycle
+    return Episodes(
+        opened=opened,
+        closed=closed,
+        accepted=accepted,
+        statistic=np.where(ok, np.maximum(state.upper, state.lower), np.nan),
+        threshold=np.where(ok, h, np.nan),
+        reference=limits.line(0.0),
+        carry=AlarmCarry(state, np.where(ok | frozen, center, np.nan), sigma, open_since),
+    )
+
+
+def _reference(
+    chart: ChartConfig, series: Sequence[Points], end: FloatArray, exclusions: Sequence[Exclusions]
+) -> tuple[FloatArray, FloatArray]:
+    """Center and long-run sigma per series from its usable points before ``end``."""
+    chosen = select(series, end - chart.paging.reference, end, exclusions, chart.min_points)
+    w = chosen.window
+    fit = fit_limits_batch(
+        w.values,
+        w.sizes,
+        method="std",
+        log=chart.log,
+        min_points=chart.min_points,
+        max_refits=chart.refits,
+    )
+    z = fit.zscores(w.values, w.sizes)
+    sigma = np.full(len(series), np.nan)
+    for row in np.flatnonzero(fit.ok).tolist():
+        try:
+            scale = paging_scale(z[row, : w.counts[row]])
+        except ValueError:  # too few values, or no spread
+            continue
+        sigma[row] = fit.sigma[row] * scale.sigma_paging
+    return np.asarray(fit.center), sigma
+
+
+def _interval(points: Points) -> float:
+    """The series' point interval now: the median spacing of its newest points."""
+    stamps = points.timestamps[-INTERVAL_POINTS - 1 :]
+    return float(np.median(np.diff(stamps))) if stamps.size > 1 else float("nan")
+
+
+def _closings(
+    alarm: BoolArray, seen: BoolArray, was_open: BoolArray, stamps: FloatArray
+) -> tuple[FloatArray, ...]:
+    """Per row, timestamps of the points at which an open episode closed."""
+    before = was_open.copy()
+    closes = np.zeros_like(alarm)
+    for col in range(alarm.shape[1]):
+        s = seen[:, col]
+        closes[:, col] = s & before & ~alarm[:, col]
+        before = np.where(s, alarm[:, col], before)
+    return _at(closes, stamps)
+
+
+def _at(mask: BoolArray, stamps: FloatArray) -> tuple[FloatArray, ...]:
+    return tuple(stamps[row][mask[row]] for row in range(mask.shape[0]))
+
+
+def _reset(state: PagingState, rows: BoolArray) -> PagingState:
+    return PagingState(
+        np.where(rows, 0.0, state.upper),
+        np.where(rows, 0.0, state.lower),
+        state.open_upper & ~rows,
+        state.open_lower & ~rows,
+    )
+
+
+@dataclass(frozen=True)
+class History:
+    """Per series, what the baselines and detectors keep from earlier cycles."""
+
+    center: FloatArray  # the last Nelson limits (fitting scale), kept while no fit is possible
+    sigma: FloatArray
+    exclusions: tuple[Exclusions, ...]
+    alarms: Mapping[str, AlarmCarry]
+
+    @classmethod
+    def fresh(cls, rows: int) -> History:
+        nan = np.full(rows, np.nan)
+        return cls(
+            nan,
+            nan.copy(),
+            tuple(Exclusions() for _ in range(rows)),
+            {s: AlarmCarry.fresh(rows) for s in SEVERITIES},
+        )
+
+
+def advance(
+    exclusions: Exclusions,
+    rule1: FloatArray,
+    found: Mapping[str, Episodes],
+    row: int,
+    before: float,
+) -> Exclusions:
+    """One series' exclusions after a cycle: its new rule-1 points, the episodes that opened
+    (open-ended) and closed, accepted episodes dropped (their points are the new normal)."""
+    intervals = [list(i) for i in exclusions.intervals.tolist()]
+    for severity, episodes in found.items():
+        code = _CODE[severity]
+        events = [(t, 1) for t in episodes.opened[row].tolist()]
+        events += [(t, 0) for t in episodes.closed[row].tolist()]
+        for stamp, opens in sorted(events):
+            if opens:
+                intervals.append([stamp, np.inf, code])
+            else:
+                for interval in intervals:
+                    if interval[2] == code and interval[1] == np.inf:
+                        interval[1] = stamp
+        if episodes.accepted[row]:
+            intervals = [i for i in intervals if not (i[2] == code and i[1] == np.inf)]
+    array = np.array(intervals, dtype=np.float64).reshape(-1, 3)
+    flagged = np.union1d(exclusions.flagged, rule1)
+    return Exclusions(array, flagged).pruned(before)

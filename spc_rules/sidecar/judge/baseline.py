@@ -1,0 +1,97 @@
+"""Which points a series' limits and alarm references are fitted on.
+
+Three rules, the same for the Nelson limits and the alarm detectors' references:
+
+- **Incidents stay out.** Points inside an alarm episode (from the point that opened it to
+  the point that closed it, or still open) and points flagged by rule 1 never enter a
+  baseline, so a shift that lasts does not become the reference it is judged against
+  (``Exclusions``). An episode accepted as the new normal (``accept_after``) is no longer
+  excluded.
+- **Provisional limits.** A series whose window holds fewer than ``min_points`` usable
+  points gets limits fitted on its earliest points instead: up to half of the usable points
+  it has before the window's end, but at least ``min_points``. Its newer half is therefore
+  never judged against limits fitted on itself, and a new series has limits minutes after
+  it appears instead of a whole baseline later.
+- **Frozen limits.** When neither gives enough points (an episode longer than the window),
+  the caller keeps the last limits it had (``evaluate`` and ``alarms`` do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spc_rules.sidecar.query.decode import FloatArray
+from spc_rules.sidecar.query.points import IntArray, Points, Window
+from spc_rules.sidecar.judge.judging import BoolArray
+
+NO_INTERVALS = np.empty((0, 3))
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """Per series: episode intervals (start, end, severity code; end is +inf while open) and
+    the timestamps of rule-1 points."""
+
+    intervals: FloatArray = field(default_factory=lambda: NO_INTERVALS)
+    flagged: FloatArray = field(default_factory=lambda: np.empty(0))
+
+    def mask(self, stamps: FloatArray) -> BoolArray:
+        """Where a point at ``stamps`` is excluded."""
+        out = np.isin(stamps, self.flagged)
+        for start, end, _ in self.intervals.tolist():
+            out |= (stamps >= start) & (stamps <= end)
+        return out
+
+    def pruned(self, before: float) -> Exclusions:
+        """Without what ended before ``before`` (it can no longer touch a window)."""
+        keep = self.intervals[:, 1] >= before
+        return Exclusions(self.intervals[keep], self.flagged[self.flagged >= before])
+
+
+@dataclass(frozen=True)
+class Selected:
+    """The points chosen per series, as a left-aligned NaN-padded Window, and which rows
+    fell back to their earliest points."""
+
+    window: Window
+    provisional: BoolArray
+    usable: IntArray  # usable (not excluded) points up to the window's end
+
+
+def select(
+    series: Sequence[Points],
+    start: FloatArray | float,
+    end: FloatArray | float,
+    exclusions: Sequence[Exclusions],
+    min_points: int,
+) -> Selected:
+    """Per series, its usable points in (start, end]; the earliest ones when too few."""
+    rows = len(series)
+    starts = np.broadcast_to(np.asarray(start, np.float64), (rows,))
+    ends = np.broadcast_to(np.asarray(end, np.float64), (rows,))
+    chosen: list[IntArray] = []
+    provisional = np.zeros(rows, bool)
+    usable = np.zeros(rows, np.int64)
+    for row, (p, ex) in enumerate(zip(series, exclusions, strict=True)):
+        hi = int(np.searchsorted(p.timestamps, ends[row], side="right"))
+        ok = ~ex.mask(p.timestamps[:hi]) if hi else np.zeros(0, bool)
+        good = np.flatnonzero(ok)
+        usable[row] = good.size
+        inside = good[p.timestamps[good] > starts[row]]
+        if inside.size < min_points and good.size >= min_points:
+            inside = good[: max(min_points, good.size // 2)]
+            provisional[row] = True
+        chosen.append(inside)
+    width = max((c.size for c in chosen), default=0)
+    shape = (rows, width)
+    values, sizes, stamps = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+    for row, (p, idx) in enumerate(zip(series, chosen, strict=True)):
+        values[row, : idx.size] = p.values[idx]
+        sizes[row, : idx.size] = p.sizes[idx]
+        stamps[row, : idx.size] = p.timestamps[idx]
+    counts = np.array([c.size for c in chosen], dtype=np.int64)
+    window = Window(values, sizes, stamps, counts, np.zeros(rows, np.int64))
+    return Selected(window, provisional, usable)
