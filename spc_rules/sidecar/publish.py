@@ -7,21 +7,16 @@ the output too. Per-series families carry ``chart`` and the chart's ``by`` label
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from spc_rules.sidecar.judge.evaluate import ChartResult
-from spc_rules.sidecar.judge.ledger import Violations
-from spc_rules.sidecar.query.decode import FloatArray
+from spc_rules.sidecar.families import PREFIX, ChartView, add, alarm_families, chart_labels
 from spc_rules.sidecar.query.promapi import REASONS
 
 STAGES = ("query", "decode", "compute")
-PREFIX = "llmscope_spc_"
 
 # name: help, for the per-series gauges read straight off a ChartResult field.
 _SERIES_GAUGES: dict[str, tuple[str, str]] = {
@@ -49,12 +44,6 @@ _CAPABILITY = {
     "cp": "Cp of the evaluation window (only with both spec limits).",
     "pp": "Pp of the evaluation window (only with both spec limits).",
 }
-
-
-@dataclass(frozen=True)
-class ChartView:
-    result: ChartResult
-    violations: Violations
 
 
 @dataclass
@@ -91,11 +80,11 @@ def _families(
     now: float,
 ) -> Iterator[Metric]:
     charts = list(views.values())
-    labels = {v.result.chart.name: _labels(v.result) for v in charts}
+    labels = {v.result.chart.name: chart_labels(v.result) for v in charts}
     for name, (attr, doc) in _SERIES_GAUGES.items():
         family = GaugeMetricFamily(PREFIX + name, doc)
         for v in charts:
-            _add(family, labels[v.result.chart.name], getattr(v.result, attr))
+            add(family, labels[v.result.chart.name], getattr(v.result, attr))
         yield family
     for side, sign in (("upper", 1), ("lower", -1)):
         family = GaugeMetricFamily(
@@ -103,15 +92,15 @@ def _families(
         )
         for v in charts:
             for m in (1, 2):
-                _add(family, labels[v.result.chart.name], v.result.zones[sign * m], sigmas=str(m))
+                add(family, labels[v.result.chart.name], v.result.zones[sign * m], sigmas=str(m))
         yield family
     yield from _violation_families(charts, labels, now)
-    yield from _alarm_families(charts, labels)
+    yield from alarm_families(charts, labels)
     for name, doc in _CAPABILITY.items():
         family = GaugeMetricFamily(PREFIX + name, doc)
         for v in charts:
             if name in v.result.capability:
-                _add(family, labels[v.result.chart.name], v.result.capability[name])
+                add(family, labels[v.result.chart.name], v.result.capability[name])
         yield family
     yield from _chart_families(charts, now)
     yield from _health_families(health)
@@ -137,64 +126,10 @@ def _violation_families(
         for signal in v.result.chart.signals:
             hold = v.result.chart.hold
             extra = {"rule": signal, "direction": side}
-            _add(active, rows, v.violations.active(signal, now, hold), **extra)
-            _add(last, rows, v.violations.last[signal], **extra)
-            _add(total, rows, v.violations.totals[signal], suffix="_total", **extra)
+            add(active, rows, v.violations.active(signal, now, hold), **extra)
+            add(last, rows, v.violations.last[signal], **extra)
+            add(total, rows, v.violations.totals[signal], suffix="_total", **extra)
     yield from (active, last, total)
-
-
-def _alarm_families(
-    charts: list[ChartView], labels: Mapping[str, list[dict[str, str]]]
-) -> Iterator[Metric]:
-    """Alarm episodes per series and severity (docs/sidecar.md, "Alarms")."""
-    families = {
-        "active": GaugeMetricFamily(
-            f"{PREFIX}alarm_active", "1 while an alarm episode is open at the newest point."
-        ),
-        "total": CounterMetricFamily(
-            f"{PREFIX}alarms", "Alarm episodes opened after the sidecar's start."
-        ),
-        "started": GaugeMetricFamily(
-            f"{PREFIX}alarm_started_timestamp_seconds",
-            "Unix time of the point that opened the newest alarm episode.",
-        ),
-        "statistic": GaugeMetricFamily(
-            f"{PREFIX}alarm_statistic",
-            "The alarm detector's CUSUM at the newest point, in sigma units.",
-        ),
-        "threshold": GaugeMetricFamily(
-            f"{PREFIX}alarm_threshold",
-            "The detector's decision line h: an episode opens when the statistic passes it.",
-        ),
-        "reference": GaugeMetricFamily(
-            f"{PREFIX}alarm_reference",
-            "The level new points are compared with (original scale; geometric mean with log).",
-        ),
-        "accepted": CounterMetricFamily(
-            f"{PREFIX}shifts_accepted",
-            "Episodes open longer than accept_after, accepted as the new normal.",
-        ),
-        "accepted_at": GaugeMetricFamily(
-            f"{PREFIX}shift_accepted_timestamp_seconds",
-            "Unix time of the evaluation that accepted the newest shift as the new normal.",
-        ),
-    }
-    for v in charts:
-        rows = labels[v.result.chart.name]
-        side = v.result.chart.direction
-        for severity, found in v.result.alarms.items():
-            extra = {"severity": severity, "direction": side}
-            vi = v.violations
-            active = np.where(found.carry.state.open, 1.0, 0.0)
-            _add(families["active"], rows, active, **extra)
-            _add(families["total"], rows, vi.episodes[severity], suffix="_total", **extra)
-            _add(families["started"], rows, vi.started[severity], **extra)
-            _add(families["statistic"], rows, found.statistic, **extra)
-            _add(families["threshold"], rows, found.threshold, **extra)
-            _add(families["reference"], rows, found.reference, **extra)
-            _add(families["accepted"], rows, vi.accepted[severity], suffix="_total", **extra)
-            _add(families["accepted_at"], rows, vi.accepted_at[severity], **extra)
-    yield from families.values()
 
 
 def _chart_families(charts: list[ChartView], now: float) -> Iterator[Metric]:
@@ -265,37 +200,3 @@ def _health_families(health: Health) -> Iterator[Metric]:
     )
     reload_time.add_metric([], health.reload_time)
     yield from (stages, errors, cycles, up, chart_up, reload_ok, reload_time)
-
-
-def _labels(result: ChartResult) -> list[dict[str, str]]:
-    """``chart``, the ``by`` labels, and ``series``: the ``by`` pairs in one label, which
-    alerts, inhibition and dashboards key on whatever labels a chart groups by."""
-    by = result.chart.by
-    return [
-        {
-            "chart": result.chart.name,
-            "series": series_label(by, key),
-            **dict(zip(by, key, strict=True)),
-        }
-        for key in result.keys
-    ]
-
-
-def series_label(by: tuple[str, ...], key: tuple[str, ...]) -> str:
-    """``target=chat``; ``model=m,op=chat`` for several labels; "" for a chart of one series."""
-    return ",".join(f"{name}={value}" for name, value in zip(by, key, strict=True))
-
-
-def _add(
-    family: Metric,
-    rows: list[dict[str, str]],
-    values: FloatArray | np.ndarray,
-    *,
-    suffix: str = "",
-    **extra: str,
-) -> None:
-    """One sample per series, skipping values that do not exist (NaN)."""
-    name = family.name + suffix
-    for row, value in zip(rows, np.asarray(values, dtype=np.float64).tolist(), strict=True):
-        if not math.isnan(value):
-            family.add_sample(name, {**row, **extra} if extra else row, value)

@@ -27,9 +27,10 @@ import httpx
 
 from servicekit.errors import ConfigError
 from spc_rules.sidecar.config.loader import SidecarConfig
+from spc_rules.sidecar.families import ChartView
 from spc_rules.sidecar.judge.evaluate import evaluate, live_series
 from spc_rules.sidecar.judge.ledger import ViolationLedger
-from spc_rules.sidecar.publish import ChartView, SidecarCollector
+from spc_rules.sidecar.publish import SidecarCollector
 from spc_rules.sidecar.query import fetching
 from spc_rules.sidecar.query.fetching import CachedBaseline, Fetch, Plan
 from spc_rules.sidecar.query.points import Points, SeriesKey, chart_points
@@ -249,7 +250,7 @@ class Sidecar:
                 keys = tuple(live)
                 carry = self.ledger.carry(chart, keys)
                 history = self.ledger.history(chart, keys)
-                result = evaluate(chart, live, now, baseline, carry, history)
+                result = evaluate(chart, live, now, baseline, carry=carry, history=history)
                 out.views[chart.name] = ChartView(result, self.ledger.record(result))
             except Exception:
                 out.baselines.pop(chart.name, None)

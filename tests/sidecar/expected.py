@@ -34,6 +34,12 @@ def parse(text: str) -> dict[tuple[str, Labels], float]:
 
 
 def labels(**items: str) -> Labels:
+    """A sample's labels; for a series of the tests' charts (grouped by target) the
+    ``series`` label follows from ``target``, and rule flags carry the chart's direction."""
+    if "chart" in items and "target" in items:
+        items.setdefault("series", f"target={items['target']}")
+    if "rule" in items or "severity" in items:
+        items.setdefault("direction", "up")
     return frozenset(items.items())
 
 
@@ -47,6 +53,7 @@ class ChartSpec:
     hold: float
     log: bool = True
     min_points: int = 20
+    direction: str = "up"
 
 
 @dataclass(frozen=True)
@@ -102,8 +109,19 @@ def expected(fleet: Mapping[str, Series], spec: ChartSpec, now: float) -> dict[s
     # EWMA and CUSUM start from their zero state at the first point of the window.
     z = limits.zscores(np.where(inside == 1.0, jv, np.nan), jn)
     signals = {str(r + 1): flags[r] for r in range(8)}
-    signals["ewma"] = ewma(z, 0.0, 1.0).signal
+    smoothed = ewma(z, 0.0, 1.0)
+    signals["ewma"] = smoothed.signal
     signals["cusum"] = cusum(z, 0.0, 1.0).signal
+    if spec.direction == "up":
+        # Bad upwards: sided signals keep the flags above the center (rule 3: rising runs;
+        # EWMA and CUSUM: their upper side); rules 4, 7 and 8 have no side.
+        above = limits.zscores(jv, jn) > 0
+        rising = np.diff(jv, axis=1, prepend=np.nan) > 0
+        for rule in ("1", "2", "5", "6"):
+            signals[rule] = signals[rule] & above
+        signals["3"] = signals["3"] & rising
+        signals["ewma"] = signals["ewma"] & (smoothed.statistic > 0)
+        signals["cusum"] = cusum(z, 0.0, 1.0).signal_upper
     signals = {s: m & (inside == 1.0) for s, m in signals.items()}
     cap = capability_batch(ev, en, usl=spec.usl, log=spec.log, min_points=spec.min_points)
     counts = [len(r[0]) for r in eval_rows]

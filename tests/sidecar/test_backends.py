@@ -22,10 +22,13 @@ from testkit.backends import backfilled_prometheus, filled_victoria_metrics
 from tests.sidecar.data import LATENCY_CHART, exposition_ms, generate, openmetrics
 from tests.sidecar.expected import ChartSpec, expected, labels, scrape
 
-SPEC = ChartSpec(evaluation=1800.0, baseline=3600.0, usl=3.0, hold=300.0)
+# Both sides are bad here, so that the fleet meets every rule (direction: tests/sidecar/
+# test_alarms.py).
+SPEC = ChartSpec(evaluation=1800.0, baseline=3600.0, usl=3.0, hold=300.0, direction="both")
 CONFIG = f"""
 global: {{lookback: 1m, max_range: 20m}}
 charts:{LATENCY_CHART}    usl: 3s
+    direction: both
     hold: 5m
     ewma: true
     cusum: true
@@ -66,6 +69,8 @@ def _check_against_engine(
     want = expected(fleet, SPEC, now)
 
     def value(name: str, target: str, **extra: str) -> float | None:
+        if "rule" in extra:
+            extra["direction"] = SPEC.direction
         return got.get((f"llmscope_spc_{name}", labels(chart="latency", target=target, **extra)))
 
     assert got[("llmscope_spc_series", labels(chart="latency"))] == len(fleet)

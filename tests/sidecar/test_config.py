@@ -14,6 +14,7 @@ from spc_rules.sidecar.config.model import (
     ALL_RULES,
     CusumConfig,
     EwmaConfig,
+    PagingConfig,
     PinnedBaseline,
     RangeBaseline,
     RollingBaseline,
@@ -128,6 +129,44 @@ def test_every_key_is_read() -> None:
 
 
 BAD = [
+    # Issue 18.6: a repeated name is reported once, with every line, even when the entries
+    # have errors of their own; a bad regular expression is refused at check.
+    (
+        "charts:\n  - {name: a, metric: m}\n  - {name: a, metric: 9m}\n  - {name: a, metric: m}\n",
+        [
+            't.yml:3: charts[1].metric: "9m" is not a valid metric name',
+            't.yml:3: charts[1].name: duplicate chart name "a" (also at lines 2, 4)',
+        ],
+    ),
+    (
+        "charts:\n  - name: a\n    metric: m\n    selector: '{model=~\"gpt-(4\"}'\n",
+        [
+            't.yml:4: charts[0].selector: model: invalid regular expression "gpt-(4": missing ), '
+            "unterminated subpattern at position 4"
+        ],
+    ),
+    (
+        "charts:\n  - name: a\n    metric: m\n    selector: '{model!~\"(?!gpt)\"}'\n",
+        [
+            't.yml:4: charts[0].selector: model: invalid regular expression "(?!gpt)": '
+            "lookaround and backreferences are not RE2 syntax, which Prometheus uses"
+        ],
+    ),
+    (
+        "global: {paging: {fleet_series: 0, reference: 0s}}\n"
+        "charts:\n  - name: a\n    metric: m\n    direction: sideways\n"
+        "    paging: {page_shift: 0.9, false_pages_per_week: -1, colour: red}\n",
+        [
+            "t.yml:1: global.paging.fleet_series: must be at least 1, got 0",
+            "t.yml:1: global.paging.reference: duration must be greater than zero",
+            't.yml:5: charts[0].direction: unknown value "sideways" (known: both, down, up)',
+            't.yml:6: charts[0].paging.colour: unknown key "colour" (known: accept_after, '
+            "false_pages_per_week, false_tickets_per_day, fleet_series, page_shift, "
+            "page_shift_sigmas, reference, ticket_gap, ticket_shift, ticket_shift_sigmas)",
+            "t.yml:6: charts[0].paging.false_pages_per_week: must be positive, got -1",
+            "t.yml:6: charts[0].paging.page_shift: is a ratio above 1 (2: twice), got 0.9",
+        ],
+    ),
     ("", ["t.yml:1: the file is empty"]),
     ("charts: [\n", ["t.yml:2: invalid YAML: expected the node content, but found '<stream end>'"]),
     ("global: {}\n", ["t.yml:1: charts: at least one chart is required"]),
@@ -137,8 +176,8 @@ BAD = [
         "charts:\n  - {name: a, metric: m, colour: red}\n",
         [
             't.yml:2: charts[0].colour: unknown key "colour" (known: baseline, by, cusum, '
-            "estimator, evaluation, ewma, hold, lsl, metric, min_points, name, refits, rules, "
-            "selector, transform, usl)"
+            "direction, estimator, evaluation, ewma, hold, lsl, metric, min_points, name, "
+            "paging, refits, rules, selector, transform, usl)"
         ],
     ),
     (
@@ -161,7 +200,7 @@ BAD = [
         [
             "t.yml:4: charts[0].selector: cannot read matcher at \"a=b\" in '{a=b}' (use "
             'label="value", label!="value", label=~"regex" or label!~"regex", values in double '
-            "quotes or backticks)"
+            "or single quotes or backticks)"
         ],
     ),
     (
@@ -233,7 +272,7 @@ BAD = [
     ),
     (
         "charts:\n  - {name: a, metric: m}\n  - {name: a, metric: n}\n",
-        ['t.yml:3: charts[1].name: duplicate chart name "a" (first at line 2)'],
+        ['t.yml:3: charts[1].name: duplicate chart name "a" (also at line 2)'],
     ),
     (
         "global: {interval: 0s, min_points: 1, compression: br}\n"
@@ -285,3 +324,52 @@ def test_selectors_parse_as_in_promql(text: str, expected: list[Matcher]) -> Non
 def test_a_selector_renders_one_query_for_sum_and_count() -> None:
     rendered = render_selector(("m_sum", "m_count"), parse_selector('{a="q\\"x", b!~"y"}'))
     assert rendered == '{__name__=~"m_sum|m_count",a="q\\"x",b!~"y"}'
+
+
+def test_direction_defaults_from_the_metric_and_paging_keys_override_global() -> None:
+    config = load_text(
+        textwrap.dedent(
+            """\
+            global:
+              paging: {false_pages_per_week: 2, fleet_series: 50, accept_after: 12h}
+            charts:
+              - {name: latency, metric: gen_ai_client_operation_duration_seconds}
+              - {name: rate, metric: llmscope_probe_output_tokens_per_second, transform: none}
+              - name: faster_is_news
+                metric: m
+                direction: both
+                paging: {page_shift: 2, ticket_shift: 1.5, ticket_gap: 0s, reference: 1h}
+            """
+        ),
+        "t.yml",
+    )
+    latency, rate, both = config.charts
+    assert (latency.direction, rate.direction, both.direction) == ("up", "down", "both")
+    assert latency.paging == PagingConfig(
+        false_pages_per_week=2.0, fleet_series=50, accept_after=43200.0
+    )
+    assert both.paging == PagingConfig(
+        false_pages_per_week=2.0,
+        fleet_series=50,
+        accept_after=43200.0,
+        page_shift=2.0,
+        ticket_shift=1.5,
+        ticket_gap=0.0,
+        reference=3600.0,
+    )
+    policy = both.paging.policy
+    assert (policy.page_shift_ratio, policy.ticket_shift_ratio, policy.fleet_series) == (
+        2.0,
+        1.5,
+        50,
+    )
+    builtin = {c.name: c.direction for c in builtin_config().charts}
+    assert builtin["output_tokens_per_second"] == "down" and builtin["duration"] == "up"
+
+
+def test_single_quoted_label_values_read_as_promql_reads_them() -> None:
+    assert parse_selector("{a='x', b=~'g.*\\'s', c!='say \"hi\"'}") == (
+        Matcher("a", "=", "x"),
+        Matcher("b", "=~", "g.*'s"),
+        Matcher("c", "!=", 'say "hi"'),
+    )

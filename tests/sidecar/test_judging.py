@@ -20,6 +20,14 @@ from spc_rules.sidecar.judge.ledger import ViolationLedger, Violations
 from spc_rules.sidecar.query.points import Points, SeriesKey
 
 T0 = 1_000_000.0
+
+
+def _chart(*args: object, **settings: object) -> ChartConfig:
+    """A chart bad on both sides: these tests compare with the engine's two-sided flags
+    (a chart's direction: tests/sidecar/test_alarms.py)."""
+    return ChartConfig(*args, **{"direction": "both", **settings})  # type: ignore[arg-type]
+
+
 STEP = 15.0
 
 
@@ -54,7 +62,7 @@ def test_many_cycles_flag_each_point_once_at_the_single_judgement_rate() -> None
     # 20 in-control series, a point every 15 s for 4h10m; limits refitted on the hour before
     # the 10-minute window at every cycle, one cycle per point for the last three hours, so
     # each point lies in 40 consecutive windows.
-    chart = ChartConfig(
+    chart = _chart(
         "c", "m", by=("t",), baseline=RollingBaseline(3600.0), evaluation=600.0, rules=(1,)
     )
     rng = np.random.default_rng(2024)
@@ -90,7 +98,7 @@ def test_many_cycles_flag_each_point_once_at_the_single_judgement_rate() -> None
 
 
 def test_ewma_and_cusum_carried_across_cycles_equal_one_pass_over_the_points() -> None:
-    chart = ChartConfig(
+    chart = _chart(
         "c",
         "m",
         baseline=PinnedBaseline(center=1.0, sigma=0.2),
@@ -124,7 +132,7 @@ def test_ewma_and_cusum_carried_across_cycles_equal_one_pass_over_the_points() -
 
 
 def test_a_run_that_began_in_an_earlier_cycle_flags_each_new_point_once() -> None:
-    chart = ChartConfig(
+    chart = _chart(
         "c", "m", baseline=PinnedBaseline(1.0, 0.5), log=False, rules=(2,), evaluation=600.0
     )
     ts: np.ndarray = T0 + STEP * np.arange(30)
@@ -136,7 +144,7 @@ def test_a_run_that_began_in_an_earlier_cycle_flags_each_new_point_once() -> Non
 
 
 def test_a_point_is_not_judged_again_when_the_window_grows() -> None:
-    chart = ChartConfig(
+    chart = _chart(
         "c", "m", baseline=PinnedBaseline(1.0, 0.1), log=False, rules=(1,), evaluation=60.0
     )
     ts: np.ndarray = T0 + STEP * np.arange(20)
@@ -148,7 +156,7 @@ def test_a_point_is_not_judged_again_when_the_window_grows() -> None:
     _, violations = _run(chart, points, ts[4:17:4], ledger)
     assert violations.totals["1"].tolist() == [3]
     # A reload makes the window ten times longer: it now holds ts[0], ts[5] and ts[10] too.
-    longer = ChartConfig(
+    longer = _chart(
         "c", "m", baseline=PinnedBaseline(1.0, 0.1), log=False, rules=(1,), evaluation=600.0
     )
     results, violations = _run(longer, points, ts[16:17], ledger)
@@ -158,7 +166,7 @@ def test_a_point_is_not_judged_again_when_the_window_grows() -> None:
 
 
 def test_ewma_and_cusum_restart_from_zero_while_a_series_has_no_limits() -> None:
-    chart = ChartConfig(
+    chart = _chart(
         "c", "m", baseline=RollingBaseline(600.0), ewma=EwmaConfig(), cusum=CusumConfig()
     )
     ts: np.ndarray = T0 + STEP * np.arange(5)  # far too few points for limits

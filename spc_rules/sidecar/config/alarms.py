@@ -62,4 +62,3 @@ def _positive(reader: Reader, node: yaml.Node, path: str) -> float | None:
         reader.fail(node, path, f"must be positive, got {value:g}")
         return None
     return value
-

@@ -36,6 +36,9 @@ from spc_rules.sidecar.query.points import Points, Window
 SEVERITIES: tuple[Severity, ...] = ("page", "ticket")
 _CODE = {"page": 0.0, "ticket": 1.0}  # the severity of an episode interval (Exclusions)
 INTERVAL_POINTS = 40  # the point interval is the median spacing of the newest points
+# A reference is refitted at most this often: it moves little in a few minutes, and a fit
+# (robust sigma, autocorrelation) per series per cycle would dominate a cycle's cost.
+REFIT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,12 @@ class AlarmCarry:
     center: FloatArray  # reference on the fitting scale; NaN: none yet
     sigma: FloatArray  # long-run sigma of one observation, fitting scale
     open_since: FloatArray  # timestamp of the point that opened the open episode, or NaN
+    fitted_at: FloatArray  # evaluation time of the reference's fit, NaN: never
 
     @classmethod
     def fresh(cls, rows: int) -> AlarmCarry:
         nan = np.full(rows, np.nan)
-        return cls(PagingState.zeros(rows), nan, nan.copy(), nan.copy())
+        return cls(PagingState.zeros(rows), nan, nan.copy(), nan.copy(), nan.copy())
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ def judge_alarms(
     chart: ChartConfig,
     severity: Severity,
     series: Sequence[Points],
+    *,
     fresh: Window,
     since: FloatArray,
     exclusions: Sequence[Exclusions],
@@ -80,10 +85,20 @@ def judge_alarms(
     rows = len(series)
     paging = chart.paging
     gap = paging.ticket_gap if severity == "ticket" else 0.0
-    center, sigma = _reference(chart, series, since - gap, exclusions)
-    frozen = carry.state.open | (~np.isfinite(center) & np.isfinite(carry.center))
-    center = np.where(frozen, carry.center, center)
-    sigma = np.where(frozen, carry.sigma, sigma)
+    due = ~carry.state.open & ~(now - carry.fitted_at < REFIT_S)  # NaN: never fitted
+    center, sigma = carry.center.copy(), carry.sigma.copy()
+    fitted_at = carry.fitted_at.copy()
+    if due.any():
+        idx = np.flatnonzero(due)
+        c, s = _reference(
+            chart,
+            [series[i] for i in idx.tolist()],
+            since[idx] - gap,
+            [exclusions[i] for i in idx.tolist()],
+        )
+        got = np.isfinite(c) & np.isfinite(s)
+        # Without a fit (too few usable points) a row keeps the reference it had.
+        center[idx[got]], sigma[idx[got]], fitted_at[idx[got]] = c[got], s[got], now
     ok = np.isfinite(center) & np.isfinite(sigma) & (sigma > 0)
     k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
     for row in np.flatnonzero(ok).tolist():
@@ -100,7 +115,9 @@ def judge_alarms(
             bad_side=chart.direction,
         )
         k[row], h[row], clip[row] = design.k, design.h, design.clip
-    limits = BatchLimits.pinned(np.where(ok, center, np.nan), np.where(ok, sigma, 1.0), log=chart.log)
+    limits = BatchLimits.pinned(
+        np.where(ok, center, np.nan), np.where(ok, sigma, 1.0), log=chart.log
+    )
     z = limits.zscores(np.where(fresh.inside, fresh.values, np.nan), fresh.sizes)
     run = run_paging(z, k, h, clip, bad_side=chart.direction, state=carry.state)
     state, open_since = run.state, carry.open_since.copy()
@@ -115,6 +132,7 @@ def judge_alarms(
         state = _reset(state, accepted)
         open_since = np.where(accepted, np.nan, open_since)
         center = np.where(accepted, np.nan, center)  # refit from the new normal next cycle
+        fitted_at = np.where(accepted, np.nan, fitted_at)
     return Episodes(
         opened=opened,
         closed=closed,
@@ -122,7 +140,7 @@ def judge_alarms(
         statistic=np.where(ok, np.maximum(state.upper, state.lower), np.nan),
         threshold=np.where(ok, h, np.nan),
         reference=limits.line(0.0),
-        carry=AlarmCarry(state, np.where(ok | frozen, center, np.nan), sigma, open_since),
+        carry=AlarmCarry(state, center, sigma, open_since, fitted_at),
     )
 
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spc_rules.sidecar.judge.judging import BoolArray
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import IntArray, Points, Window
-from spc_rules.sidecar.judge.judging import BoolArray
 
 NO_INTERVALS = np.empty((0, 3))
 

@@ -76,6 +76,7 @@ def evaluate(
     points: Mapping[SeriesKey, Points],
     now: float,
     baseline_points: Mapping[SeriesKey, Points] | None = None,
+    *,
     carry: Carry | None = None,
     history: History | None = None,
 ) -> ChartResult:
@@ -90,13 +91,24 @@ def evaluate(
     current = window(series, start, end)
     carry = carry or Carry.fresh(rows)
     history = history or History.fresh(rows)
-    base, provisional, usable = _baseline_window(chart, keys, series, start, baseline_points, history)
+    base, provisional, usable = _baseline_window(
+        chart, keys, series, start, baseline_points, history
+    )
     limits = _kept(_limits(chart, base, rows), history)
     since = np.fmax(carry.judged_until, start)  # NaN (never judged): the window start
     flagged, carried = judge_new(chart, series, limits, window_start=start, end=end, carry=carry)
     fresh = window(series, since, end)
     found: dict[str, Episodes] = {
-        s: judge_alarms(chart, s, series, fresh, since, history.exclusions, history.alarms[s], now)
+        s: judge_alarms(
+            chart,
+            s,
+            series,
+            fresh=fresh,
+            since=since,
+            exclusions=history.exclusions,
+            carry=history.alarms[s],
+            now=now,
+        )
         for s in SEVERITIES
     }
     rule1 = flagged.get("1", ())
@@ -143,6 +155,7 @@ def _baseline_window(
     keys: Sequence[SeriesKey],
     series: Sequence[Points],
     start: float,
+    *,
     fixed: Mapping[SeriesKey, Points] | None,
     history: History,
 ) -> tuple[Window | None, BoolArray, IntArray]:
