@@ -92,7 +92,7 @@ def evaluate(
     carry = carry or Carry.fresh(rows)
     history = history or History.fresh(rows)
     base, provisional, usable = _baseline_window(
-        chart, keys, series, start, baseline_points, history
+        chart, keys, series, start, fixed=baseline_points, history=history
     )
     limits = _kept(_limits(chart, base, rows), history)
     since = np.fmax(carry.judged_until, start)  # NaN (never judged): the window start
