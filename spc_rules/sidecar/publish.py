@@ -57,6 +57,7 @@ class Health:
     query_errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))
     reload_ok: bool = True
     reload_time: float = 0.0
+    matches_nothing: dict[str, bool] = field(default_factory=dict)  # per evaluated chart
 
 
 class SidecarCollector:
@@ -190,6 +191,13 @@ def _health_families(health: Health) -> Iterator[Metric]:
     )
     for chart, ok in list(health.chart_up.items()):
         chart_up.add_metric([chart], 1.0 if ok else 0.0)
+    empty = GaugeMetricFamily(
+        f"{PREFIX}chart_matches_nothing",
+        "1 when the chart has matched no series for longer than its evaluation window.",
+        labels=["chart"],
+    )
+    for chart, nothing in list(health.matches_nothing.items()):
+        empty.add_metric([chart], 1.0 if nothing else 0.0)
     reload_ok = GaugeMetricFamily(
         f"{PREFIX}config_last_reload_successful", "Whether the last configuration reload succeeded."
     )
@@ -199,4 +207,4 @@ def _health_families(health: Health) -> Iterator[Metric]:
         "Unix time of the last successful configuration load.",
     )
     reload_time.add_metric([], health.reload_time)
-    yield from (stages, errors, cycles, up, chart_up, reload_ok, reload_time)
+    yield from (stages, errors, cycles, up, chart_up, empty, reload_ok, reload_time)

@@ -1,17 +1,15 @@
 """The running sidecar: evaluation cycles, stale results on failure, backoff, reloads.
 
-A cycle has three stages, timed separately: query (``fetching``: what is new in every
-selector's window since the last cycle, one query per selector, or the whole window in
-pieces when nothing usable is cached), decode (JSON to the cache, then points) and compute
-(the engine). Decode and compute run in a worker thread, so the event loop keeps
-serving signals and reloads meanwhile; a stop cancels the cycle in flight.
+A cycle has three stages, timed separately: query (``fetching``: what is new in each
+selector's window since the last cycle, or the whole window in pieces when nothing usable is
+cached), decode (JSON to the cache, then points) and compute (the engine), the last two in a
+worker thread, so the event loop keeps serving signals and reloads; a stop cancels a cycle.
 
 Each chart stands alone: one whose query fails, or whose evaluation raises (a bug, logged
-once with its traceback), keeps serving its last good results, which then age
-(``llmscope_spc_results_age_seconds``); ``llmscope_spc_chart_up`` is 0 for it and
-``llmscope_spc_up`` is 0 until every chart succeeds again. After a cycle with failed queries
-the next one comes sooner (1s, 2s, 4s ... up to the interval). Each kind of query failure is
-logged once when it starts, and the recovery once.
+once with its traceback), keeps serving its last good results, which then age; its
+``llmscope_spc_chart_up`` is 0, and ``llmscope_spc_up`` until every chart succeeds again.
+After a cycle with failed queries the next one comes sooner (1s, 2s, 4s ... up to the
+interval). Each kind of query failure is logged once when it starts, and the recovery once.
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.families import ChartView
 from spc_rules.sidecar.judge.evaluate import evaluate, live_series
 from spc_rules.sidecar.judge.ledger import ViolationLedger
+from spc_rules.sidecar.progress import ChartProgress
 from spc_rules.sidecar.publish import SidecarCollector
 from spc_rules.sidecar.query import fetching
 from spc_rules.sidecar.query.fetching import CachedBaseline, Fetch, Plan
@@ -69,6 +68,7 @@ class Sidecar:
         self.collector = SidecarCollector(clock)
         # Flagged points up to now were counted by a previous run, if any (ledger.py).
         self.ledger = ViolationLedger(counted_after=clock())
+        self.progress = ChartProgress()
         self.config = load()
         self.client = PromClient(
             prometheus_url,
@@ -181,6 +181,8 @@ class Sidecar:
         # A reload during the cycle may have removed charts this cycle evaluated.
         current = {c.name for c in self.config.charts}
         self.ledger.retain(current)
+        self.progress.retain(current)
+        health.matches_nothing = dict(self.progress.matches_nothing)
         self._baselines = {
             k: v for k, v in {**self._baselines, **computed.baselines}.items() if k in current
         }
@@ -252,6 +254,7 @@ class Sidecar:
                 history = self.ledger.history(chart, keys)
                 result = evaluate(chart, live, now, baseline, carry=carry, history=history)
                 out.views[chart.name] = ChartView(result, self.ledger.record(result))
+                self.progress.observe(result, now)
             except Exception:
                 out.baselines.pop(chart.name, None)
                 self._broke(chart.name, broken)

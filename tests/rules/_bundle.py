@@ -32,6 +32,7 @@ class Rule:
     expr: str
     source: str  # file name, for messages
     for_: str | None = None
+    keep_firing_for: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
 
@@ -69,6 +70,7 @@ def read_rules(path: Path) -> list[Rule]:
                     expr=item["expr"],
                     source=path.name,
                     for_=item.get("for"),
+                    keep_firing_for=item.get("keep_firing_for"),
                     labels=dict(item.get("labels") or {}),
                     annotations=dict(item.get("annotations") or {}),
                 )

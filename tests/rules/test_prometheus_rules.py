@@ -52,9 +52,18 @@ def test_every_promtool_test_group_sets_interval() -> None:
     assert not missing
 
 
+# Decisions the SPC sidecar makes (and keeps open as episodes or holds): no `for`, which
+# would only delay them, but keep_firing_for against a missed scrape of the sidecar.
+SIDECAR_DECIDED = re.compile(r"llmscope_spc_(alarm|violation)_active\b")
+
+
 @pytest.mark.parametrize("alert", ALERTS, ids=ALERT_NAMES)
 def test_alert_has_for_severity_and_annotations(alert: b.Rule) -> None:
-    assert alert.for_ is not None and b.duration_seconds(alert.for_) > 0, "needs a positive for"
+    if SIDECAR_DECIDED.search(alert.expr):
+        assert alert.for_ is None, "the sidecar already decided: no for"
+        assert alert.keep_firing_for and b.duration_seconds(alert.keep_firing_for) > 0
+    else:
+        assert alert.for_ is not None and b.duration_seconds(alert.for_) > 0, "needs a for"
     assert alert.labels.get("severity") in b.SEVERITIES
     for key in ("summary", "description", "runbook_url"):
         assert alert.annotations.get(key, "").strip(), f"missing annotation {key}"

@@ -102,7 +102,7 @@ def judge_alarms(
     ok = np.isfinite(center) & np.isfinite(sigma) & (sigma > 0)
     k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
     for row in np.flatnonzero(ok).tolist():
-        interval = _interval(series[row])
+        interval = point_interval(series[row])
         if not interval > 0:
             ok[row] = False
             continue
@@ -169,7 +169,7 @@ def _reference(
     return np.asarray(fit.center), sigma
 
 
-def _interval(points: Points) -> float:
+def point_interval(points: Points) -> float:
     """The series' point interval now: the median spacing of its newest points."""
     stamps = points.timestamps[-INTERVAL_POINTS - 1 :]
     return float(np.median(np.diff(stamps))) if stamps.size > 1 else float("nan")

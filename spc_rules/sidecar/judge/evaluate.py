@@ -21,7 +21,14 @@ from spc_rules.sidecar.config.model import (
     RollingBaseline,
 )
 from spc_rules.sidecar.config.windows import evaluation_window, fetch_span
-from spc_rules.sidecar.judge.alarms import SEVERITIES, Episodes, History, advance, judge_alarms
+from spc_rules.sidecar.judge.alarms import (
+    SEVERITIES,
+    Episodes,
+    History,
+    advance,
+    judge_alarms,
+    point_interval,
+)
 from spc_rules.sidecar.judge.baseline import select
 from spc_rules.sidecar.judge.judging import BoolArray, Carry, Flagged, judge_new
 from spc_rules.sidecar.query.decode import FloatArray
@@ -41,6 +48,7 @@ class ChartResult:
     limits_ok: BoolArray
     provisional: BoolArray  # limits fitted on the series' earliest points (baseline.py)
     points_needed: IntArray  # usable points still missing before limits exist
+    point_interval: FloatArray  # median spacing of each series' newest points (seconds)
     center: FloatArray
     sigma: FloatArray
     ucl: FloatArray
@@ -128,6 +136,7 @@ def evaluate(
         limits_ok=ok,
         provisional=provisional & ok,
         points_needed=np.where(ok, 0, np.maximum(chart.min_points - usable, 0)),
+        point_interval=np.array([point_interval(p) for p in series], dtype=np.float64),
         center=limits.line(0.0, n_line),
         sigma=np.asarray(limits.sigma),
         ucl=limits.line(3.0, n_line),
