@@ -25,6 +25,7 @@ import httpx
 
 from servicekit.errors import ConfigError
 from spc_rules.sidecar.config.loader import SidecarConfig
+from spc_rules.sidecar.config.windows import backoff
 from spc_rules.sidecar.families import ChartView
 from spc_rules.sidecar.judge.evaluate import evaluate, live_series
 from spc_rules.sidecar.judge.ledger import ViolationLedger
@@ -295,9 +296,3 @@ class Sidecar:
                 )
             self._failed_cycles = 0
         self._failing = {err.reason for err in errors.values()}
-
-
-def backoff(failed_cycles: int, interval: float) -> float:
-    """Seconds before the next try after ``failed_cycles`` failures in a row: 1, 2, 4 ...,
-    never longer than the interval."""
-    return min(interval, 2.0 ** min(max(failed_cycles - 1, 0), 16))

@@ -11,7 +11,8 @@ from collections.abc import Callable
 import pytest
 
 from spc_rules.sidecar.config.loader import load_text
-from spc_rules.sidecar.service import Sidecar, backoff
+from spc_rules.sidecar.config.windows import backoff
+from spc_rules.sidecar.service import Sidecar
 from testkit.fakeserver import FakeRequest, Script, Step, serving
 from testkit.realservers import free_port
 from tests.sidecar.data import LATENCY_CHART, generate, matrix_answer

@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-from collections.abc import Mapping
 
 import yaml
 
 from servicekit.yamlconf import INVALID, Reader, join_path, parse_duration
-from spc_rules.sidecar.config.alarms import read_direction, read_paging
+from spc_rules.sidecar.config.detectors import read_cusum, read_direction, read_ewma, read_paging
 from spc_rules.sidecar.config.model import (
     ALL_RULES,
     ESTIMATORS,
@@ -18,9 +17,7 @@ from spc_rules.sidecar.config.model import (
     Baseline,
     ChartConfig,
     ChartDefaults,
-    CusumConfig,
     Estimator,
-    EwmaConfig,
     PinnedBaseline,
     RangeBaseline,
     RollingBaseline,
@@ -85,8 +82,8 @@ def read_chart(
         usl=usl,
         lsl=lsl,
         rules=opt(keys, "rules", path, lambda n, p: _rules(reader, n, p), ALL_RULES),
-        ewma=_ewma(reader, keys.get("ewma"), join_path(path, "ewma")),
-        cusum=_cusum(reader, keys.get("cusum"), join_path(path, "cusum")),
+        ewma=read_ewma(reader, keys.get("ewma"), join_path(path, "ewma")),
+        cusum=read_cusum(reader, keys.get("cusum"), join_path(path, "cusum")),
         hold=opt(keys, "hold", path, lambda n, p: reader.duration(n, p, False), defaults.hold),
         min_points=opt(
             keys, "min_points", path, lambda n, p: reader.integer(n, p, 2), defaults.min_points
@@ -277,35 +274,3 @@ def _time(reader: Reader, node: yaml.Node, path: str) -> float | None:
         return aware.timestamp()
     reader.fail(node, path, f"expected a time such as 2024-05-01T00:00:00Z, got {value!r}")
     return None
-
-
-def _ewma(reader: Reader, node: yaml.Node | None, path: str) -> EwmaConfig | None:
-    keys = _switch(reader, node, path, ("lambda", "width"))
-    if keys is None:
-        return None
-    lam = reader.optional(keys, "lambda", path, reader.number, 0.1)
-    if not 0 < lam <= 1:
-        reader.fail(keys["lambda"], join_path(path, "lambda"), f"must be in (0, 1], got {lam:g}")
-    width = reader.optional(keys, "width", path, lambda n, p: reader.number(n, p, 0.0), 2.7)
-    return EwmaConfig(lam, width)
-
-
-def _cusum(reader: Reader, node: yaml.Node | None, path: str) -> CusumConfig | None:
-    keys = _switch(reader, node, path, ("k", "h"))
-    if keys is None:
-        return None
-    k = reader.optional(keys, "k", path, lambda n, p: reader.number(n, p, 0.0), 0.5)
-    h = reader.optional(keys, "h", path, lambda n, p: reader.number(n, p, 0.0), 5.0)
-    return CusumConfig(k, h)
-
-
-def _switch(
-    reader: Reader, node: yaml.Node | None, path: str, allowed: tuple[str, ...]
-) -> Mapping[str, yaml.Node] | None:
-    """``true``/``false``, or a mapping of settings (which means on). None means off."""
-    if node is None:
-        return None
-    if isinstance(node, yaml.MappingNode):
-        return reader.mapping(node, path, allowed)
-    on = reader.boolean(node, path)
-    return {} if on else None

@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 
 from servicekit.yamlconf import Reader, join_path, load_document, read_file
-from spc_rules.sidecar.config.alarms import read_paging
 from spc_rules.sidecar.config.charts import read_chart
+from spc_rules.sidecar.config.detectors import read_paging
 from spc_rules.sidecar.config.model import ChartConfig, ChartDefaults
 
 DEFAULT_INTERVAL = 30.0

@@ -1,4 +1,5 @@
-"""The time windows of one chart: what a cycle judges, and how far back it fetches."""
+"""The time windows of one chart (what a cycle judges, how far back it fetches), and the
+sidecar's retry delay after failed cycles."""
 
 from __future__ import annotations
 
@@ -22,3 +23,9 @@ def fetch_span(chart: ChartConfig) -> float:
 def fetch_start(chart: ChartConfig, now: float, lookback: float) -> float:
     """Where the cycle's window fetch begins: ``fetch_span`` and ``lookback`` before now."""
     return now - fetch_span(chart) - lookback
+
+
+def backoff(failed_cycles: int, interval: float) -> float:
+    """Seconds before the next try after ``failed_cycles`` failures in a row: 1, 2, 4 ...,
+    never longer than the interval."""
+    return min(interval, 2.0 ** min(max(failed_cycles - 1, 0), 16))
