@@ -18,6 +18,7 @@ normal: it closes, its points become usable again and the reference refits onto 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -95,6 +96,7 @@ def judge_alarms(
             [series[i] for i in idx.tolist()],
             since[idx] - gap,
             [exclusions[i] for i in idx.tolist()],
+            upto=since[idx],
         )
         got = np.isfinite(c) & np.isfinite(s)
         # Without a fit (too few usable points) a row keeps the reference it had.
@@ -145,10 +147,17 @@ def judge_alarms(
 
 
 def _reference(
-    chart: ChartConfig, series: Sequence[Points], end: FloatArray, exclusions: Sequence[Exclusions]
+    chart: ChartConfig,
+    series: Sequence[Points],
+    end: FloatArray,
+    exclusions: Sequence[Exclusions],
+    *,
+    upto: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
-    """Center and long-run sigma per series from its usable points before ``end``."""
-    chosen = select(series, end - chart.paging.reference, end, exclusions, chart.min_points)
+    """Center and long-run sigma per series from its usable points before ``end`` (up to
+    ``upto`` when it falls back to its earliest points)."""
+    window = chart.paging.reference
+    chosen = select(series, end - window, end, exclusions, chart.min_points, upto=upto)
     w = chosen.window
     fit = fit_limits_batch(
         w.values,
@@ -190,6 +199,29 @@ def _closings(
 
 def _at(mask: BoolArray, stamps: FloatArray) -> tuple[FloatArray, ...]:
     return tuple(stamps[row][mask[row]] for row in range(mask.shape[0]))
+
+
+def accept_together(found: Mapping[str, Episodes]) -> dict[str, Episodes]:
+    """A level accepted as normal by one severity is normal for all: the others' open
+    episodes of those series are accepted with it (else their exclusions would keep the
+    new level out of every baseline)."""
+    rows = np.logical_or.reduce([e.accepted for e in found.values()])
+    out = {}
+    for severity, e in found.items():
+        more = rows & e.carry.state.open & ~e.accepted
+        if not more.any():
+            out[severity] = e
+            continue
+        c = e.carry
+        carry = AlarmCarry(
+            _reset(c.state, more),
+            np.where(more, np.nan, c.center),
+            c.sigma,
+            np.where(more, np.nan, c.open_since),
+            np.where(more, np.nan, c.fitted_at),
+        )
+        out[severity] = dataclasses.replace(e, accepted=e.accepted | more, carry=carry)
+    return out
 
 
 def _reset(state: PagingState, rows: BoolArray) -> PagingState:

@@ -67,20 +67,25 @@ def select(
     end: FloatArray | float,
     exclusions: Sequence[Exclusions],
     min_points: int,
+    upto: FloatArray | float,
 ) -> Selected:
-    """Per series, its usable points in (start, end]; the earliest ones when too few."""
+    """Per series, its usable points in (start, end]; when too few, its earliest usable
+    points up to ``upto`` (the newest point a provisional fit may read)."""
     rows = len(series)
     starts = np.broadcast_to(np.asarray(start, np.float64), (rows,))
     ends = np.broadcast_to(np.asarray(end, np.float64), (rows,))
+    uptos = np.broadcast_to(np.asarray(upto, np.float64), (rows,))
     chosen: list[IntArray] = []
     provisional = np.zeros(rows, bool)
     usable = np.zeros(rows, np.int64)
     for row, (p, ex) in enumerate(zip(series, exclusions, strict=True)):
-        hi = int(np.searchsorted(p.timestamps, ends[row], side="right"))
+        hi = int(np.searchsorted(p.timestamps, max(ends[row], uptos[row]), side="right"))
         ok = ~ex.mask(p.timestamps[:hi]) if hi else np.zeros(0, bool)
         good = np.flatnonzero(ok)
-        usable[row] = good.size
-        inside = good[p.timestamps[good] > starts[row]]
+        stamps = p.timestamps[good]
+        inside = good[(stamps > starts[row]) & (stamps <= ends[row])]
+        good = good[stamps <= uptos[row]]
+        usable[row] = max(good.size, inside.size)
         if inside.size < min_points and good.size >= min_points:
             inside = good[: max(min_points, good.size // 2)]
             provisional[row] = True

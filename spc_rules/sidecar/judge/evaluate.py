@@ -25,6 +25,7 @@ from spc_rules.sidecar.judge.alarms import (
     SEVERITIES,
     Episodes,
     History,
+    accept_together,
     advance,
     judge_alarms,
     point_interval,
@@ -106,19 +107,21 @@ def evaluate(
     since = np.fmax(carry.judged_until, start)  # NaN (never judged): the window start
     flagged, carried = judge_new(chart, series, limits, window_start=start, end=end, carry=carry)
     fresh = window(series, since, end)
-    found: dict[str, Episodes] = {
-        s: judge_alarms(
-            chart,
-            s,
-            series,
-            fresh=fresh,
-            since=since,
-            exclusions=history.exclusions,
-            carry=history.alarms[s],
-            now=now,
-        )
-        for s in SEVERITIES
-    }
+    found: dict[str, Episodes] = accept_together(
+        {
+            s: judge_alarms(
+                chart,
+                s,
+                series,
+                fresh=fresh,
+                since=since,
+                exclusions=history.exclusions,
+                carry=history.alarms[s],
+                now=now,
+            )
+            for s in SEVERITIES
+        }
+    )
     rule1 = flagged.get("1", ())
     before = now - fetch_span(chart)
     exclusions = tuple(
@@ -174,7 +177,12 @@ def _baseline_window(
     no = np.zeros(rows, bool)
     if isinstance(baseline, RollingBaseline):
         chosen = select(
-            series, start - baseline.window, start, history.exclusions, chart.min_points
+            series,
+            start - baseline.window,
+            start,
+            history.exclusions,
+            chart.min_points,
+            upto=start + chart.evaluation,
         )
         return chosen.window, chosen.provisional, chosen.usable
     if isinstance(baseline, RangeBaseline):

@@ -1,0 +1,190 @@
+"""Alarm episodes per chart series (issue 12) and the baselines around them (issue 18): the
+sidecar's own compute stage, cycle after cycle, on simulated 15 s latency points."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spc_rules.sidecar.config.model import ChartConfig, PagingConfig, RollingBaseline
+from spc_rules.sidecar.judge.evaluate import ChartResult, evaluate
+from spc_rules.sidecar.judge.ledger import ViolationLedger, Violations
+from spc_rules.sidecar.query.points import Points, SeriesKey
+
+T0 = 1_000_000.0
+STEP = 15.0
+CHART = ChartConfig("latency", "m", by=("target",), rules=(1,))
+
+
+def _points(values: np.ndarray, step: float = STEP) -> dict[SeriesKey, Points]:
+    ts = T0 + step * np.arange(values.shape[1])
+    return {
+        (f"t{i}",): Points(ts, row, np.ones(ts.size), float(ts[-1])) for i, row in enumerate(values)
+    }
+
+
+def _cycles(
+    chart: ChartConfig,
+    points: dict[SeriesKey, Points],
+    times: np.ndarray,
+    ledger: ViolationLedger | None = None,
+) -> tuple[list[ChartResult], Violations, ViolationLedger]:
+    ledger = ledger or ViolationLedger(counted_after=T0)
+    results: list[ChartResult] = []
+    violations = None
+    for now in times.tolist():
+        visible = {k: _until(p, now) for k, p in points.items()}
+        keys = tuple(visible)
+        result = evaluate(
+            chart,
+            visible,
+            now,
+            carry=ledger.carry(chart, keys),
+            history=ledger.history(chart, keys),
+        )
+        violations = ledger.record(result)
+        results.append(result)
+    assert violations is not None
+    return results, violations, ledger
+
+
+def _until(p: Points, now: float) -> Points:
+    keep = p.timestamps <= now
+    return Points(p.timestamps[keep], p.values[keep], p.sizes[keep], now)
+
+
+def test_a_2x_step_pages_once_and_the_first_cycle_judges_the_whole_window() -> None:
+    rng = np.random.default_rng(12)
+    values = rng.lognormal(0.0, 0.3, (3, 8 * 240))
+    step_at = values.shape[1] - 120  # 30 minutes before the end
+    values[0, step_at:] *= 2.0
+    values[2, step_at:] *= 0.5  # faster: the good side of a latency chart
+    points = _points(values)
+    end = T0 + STEP * (values.shape[1] - 1)
+    # One cycle at the end: it judges the whole evaluation window (1 h) at once.
+    results, v, _ = _cycles(CHART, points, np.array([end + 1.0]))
+    page = results[-1].alarms["page"]
+    step_time = T0 + STEP * step_at
+    assert page.opened[0].size == 1
+    assert step_time <= page.opened[0][0] <= step_time + 5 * 60  # paged within 5 minutes
+    assert v.episodes["page"].tolist() == [1, 0, 0]
+    assert v.started["page"][0] == page.opened[0][0]
+    assert np.isnan(v.started["page"][1:]).all()
+    assert page.carry.state.open.tolist() == [True, False, False]
+    assert page.statistic[0] > page.threshold[0]
+    # The faster series is never flagged: not by the detectors, not by rule 1.
+    assert results[-1].alarms["ticket"].opened[2].size == 0
+    assert results[-1].flagged["1"][2].size == 0
+
+
+def test_the_good_side_alarms_only_when_the_chart_watches_both() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(0.0, 0.3, (1, 6 * 240))
+    values[0, -120:] *= 0.4
+    points = _points(values)
+    end = T0 + STEP * (values.shape[1] - 1) + 1.0
+    both = ChartConfig("latency", "m", by=("target",), rules=(1,), direction="both")
+    up, _, _ = _cycles(CHART, points, np.array([end]))
+    two, _, _ = _cycles(both, points, np.array([end]))
+    assert up[-1].alarms["page"].opened[0].size == 0
+    assert two[-1].alarms["page"].opened[0].size == 1
+    assert two[-1].flagged["1"][0].size > 0 and up[-1].flagged["1"][0].size == 0
+
+
+def test_lone_outliers_never_page() -> None:
+    rng = np.random.default_rng(5)
+    values = rng.lognormal(0.0, 0.3, (10, 4 * 240))
+    # A lone 10x point every 40 points, in every series.
+    values[:, 300::40] *= 10.0
+    points = _points(values)
+    end = T0 + STEP * (values.shape[1] - 1)
+    results, v, _ = _cycles(CHART, points, np.arange(end - 3600.0, end + 1.0, 300.0))
+    assert v.episodes["page"].sum() == 0
+    assert sum(r.alarms["page"].opened[i].size for r in results for i in range(10)) == 0
+
+
+def test_a_step_longer_than_the_baseline_stays_an_incident_until_accept_after() -> None:
+    # 2x from hour 3 for 10 hours, with a 2 h baseline (the rolling baseline would hold only
+    # shifted points after 3 hours) and accept_after 8 h.
+    chart = ChartConfig(
+        "latency",
+        "m",
+        by=("target",),
+        rules=(1,),
+        baseline=RollingBaseline(2 * 3600.0),
+        paging=PagingConfig(accept_after=8 * 3600.0),
+    )
+    rng = np.random.default_rng(8)
+    hours = 14
+    values = rng.lognormal(0.0, 0.3, (1, hours * 240))
+    values[0, 3 * 240 :] *= 2.0
+    points = _points(values)
+    times = T0 + np.arange(2 * 3600.0, hours * 3600.0, 120.0)
+    results, v, _ = _cycles(chart, points, times)
+    open_at = [bool(r.alarms["page"].carry.state.open[0]) for r in results]
+    center = np.array([r.center[0] for r in results])
+    step_time = T0 + 3 * 3600.0
+    accepted = [r.evaluated_at for r in results if r.alarms["page"].accepted[0]]
+    # One page episode, open from the step until it is accepted 8 hours later.
+    assert v.episodes["page"][0] == 1
+    assert len(accepted) == 1 and step_time + 8 * 3600.0 <= accepted[0] < step_time + 8.1 * 3600.0
+    during = [
+        o
+        for r, o in zip(results, open_at, strict=True)
+        if step_time + 600 < r.evaluated_at < accepted[0]
+    ]
+    assert all(during)
+    # The limits stay at the old level all along (center near 1, not 2) ...
+    before = np.array([r.evaluated_at < accepted[0] for r in results])
+    assert np.all(center[before] < 1.3)
+    # ... and fit the new level once it is accepted, without a new page.
+    assert center[-1] > 1.6
+    assert v.accepted["page"][0] == 1 and v.accepted_at["page"][0] == accepted[0]
+    assert not results[-1].alarms["page"].carry.state.open[0]
+
+
+def test_a_new_series_gets_provisional_limits_after_min_points() -> None:
+    rng = np.random.default_rng(9)
+    values = rng.lognormal(0.0, 0.3, (1, 30))
+    points = _points(values)
+    times = T0 + STEP * np.arange(5, 30) + 1.0
+    results, _, _ = _cycles(CHART, points, times)
+    needed = [int(r.points_needed[0]) for r in results]
+    ok = [bool(r.limits_ok[0]) for r in results]
+    # Point k (0-based) is visible from cycle k - 5: limits once 20 points exist.
+    first = ok.index(True)
+    assert needed[:first] == list(range(20 - 6, 20 - 6 - first, -1))
+    assert first == 20 - 6 and needed[first] == 0
+    assert all(ok[first:]) and all(bool(r.provisional[0]) for r in results[first:])
+
+
+def test_rule_1_points_stay_out_of_the_baseline() -> None:
+    rng = np.random.default_rng(10)
+    values = rng.lognormal(0.0, 0.3, (1, 9 * 240))
+    values[0, -300] *= 30.0  # inside the evaluation window at the first cycle below
+    points = _points(values)
+    end = T0 + STEP * (values.shape[1] - 1)
+    chart = ChartConfig("latency", "m", by=("target",), rules=(1,), refits=0)
+    results, v, ledger = _cycles(chart, points, np.array([end - 2400.0, end + 2 * 3600.0]))
+    assert v.totals["1"][0] >= 1
+    outlier = T0 + STEP * (values.shape[1] - 300)
+    history = ledger.history(chart, (("t0",),))
+    assert outlier in history.exclusions[0].flagged.tolist()
+    # Two hours later the outlier is inside the rolling baseline, but not in the fit:
+    # without refits, one 30x point would widen sigma by half.
+    later = results[-1]
+    assert later.sigma[0] < 0.35
+
+
+def test_a_probe_interval_change_re_derives_the_design() -> None:
+    rng = np.random.default_rng(11)
+    slow = rng.lognormal(0.0, 0.3, (1, 4 * 240))
+    fast_ts = T0 + STEP * slow.shape[1] + 5.0 * np.arange(1, 4 * 720)
+    ts = np.concatenate([T0 + STEP * np.arange(slow.shape[1]), fast_ts])
+    values = np.concatenate([slow[0], rng.lognormal(0.0, 0.3, fast_ts.size)])
+    points = {("t0",): Points(ts, values, np.ones(ts.size), float(ts[-1]))}
+    before = T0 + STEP * slow.shape[1]
+    at_15, _, _ = _cycles(CHART, points, np.array([before]))
+    at_5, _, _ = _cycles(CHART, points, np.array([float(ts[-1])]))
+    # Three times the points for the same budget in time: a higher decision line.
+    assert at_5[0].point_interval[0] == 5.0 and at_15[0].point_interval[0] == 15.0
+    assert at_5[0].alarms["page"].threshold[0] > at_15[0].alarms["page"].threshold[0]
