@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -86,6 +87,7 @@ def _robust(y: np.ndarray) -> tuple[float, float]:
     return center, spread if spread > 0 else float(np.std(y))
 
 
+@cache  # called once per fit with the same c: scipy's pdf and sf cost more than the fit
 def _winsor_variance(c: float) -> float:
     """E[clip(Z, -c, c)^2] for standard normal Z."""
     tail = float(norm.sf(c))

@@ -16,7 +16,7 @@ CHART = ChartConfig("latency", "m", by=("target",), rules=(1,))
 
 
 def _points(values: np.ndarray, step: float = STEP) -> dict[SeriesKey, Points]:
-    ts = T0 + step * np.arange(values.shape[1])
+    ts = T0 + step * np.arange(values.shape[1], dtype=np.float64)
     return {
         (f"t{i}",): Points(ts, row, np.ones(ts.size), float(ts[-1])) for i, row in enumerate(values)
     }
@@ -181,7 +181,7 @@ def test_a_probe_interval_change_re_derives_the_design() -> None:
     fast_ts = T0 + STEP * slow.shape[1] + 5.0 * np.arange(1, 4 * 720)
     ts = np.concatenate([T0 + STEP * np.arange(slow.shape[1]), fast_ts])
     values = np.concatenate([slow[0], rng.lognormal(0.0, 0.3, fast_ts.size)])
-    points = {("t0",): Points(ts, values, np.ones(ts.size), float(ts[-1]))}
+    points: dict[SeriesKey, Points] = {("t0",): Points(ts, values, np.ones(ts.size), float(ts[-1]))}
     before = T0 + STEP * slow.shape[1]
     at_15, _, _ = _cycles(CHART, points, np.array([before]))
     at_5, _, _ = _cycles(CHART, points, np.array([float(ts[-1])]))

@@ -93,6 +93,7 @@ def judge_alarms(
         idx = np.flatnonzero(due)
         c, s = _reference(
             chart,
+            severity,
             [series[i] for i in idx.tolist()],
             since[idx] - gap,
             [exclusions[i] for i in idx.tolist()],
@@ -148,6 +149,7 @@ def judge_alarms(
 
 def _reference(
     chart: ChartConfig,
+    severity: Severity,
     series: Sequence[Points],
     end: FloatArray,
     exclusions: Sequence[Exclusions],
@@ -157,7 +159,16 @@ def _reference(
     """Center and long-run sigma per series from its usable points before ``end`` (up to
     ``upto`` when it falls back to its earliest points)."""
     window = chart.paging.reference
-    chosen = select(series, end - window, end, exclusions, chart.min_points, upto=upto)
+    chosen = select(
+        series,
+        end - window,
+        end,
+        exclusions,
+        min_points=chart.min_points,
+        upto=upto,
+        codes=tuple(_CODE[s] for s in SEVERITIES[: SEVERITIES.index(severity) + 1]),
+        flagged=False,
+    )
     w = chosen.window
     fit = fit_limits_batch(
         w.values,

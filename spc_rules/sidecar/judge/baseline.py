@@ -3,10 +3,13 @@
 Three rules, the same for the Nelson limits and the alarm detectors' references:
 
 - **Incidents stay out.** Points inside an alarm episode (from the point that opened it to
-  the point that closed it, or still open) and points flagged by rule 1 never enter a
-  baseline, so a shift that lasts does not become the reference it is judged against
-  (``Exclusions``). An episode accepted as the new normal (``accept_after``) is no longer
-  excluded.
+  the point that closed it, or still open) never enter the Nelson baseline, nor points
+  flagged by rule 1, so a shift that lasts does not become the reference it is judged
+  against (``Exclusions``). A detector's reference leaves out the episodes of its own and
+  higher severities only: rule-1 points (a mere 3 sigma of a moving-range sigma) and false
+  tickets sit on one side, and leaving them out would bias the page's center and sigma
+  towards the good side, then raise false pages. An episode accepted as the new normal
+  (``accept_after``) is no longer excluded.
 - **Provisional limits.** A series whose window holds fewer than ``min_points`` usable
   points gets limits fitted on its earliest points instead: up to half of the usable points
   it has before the window's end, but at least ``min_points``. Its newer half is therefore
@@ -38,11 +41,13 @@ class Exclusions:
     intervals: FloatArray = field(default_factory=lambda: NO_INTERVALS)
     flagged: FloatArray = field(default_factory=lambda: np.empty(0))
 
-    def mask(self, stamps: FloatArray) -> BoolArray:
-        """Where a point at ``stamps`` is excluded."""
-        out = np.isin(stamps, self.flagged)
-        for start, end, _ in self.intervals.tolist():
-            out |= (stamps >= start) & (stamps <= end)
+    def mask(self, stamps: FloatArray, codes: tuple[float, ...], flagged: bool) -> BoolArray:
+        """Where a point at ``stamps`` is excluded: inside an episode of a severity in
+        ``codes``, or (``flagged``) a rule-1 point."""
+        out = np.isin(stamps, self.flagged) if flagged else np.zeros(stamps.shape, bool)
+        for start, end, code in self.intervals.tolist():
+            if code in codes:
+                out |= (stamps >= start) & (stamps <= end)
         return out
 
     def pruned(self, before: float) -> Exclusions:
@@ -66,8 +71,11 @@ def select(
     start: FloatArray | float,
     end: FloatArray | float,
     exclusions: Sequence[Exclusions],
+    *,
     min_points: int,
     upto: FloatArray | float,
+    codes: tuple[float, ...],
+    flagged: bool,
 ) -> Selected:
     """Per series, its usable points in (start, end]; when too few, its earliest usable
     points up to ``upto`` (the newest point a provisional fit may read)."""
@@ -80,7 +88,7 @@ def select(
     usable = np.zeros(rows, np.int64)
     for row, (p, ex) in enumerate(zip(series, exclusions, strict=True)):
         hi = int(np.searchsorted(p.timestamps, max(ends[row], uptos[row]), side="right"))
-        ok = ~ex.mask(p.timestamps[:hi]) if hi else np.zeros(0, bool)
+        ok = ~ex.mask(p.timestamps[:hi], codes, flagged) if hi else np.zeros(0, bool)
         good = np.flatnonzero(ok)
         stamps = p.timestamps[good]
         inside = good[(stamps > starts[row]) & (stamps <= ends[row])]

@@ -181,8 +181,10 @@ def _baseline_window(
             start - baseline.window,
             start,
             history.exclusions,
-            chart.min_points,
+            min_points=chart.min_points,
             upto=start + chart.evaluation,
+            codes=(0.0, 1.0),
+            flagged=True,
         )
         return chosen.window, chosen.provisional, chosen.usable
     if isinstance(baseline, RangeBaseline):
