@@ -91,8 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return cli.main(SERVICE, args)
 
 
+def charts_phrase(count: int) -> str:
+    return f"{count} chart" if count == 1 else f"{count} charts"
+
+
 def _summary(config: SidecarConfig) -> str:
-    return f"{config.source}: valid, {len(config.charts)} charts"
+    return f"{config.source}: valid, {charts_phrase(len(config.charts))}"
 
 
 async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettings) -> int:
@@ -119,10 +123,10 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
     server.start()
     cli.on_signals(sidecar.stop, sidecar.reload)
     log.info(
-        "listening on %s (%s), %d charts from %s, reading %s every %gs",
+        "listening on %s (%s), %s from %s, reading %s every %gs",
         args.listen,
         web.description,
-        len(config.charts),
+        charts_phrase(len(config.charts)),
         config.source,
         args.prometheus_url,
         sidecar.interval,

@@ -112,7 +112,8 @@ class Sidecar:
             )
             return str(err)
         self._apply(config)
-        log.info("configuration reloaded from %s: %d charts", config.source, len(config.charts))
+        n = len(config.charts)
+        log.info("configuration reloaded from %s: %d chart%s", config.source, n, "s"[: n != 1])
         self._wake.set()  # evaluate the new charts now
         return None
 

@@ -51,6 +51,13 @@ def test_config_check_accepts_the_builtin_and_example_configs() -> None:
     assert (example.returncode, example.stdout) == (0, "examples/spc.yml: valid, 5 charts\n")
 
 
+def test_config_check_says_1_chart(tmp_path: Path) -> None:
+    one = tmp_path / "spc.yml"
+    one.write_text("charts:\n  - {name: a, metric: m}\n")
+    result = _cli("--config.check", "--config.file", str(one))
+    assert (result.returncode, result.stdout) == (0, f"{one}: valid, 1 chart\n")
+
+
 def test_a_bad_config_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
     bad = tmp_path / "spc.yml"
     bad.write_text("charts:\n  - name: a\n    metric: m_sum\n    hold: soon\n")
