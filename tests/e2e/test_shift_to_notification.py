@@ -2,8 +2,11 @@
 
 simulated provider -> exporter -> Prometheus (1 s scrape and evaluation, the real rules) ->
 SPC sidecar -> Prometheus alert -> Alertmanager (the real routing) -> a webhook in this test.
-The simulated target's durations triple at a scripted time; the notification must name the
-target and Nelson rule 1, and no SPC alert may start before the shift.
+The simulated target's durations triple at a scripted time; the page must come from the
+calibrated paging detector (an alarm episode, no `for`), name the target and the chart
+series, and arrive within 15 s of the first shifted scrape; no SPC alert may start before
+the shift. The test prints the time split into the detector's decision (points needed) and
+the pipeline (scrapes, sidecar cycle, rule evaluation, Alertmanager's group_wait).
 """
 
 from __future__ import annotations
@@ -104,7 +107,13 @@ def spc_alerts(notifications: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def test_mean_shift_produces_a_rule_1_notification(tmp_path: Path) -> None:
+def episode_start(prom: Any) -> float:
+    """When the sidecar's page episode began: the timestamp of the point that opened it."""
+    got = prom.query('llmscope_spc_alarm_started_timestamp_seconds{severity="page"}')
+    return float(got[0]["value"][1])
+
+
+def test_mean_shift_pages_from_the_calibrated_detector(tmp_path: Path) -> None:
     (tmp_path / "llmscope.yml").write_text(EXPORTER_CONFIG)
     (tmp_path / "spc.yml").write_text(SPC_CONFIG)
     start = time.time()
@@ -123,20 +132,31 @@ def test_mean_shift_produces_a_rule_1_notification(tmp_path: Path) -> None:
             spc_config = tmp_path / "spc.yml"
             with sidecar_process(spc_config, prom.url, spc_port, tmp_path / "spc.log"):
                 notifications = sink.wait_for(
-                    lambda got: any(a["labels"].get("rule") == "1" for a in spc_alerts(got)),
+                    lambda got: any(_is_page(a) for a in spc_alerts(got)),
                     timeout=SHIFT_AFTER + 150,
                 )
                 received = time.time()
                 shifted = first_shifted_scrape(prom, start)
+                decided = episode_start(prom)
 
     alerts = spc_alerts(notifications)
-    rule1 = next(a for a in alerts if a["labels"].get("rule") == "1")
-    assert rule1["labels"]["alertname"] == "LLMscopeSPCOutOfControl"
-    assert rule1["labels"]["severity"] == "critical"
-    assert rule1["labels"]["chart"] == "duration"
-    assert "shifty" in rule1["annotations"]["summary"]
+    page = next(a for a in alerts if _is_page(a))
+    assert page["labels"]["severity"] == "critical"
+    assert page["labels"]["chart"] == "duration"
+    assert page["labels"]["series"] == "target=shifty"
+    assert page["labels"]["direction"] == "up"
+    assert "shifty" in page["annotations"]["summary"]
+    assert "x its reference" in page["annotations"]["summary"]
     # Nothing started before the shift: every SPC alert of the target began after it.
     for alert in alerts:
         began = datetime.fromisoformat(alert["startsAt"].replace("Z", "+00:00")).timestamp()
         assert began >= shifted - 1.0, alert
-    print(f"\nshift (first shifted scrape) to notification: {received - shifted:.1f} s")
+    print(
+        f"\nshift (first shifted scrape) to notification: {received - shifted:.1f} s = "
+        f"decision {decided - shifted:.1f} s (points the detector needed) + "
+        f"pipeline {received - decided:.1f} s (scrapes, sidecar cycle, rules, Alertmanager)"
+    )
+
+
+def _is_page(alert: dict[str, Any]) -> bool:
+    return alert["labels"]["alertname"] == "LLMscopeSPCOutOfControl"
