@@ -95,8 +95,25 @@ def query_variable(name: str, label: str, query: str, *, multi: bool = True) -> 
     return variable
 
 
-def annotation(name: str, expr: str, *, title: str, text: str, tags: str, color: str) -> Json:
-    """Prometheus annotations: one region per stretch of time the expression has a value."""
+def hidden_variable(name: str, query: str) -> Json:
+    """A single-value label_values() variable the panels use but nobody picks."""
+    variable = query_variable(name, name, query, multi=False)
+    variable["hide"] = 2
+    return variable
+
+
+def annotation(
+    name: str,
+    expr: str,
+    *,
+    title: str,
+    text: str,
+    tags: str,
+    color: str,
+    value_is_time: bool = False,
+) -> Json:
+    """Prometheus annotations: one region per stretch of time the expression has a value, or
+    (``value_is_time``) one mark at the time the value gives, in milliseconds."""
     return {
         "name": name,
         "datasource": dict(DATASOURCE),
@@ -108,7 +125,7 @@ def annotation(name: str, expr: str, *, title: str, text: str, tags: str, color:
         "titleFormat": title,
         "textFormat": text,
         "tagKeys": tags,
-        "useValueForTime": False,
+        "useValueForTime": value_is_time,
     }
 
 

@@ -2,10 +2,12 @@
 
 The sidecar (spc_rules/sidecar/) publishes, per chart and series, the latest point, the
 center line, control limits and the 1 and 2 sigma zone bounds, all on the metric's own
-scale at the latest point's subgroup size. One row per selected target draws them as a
-control chart with shaded zones (A: 2-3 sigma, B: 1-2 sigma, C: within 1 sigma), the
-rule flags as a state timeline, and capability. Rule flags are also dashboard annotations,
-so violations show as markers on every chart.
+scale at the latest point's subgroup size, and its alarm detectors' statistics. One row per
+selected chart series draws every point (rebuilt from the histogram) against those lines
+with shaded zones (A: 2-3 sigma, B: 1-2 sigma, C: within 1 sigma), the paging statistic
+against its decision line, the rule flags as a state timeline, and capability. Rule flags
+are also dashboard annotations, at the flagged point's own time. The panels read one
+sidecar (`job` and `instance` variables), so two sidecars never double a series.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from grafana.dashgen.layout import (
     annotation,
     dashboard,
     datasource_variable,
+    hidden_variable,
     query_variable,
     row,
 )
@@ -29,19 +32,20 @@ from grafana.dashgen.panels import (
     thresholds,
     timeseries,
 )
-from grafana.dashgen.promql import RATE, C
+from grafana.dashgen.promql import RATE, SIDECAR, C
 
 UID = "llmscope-spc"
+CHART = f'{SIDECAR}, chart="$chart"'
 
 
 def summary(grid: Grid) -> None:
-    grid.row(row("Chart $chart: all selected targets"))
+    grid.row(row("Chart $chart: all selected series"))
     grid.add(
         stat(
             "Sidecar evaluating",
             "Whether the SPC sidecar's last evaluation cycle succeeded (llmscope_spc_up). "
             "While it fails, it serves its previous results, which age.",
-            [Query("min(llmscope_spc_up)", instant=True)],
+            [Query(f"min(llmscope_spc_up{{{SIDECAR}}})", instant=True)],
             "none",
             mappings=OK_FAILED,
             steps=thresholds((None, "red"), (1, "green")),
@@ -53,7 +57,12 @@ def summary(grid: Grid) -> None:
         stat(
             "Results age",
             "Age of the results served for this chart; it grows while evaluations fail.",
-            [Query('max(llmscope_spc_results_age_seconds{chart="$chart"})', instant=True)],
+            [
+                Query(
+                    f'max(llmscope_spc_results_age_seconds{{{SIDECAR}, chart="$chart"}})',
+                    instant=True,
+                )
+            ],
             "s",
             steps=thresholds((None, "green"), (300, "orange"), (900, "red")),
         ),
@@ -64,7 +73,7 @@ def summary(grid: Grid) -> None:
         stat(
             "Active violations",
             "Rule flags active now (a flagged point within the chart's hold time), over all "
-            "selected targets and rules.",
+            "selected series and rules.",
             [
                 Query(
                     f"count(llmscope_spc_violation_active{{{C}}} == 1) or vector(0)",
@@ -96,9 +105,9 @@ def summary(grid: Grid) -> None:
             "ewma, cusum: the small-shift detectors, where enabled).",
             [
                 Query(
-                    "sum by (target, rule) "
+                    "sum by (series, rule) "
                     f"(increase(llmscope_spc_violations_total{{{C}}}[$__range])) > 0",
-                    "{{target}} rule {{rule}}",
+                    "{{series}} rule {{rule}}",
                     instant=True,
                 )
             ],
@@ -112,18 +121,18 @@ def summary(grid: Grid) -> None:
     grid.add(
         table(
             "Latest point and limits",
-            "Per target: the latest point, center line and control limits on the metric's "
+            "Per chart series: the latest point, center line and control limits on the metric's "
             "own scale (seconds for latency charts, tokens per second for throughput), the "
             "points in the baseline and evaluation windows, and capability.",
             [
-                Query(f"max by (target) (llmscope_spc_last_value{{{C}}})", instant=True),
-                Query(f"max by (target) (llmscope_spc_center{{{C}}})", instant=True),
-                Query(f"max by (target) (llmscope_spc_upper_control_limit{{{C}}})", instant=True),
-                Query(f"max by (target) (llmscope_spc_lower_control_limit{{{C}}})", instant=True),
-                Query(f"max by (target) (llmscope_spc_baseline_points{{{C}}})", instant=True),
-                Query(f"max by (target) (llmscope_spc_window_points{{{C}}})", instant=True),
-                Query(f"max by (target) (llmscope_spc_cpk{{{C}}})", instant=True),
-                Query(f"max by (target) (llmscope_spc_ppk{{{C}}})", instant=True),
+                Query(f"max by (series) (llmscope_spc_last_value{{{C}}})", instant=True),
+                Query(f"max by (series) (llmscope_spc_center{{{C}}})", instant=True),
+                Query(f"max by (series) (llmscope_spc_upper_control_limit{{{C}}})", instant=True),
+                Query(f"max by (series) (llmscope_spc_lower_control_limit{{{C}}})", instant=True),
+                Query(f"max by (series) (llmscope_spc_baseline_points{{{C}}})", instant=True),
+                Query(f"max by (series) (llmscope_spc_window_points{{{C}}})", instant=True),
+                Query(f"max by (series) (llmscope_spc_cpk{{{C}}})", instant=True),
+                Query(f"max by (series) (llmscope_spc_ppk{{{C}}})", instant=True),
             ],
             "short",
             columns={
@@ -143,13 +152,13 @@ def summary(grid: Grid) -> None:
     grid.add(
         bargauge(
             "Time since each rule last flagged",
-            "How long ago each rule last flagged a point, per target; rules that never "
-            "flagged are not listed.",
+            "How long ago each rule last flagged a point, per chart series; rules that "
+            "never flagged are not listed.",
             [
                 Query(
-                    "time() - max by (target, rule) "
+                    "time() - max by (series, rule) "
                     f"(llmscope_spc_violation_last_timestamp_seconds{{{C}}})",
-                    "{{target}} rule {{rule}}",
+                    "{{series}} rule {{rule}}",
                     instant=True,
                 )
             ],
@@ -157,6 +166,81 @@ def summary(grid: Grid) -> None:
             steps=thresholds((None, "red"), (3600, "orange"), (86400, "green")),
         ),
         8,
+        8,
+    )
+
+
+def alarms(grid: Grid) -> None:
+    grid.row(row("Alarm episodes of chart $chart"))
+    grid.add(
+        table(
+            "Alarm episodes",
+            "Per chart series and severity: whether an episode is open now (1), the reference "
+            "the detector compares new points with, the episodes opened in the time range, "
+            "and how many times a lasting shift was accepted as the new normal.",
+            [
+                Query(
+                    f"max by (series, severity) (llmscope_spc_alarm_active{{{C}}})",
+                    instant=True,
+                ),
+                Query(
+                    f"max by (series, severity) (llmscope_spc_alarm_reference{{{C}}})",
+                    instant=True,
+                ),
+                Query(
+                    "sum by (series, severity) "
+                    f"(increase(llmscope_spc_alarms_total{{{C}}}[$__range]))",
+                    instant=True,
+                ),
+                Query(
+                    "sum by (series, severity) "
+                    f"(increase(llmscope_spc_shifts_accepted_total{{{C}}}[$__range]))",
+                    instant=True,
+                ),
+            ],
+            "short",
+            columns={
+                "A": ("open", "none"),
+                "B": ("reference", "short"),
+                "C": ("episodes in range", "none"),
+                "D": ("shifts accepted in range", "none"),
+            },
+        ),
+        12,
+        8,
+    )
+    grid.add(
+        table(
+            "Points needed for limits",
+            "Usable points each chart series still needs before it has control limits (0: it "
+            "has them; a new series gets provisional limits after min_points points).",
+            [
+                Query(
+                    f"max by (series) (llmscope_spc_limits_points_needed{{{C}}})",
+                    instant=True,
+                )
+            ],
+            "none",
+            columns={"A": ("points needed", "none")},
+        ),
+        6,
+        8,
+    )
+    grid.add(
+        stat(
+            "Charts matching nothing",
+            "Configured charts whose selector has matched no series for longer than their "
+            "evaluation window (a typo, a renamed metric): LLMscopeSPCChartEmpty.",
+            [
+                Query(
+                    f"sum(llmscope_spc_chart_matches_nothing{{{SIDECAR}}})",
+                    instant=True,
+                ),
+            ],
+            "none",
+            steps=thresholds((None, "green"), (1, "orange")),
+        ),
+        6,
         8,
     )
 
@@ -170,7 +254,7 @@ def health(grid: Grid) -> None:
             "decode (JSON to points), compute (limits, rules, capability).",
             [
                 Query(
-                    "max by (instance, stage) (llmscope_spc_cycle_duration_seconds)",
+                    f"max by (instance, stage) (llmscope_spc_cycle_duration_seconds{{{SIDECAR}}})",
                     "{{instance}} {{stage}}",
                 )
             ],
@@ -186,7 +270,7 @@ def health(grid: Grid) -> None:
             "Failed queries from the sidecar to the Prometheus API, by reason.",
             [
                 Query(
-                    f"sum by (reason) (rate(llmscope_spc_query_errors_total{RATE}))",
+                    f"sum by (reason) (rate(llmscope_spc_query_errors_total{{{SIDECAR}}}{RATE}))",
                     "{{reason}}",
                 )
             ],
@@ -201,9 +285,13 @@ def health(grid: Grid) -> None:
             "Age of the results served per chart, and time since the evaluation they came "
             "from (the same unless scrapes lag).",
             [
-                Query("max by (chart) (llmscope_spc_results_age_seconds)", "{{chart}} age"),
                 Query(
-                    "time() - max by (chart) (llmscope_spc_last_evaluation_timestamp_seconds)",
+                    f"max by (chart) (llmscope_spc_results_age_seconds{{{SIDECAR}}})",
+                    "{{chart}} age",
+                ),
+                Query(
+                    "time() - max by (chart) "
+                    f"(llmscope_spc_last_evaluation_timestamp_seconds{{{SIDECAR}}})",
                     "{{chart}} since evaluation",
                 ),
             ],
@@ -216,7 +304,7 @@ def health(grid: Grid) -> None:
 
 def build() -> Json:
     grid = Grid()
-    for section in (summary, spc_chart.per_target, health):
+    for section in (summary, alarms, spc_chart.per_series, health):
         section(grid)
     return dashboard(
         UID,
@@ -225,25 +313,52 @@ def build() -> Json:
         "rules 1-8, EWMA and CUSUM flags, Cpk/Ppk, from the LLMscope SPC sidecar.",
         [
             datasource_variable(),
+            query_variable("job", "Sidecar job", "label_values(llmscope_spc_up, job)", multi=False),
             query_variable(
-                "chart", "Chart", "label_values(llmscope_spc_limits_available, chart)", multi=False
+                "instance",
+                "Sidecar",
+                'label_values(llmscope_spc_up{job=~"$job"}, instance)',
+                multi=False,
             ),
             query_variable(
-                "target",
-                "Target",
-                'label_values(llmscope_spc_limits_available{chart="$chart"}, target)',
+                "chart",
+                "Chart",
+                f"label_values(llmscope_spc_chart_info{{{SIDECAR}}}, chart)",
+                multi=False,
+            ),
+            query_variable(
+                "series",
+                "Series",
+                f'label_values(llmscope_spc_limits_available{{{SIDECAR}, chart="$chart"}}, series)',
+            ),
+            *(
+                hidden_variable(name, f"label_values(llmscope_spc_chart_info{{{CHART}}}, {name})")
+                for name in ("metric", "selector", "by")
             ),
         ],
         grid,
         annotations=[
+            # At the flagged point's own time: the value is that time, in milliseconds.
             annotation(
                 "SPC violations",
-                f"max by (chart, target, rule) (llmscope_spc_violation_active{{{C}}}) == 1",
-                title="{{target}}: rule {{rule}}",
-                text="Chart {{chart}}, target {{target}}: rule {{rule}} flagged a point",
-                tags="chart,target,rule",
+                "max by (chart, series, rule) "
+                f"(llmscope_spc_violation_last_timestamp_seconds{{{C}}}) * 1000",
+                title="{{series}}: rule {{rule}}",
+                text="Chart {{chart}}, {{series}}: rule {{rule}} flagged this point",
+                tags="chart,series,rule",
                 color="red",
-            )
+                value_is_time=True,
+            ),
+            annotation(
+                "SPC alarm episodes",
+                "max by (chart, series, severity) "
+                f"(llmscope_spc_alarm_started_timestamp_seconds{{{C}}}) * 1000",
+                title="{{series}}: {{severity}} episode",
+                text="Chart {{chart}}, {{series}}: a {{severity}} episode opened at this point",
+                tags="chart,series,severity",
+                color="purple",
+                value_is_time=True,
+            ),
         ],
         refresh="30s",
         time_from="now-3h",

@@ -1,5 +1,6 @@
-"""SPC section repeated per target: the control chart with its zones, capability and the
-rule flags."""
+"""SPC section repeated per chart series: the control chart with every point and the
+sidecar's lines, the paging statistic against its decision line, capability and the rule
+flags."""
 
 from __future__ import annotations
 
@@ -13,17 +14,28 @@ from grafana.dashgen.panels import (
     timeseries,
     value_map,
 )
-from grafana.dashgen.promql import C
+from grafana.dashgen.promql import HISTOGRAM, C
 
 S = "\u03c3"  # sigma, in legends and descriptions
 # Capability: below 1 the spread crosses the spec limit; 1.33 is the usual target.
 CAPABILITY = thresholds((None, "red"), (1, "orange"), (1.33, "green"))
 VIOLATION = value_map({0: ("in control", "green"), 1: ("violation", "red")})
+PROVISIONAL = value_map({0: ("baseline", "green"), 1: ("provisional", "orange")})
 
 # The control chart's series: (refId, expr, legend); zones as in the Western Electric
 # handbook, shaded between neighbouring lines with fillBelowTo.
+# Every point, rebuilt as the sidecar rebuilds it: between two scrapes of a stored series,
+# the change of _sum over the change of _count (the mean of a subgroup), summed over the
+# stored series of one chart series (its `by` labels), and kept to the selected series by
+# joining the sidecar's own series. Drawn at scrape resolution (the panel's interval is the
+# scrape interval); a scrape without a new observation has no point.
+POINTS = (
+    "(sum by (${by:raw}) (idelta({" + HISTOGRAM % "sum" + "}[5m]))"
+    " / (sum by (${by:raw}) (idelta({" + HISTOGRAM % "count" + "}[5m])) > 0))"
+    " and on (${by:raw}) llmscope_spc_last_value{" + C + "}"
+)
 _LINES = (
-    ("A", f"llmscope_spc_last_value{{{C}}}", "point"),
+    ("A", POINTS, "point"),
     ("B", f"llmscope_spc_center{{{C}}}", "center"),
     ("C", f"llmscope_spc_upper_control_limit{{{C}}}", "UCL"),
     ("D", f"llmscope_spc_lower_control_limit{{{C}}}", "LCL"),
@@ -44,16 +56,16 @@ _STYLES = (
 )
 
 
-def per_target(grid: Grid) -> None:
-    grid.row(row("$chart · $target", repeat="target"))
+def per_series(grid: Grid) -> None:
+    grid.row(row("$chart · $series", repeat="series"))
     grid.add(
         timeseries(
             "Control chart",
-            f"The latest point (blue) against the center line μ (green), the 3{S} control "
-            f"limits UCL/LCL (red) and the ±1{S}, ±2{S} zone bounds, shaded by zone. With the log "
-            f"transform the lines are geometric: μ·e^(k{S}). Values are in the judged "
-            "metric's base unit (seconds, or tokens per second). The sidecar evaluates "
-            "every cycle (30s by default), so the point steps from probe to probe.",
+            f"Every point (blue), rebuilt from the histogram's _sum and _count at scrape "
+            f"resolution as the sidecar does, against the center line μ (green), the 3{S} "
+            f"control limits UCL/LCL (red) and the ±1{S}, ±2{S} zone bounds, shaded by zone. "
+            f"With the log transform the lines are geometric: μ·e^(k{S}). Values are in the "
+            "judged metric's base unit (seconds, or tokens per second).",
             [Query(expr, legend) for _, expr, legend in _LINES],
             "short",
             styles=_STYLES,
@@ -62,6 +74,29 @@ def per_target(grid: Grid) -> None:
         ),
         24,
         10,
+    )
+    grid.add(
+        timeseries(
+            "Paging statistic",
+            "The alarm detectors' CUSUM (in sigmas of the reference) against their decision "
+            "lines h: an episode opens when the statistic passes its line and closes below "
+            "half of it. page: tuned for a 1.7x shift, at most one false page per week per "
+            "100 series; ticket: tuned for 1.2x, one false ticket per day per 100 series.",
+            [
+                Query(
+                    f"max by (severity) (llmscope_spc_alarm_statistic{{{C}}})",
+                    "{{severity}} statistic",
+                ),
+                Query(
+                    f"max by (severity) (llmscope_spc_alarm_threshold{{{C}}})",
+                    "{{severity}} decision line",
+                ),
+            ],
+            "none",
+            styles=(Style("B", dashed=True),),
+        ),
+        24,
+        7,
     )
     spec = "1.33 is the usual target; below 1 the spread crosses the spec limit."
     for name, description in (
@@ -93,6 +128,19 @@ def per_target(grid: Grid) -> None:
         )
     grid.add(
         stat(
+            "Limits",
+            "baseline: fitted on the rolling baseline; provisional: fitted on the series' "
+            "earliest points until the baseline holds min_points points (about an hour and "
+            "five minutes after a new series appears, with the defaults).",
+            [Query(f"max(llmscope_spc_limits_provisional{{{C}}})", instant=True)],
+            "none",
+            mappings=PROVISIONAL,
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
             "Sigma (fitting scale)",
             f"{S} of one observation on the scale the limits are fitted on: of ln(x) with the "
             "log transform (a relative spread: 0.1 is about 10%), else in the metric's unit.",
@@ -100,7 +148,7 @@ def per_target(grid: Grid) -> None:
             "none",
             decimals=3,
         ),
-        6,
+        4,
         4,
     )
     grid.add(

@@ -136,8 +136,9 @@ def _violation_families(
 def _chart_families(charts: list[ChartView], now: float) -> Iterator[Metric]:
     info = GaugeMetricFamily(
         f"{PREFIX}chart_info",
-        "Configured charts (value 1): the histogram judged, the transform, the baseline kind.",
-        labels=["chart", "metric", "transform", "baseline"],
+        "Configured charts (value 1): the histogram judged, its selector and grouping labels, "
+        "the transform, the baseline kind and the bad side.",
+        labels=["chart", "metric", "selector", "by", "transform", "baseline", "direction"],
     )
     series = GaugeMetricFamily(
         f"{PREFIX}series", "Series in the chart's latest results.", labels=["chart"]
@@ -155,7 +156,9 @@ def _chart_families(charts: list[ChartView], now: float) -> Iterator[Metric]:
     for v in charts:
         chart = v.result.chart
         kind = type(chart.baseline).__name__.removesuffix("Baseline").lower()
-        info.add_metric([chart.name, chart.metric, chart.transform, kind], 1.0)
+        selector = ",".join(m.render() for m in chart.matchers)
+        labels = [chart.name, chart.metric, selector, ",".join(chart.by), chart.transform]
+        info.add_metric([*labels, kind, chart.direction], 1.0)
         series.add_metric([chart.name], float(len(v.result.keys)))
         evaluated.add_metric([chart.name], v.result.evaluated_at)
         age.add_metric([chart.name], max(0.0, now - v.result.evaluated_at))

@@ -63,7 +63,7 @@ def test_the_running_sidecar_pages_the_shifted_series_of_a_real_prometheus(
                 for k, v in got.items()
                 if k[0] == "llmscope_spc_alarm_active" and ("severity", "page") in k[1]
             }
-            if done and len(page) == 12 or time.monotonic() > deadline:
+            if (done and len(page) == 12) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
     log = (tmp_path / "spc.log").read_text()

@@ -23,7 +23,13 @@ VALUES = {
     "__range": "1h",
     "target": ".*",
     "instance": ".*",
+    "job": ".*",
     "chart": CHART,
+    "series": ".*",
+    # The hidden variables from llmscope_spc_chart_info of the stack's chart.
+    "metric": "gen_ai_client_operation_duration_seconds",
+    "selector": 'error_type=""',
+    "by": "target",
 }
 DEADLINE = 45.0
 

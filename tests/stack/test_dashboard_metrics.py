@@ -31,12 +31,13 @@ NOT_SHOWN = {
     "llmscope_config_last_reload_success_timestamp_seconds": "the reload flag is shown",
     "llmscope_host_cpu_core_utilization_ratio": "per-CPU series exist only with per_cpu: "
     "true; the all-CPU share is shown",
-    "llmscope_spc_chart_info": "configuration metadata of the sidecar",
     "llmscope_spc_series": "series counts per chart; the per-series panels show them",
     "llmscope_spc_cycles": "the cycle durations and llmscope_spc_up are shown",
     "llmscope_spc_last_subgroup_size": "the limits drawn already sit at the latest subgroup size",
     "llmscope_spc_config_last_reload_successful": "alerted on (LLMscopeConfigReloadFailed)",
     "llmscope_spc_config_last_reload_success_timestamp_seconds": "see the reload flag",
+    "llmscope_spc_shift_accepted_timestamp_seconds": "read by LLMscopeSPCShiftAccepted; the "
+    "alarm table counts accepted shifts in the time range",
     "llmscope_spc_chart_up": "per-chart health, alerted on (LLMscopeSPCChartEvaluationFailing); "
     "the sidecar-wide llmscope_spc_up is shown",
 }

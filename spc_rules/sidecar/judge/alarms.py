@@ -5,7 +5,8 @@ the sidecar at two severities.
   ``false_pages_per_week`` false episodes per ``fleet_series`` in-control series;
 - ``ticket``: tuned for ``ticket_shift`` (1.2x; 1 sigma) with ``false_tickets_per_day``.
 
-Each new point is standardized against a **reference** fitted on the series' usable points
+Each new point is standardized against a **reference** (a pinned baseline's center and sigma
+where the chart pins one; else) fitted on the series' usable points
 (``baseline.select``: no episode points, no rule-1 points, provisional when young) of the
 ``paging.reference`` window just before it, ending ``ticket_gap`` earlier for tickets. The
 center is the mean of that window (phase I with refits drops outliers); the sigma is the
@@ -19,6 +20,7 @@ normal: it closes, its points become usable again and the reference refits onto 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -28,7 +30,7 @@ from spc_rules import BatchLimits, fit_limits_batch
 from spc_rules.detectors.paging import Severity, design_for
 from spc_rules.detectors.paging_run import PagingState, run_paging
 from spc_rules.detectors.paging_scale import paging_scale
-from spc_rules.sidecar.config.model import ChartConfig
+from spc_rules.sidecar.config.model import ChartConfig, PinnedBaseline
 from spc_rules.sidecar.judge.baseline import Exclusions, select
 from spc_rules.sidecar.judge.judging import BoolArray
 from spc_rules.sidecar.query.decode import FloatArray
@@ -89,6 +91,10 @@ def judge_alarms(
     due = ~carry.state.open & ~(now - carry.fitted_at < REFIT_S)  # NaN: never fitted
     center, sigma = carry.center.copy(), carry.sigma.copy()
     fitted_at = carry.fitted_at.copy()
+    pinned = chart.baseline
+    if isinstance(pinned, PinnedBaseline):  # the configured normal is the reference too
+        center[:] = math.log(pinned.center) if chart.log else pinned.center
+        sigma[:], fitted_at[:], due[:] = pinned.sigma, now, False
     if due.any():
         idx = np.flatnonzero(due)
         c, s = _reference(
