@@ -144,6 +144,18 @@ def test_the_spc_control_chart_draws_every_line_and_flag() -> None:
         for sigmas in ("1", "2"):
             zone = (f"llmscope_spc_zone_{side}", f'sigmas="{sigmas}"')
             assert any(all(part in expr for part in zone) for expr in chart), zone
+    # Every point, rebuilt from the histogram's _sum and _count, not only the latest one.
+    assert any("idelta({__name__=\"${metric}_sum\"" in expr for expr in chart)
     flags = [e for e in expressions(spc) if "llmscope_spc_violation_active" in e.expr]
     assert any(e.panel == "Rule flags" for e in flags)
-    assert any(e.panel.startswith("annotation: ") for e in flags)
+    # The annotation marks the flagged point's own time (the value), not the hold span.
+    (marks,) = [a for a in spc["annotations"]["list"] if a.get("name") == "SPC violations"]
+    assert "llmscope_spc_violation_last_timestamp_seconds" in marks["expr"]
+    assert marks["useValueForTime"] is True
+    paging = [e.expr for e in expressions(spc) if e.panel == "Paging statistic"]
+    assert any("llmscope_spc_alarm_statistic" in e for e in paging)
+    assert any("llmscope_spc_alarm_threshold" in e for e in paging)
+    # One sidecar and the chart series, whatever labels a chart groups by.
+    for e in expressions(spc):
+        if "llmscope_spc_" in e.expr and not e.panel.startswith("variable: "):
+            assert 'instance=~"$instance"' in e.expr, e

@@ -16,7 +16,17 @@ from testkit.realservers import Prometheus, prometheus
 from tests.stack.dashboards import BUILTINS, expressions, load_all, substitute
 from tests.stack.promapi import instant
 
-VALUES = {**BUILTINS, "target": ".*", "instance": ".*", "chart": "duration"}
+VALUES = {
+    **BUILTINS,
+    "target": ".*",
+    "instance": ".*",
+    "job": ".*",
+    "chart": "duration",
+    "series": ".*",
+    "metric": "gen_ai_client_operation_duration_seconds",
+    "selector": 'error_type=""',
+    "by": "target",
+}
 
 
 @pytest.fixture(scope="module")
