@@ -1,8 +1,8 @@
 """Average time to signal of the sidecar's alarms, measured with its own judging code.
 
-Every case feeds simulated chart series through ``spc_rules.sidecar.judge.evaluate`` and the
-``ViolationLedger``, cycle after cycle, exactly as the running sidecar's compute stage does
-(the points each cycle sees are those a fetch of the chart's span returns). Nothing of the
+Every case feeds simulated chart series through ``ViolationLedger.judge``, cycle after cycle:
+the very call the running sidecar's compute stage makes per chart (the points each cycle sees
+are those a fetch of the chart's span returns). Nothing of the
 detectors is re-implemented here.
 
 - In-control cases (issue 12): iid log-normal latency (sigma of ln x 0.3 and 0.6), 0.5% lone
@@ -38,7 +38,6 @@ import numpy as np
 
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.config.windows import fetch_span
-from spc_rules.sidecar.judge.evaluate import evaluate
 from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.query.points import Points, SeriesKey
 
@@ -165,14 +164,7 @@ def judge(data: Data, cycle_s: float) -> dict[str, list[tuple[int, float]]]:
             key: Points(ts, data.values[i, lo:hi], data.sizes[i, lo:hi], now)
             for i, key in enumerate(keys)
         }
-        result = evaluate(
-            CHART,
-            points,
-            now,
-            carry=ledger.carry(CHART, keys),
-            history=ledger.history(CHART, keys),
-        )
-        ledger.record(result)
+        result, _ = ledger.judge(CHART, points, now)
         for severity, episodes in result.alarms.items():
             for row, stamps in enumerate(episodes.opened):
                 found[severity] += [(row, t) for t in stamps.tolist()]

@@ -27,7 +27,7 @@ from servicekit.errors import ConfigError
 from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.config.windows import backoff
 from spc_rules.sidecar.families import ChartView
-from spc_rules.sidecar.judge.evaluate import evaluate, live_series
+from spc_rules.sidecar.judge.evaluate import live_series
 from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.progress import ChartProgress
 from spc_rules.sidecar.publish import SidecarCollector
@@ -251,11 +251,8 @@ class Sidecar:
                 known = cached.get(chart.name)
                 baseline = fresh if fresh is not None else known.points if known else None
                 live = live_series(chart, points[(chart.name, "window")], now, config.lookback)
-                keys = tuple(live)
-                carry = self.ledger.carry(chart, keys)
-                history = self.ledger.history(chart, keys)
-                result = evaluate(chart, live, now, baseline, carry=carry, history=history)
-                out.views[chart.name] = ChartView(result, self.ledger.record(result))
+                result, violations = self.ledger.judge(chart, live, now, baseline)
+                out.views[chart.name] = ChartView(result, violations)
                 self.progress.observe(result, now)
             except Exception:
                 out.baselines.pop(chart.name, None)

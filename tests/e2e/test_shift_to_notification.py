@@ -159,4 +159,4 @@ def test_mean_shift_pages_from_the_calibrated_detector(tmp_path: Path) -> None:
 
 
 def _is_page(alert: dict[str, Any]) -> bool:
-    return alert["labels"]["alertname"] == "LLMscopeSPCOutOfControl"
+    return bool(alert["labels"]["alertname"] == "LLMscopeSPCOutOfControl")

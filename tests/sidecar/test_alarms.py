@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from spc_rules.sidecar.config.model import ChartConfig, PagingConfig, RollingBaseline
-from spc_rules.sidecar.judge.evaluate import ChartResult, evaluate
+from spc_rules.sidecar.judge.evaluate import ChartResult
 from spc_rules.sidecar.judge.ledger import ViolationLedger, Violations
 from spc_rules.sidecar.query.points import Points, SeriesKey
 
@@ -33,15 +33,7 @@ def _cycles(
     violations = None
     for now in times.tolist():
         visible = {k: _until(p, now) for k, p in points.items()}
-        keys = tuple(visible)
-        result = evaluate(
-            chart,
-            visible,
-            now,
-            carry=ledger.carry(chart, keys),
-            history=ledger.history(chart, keys),
-        )
-        violations = ledger.record(result)
+        result, violations = ledger.judge(chart, visible, now)
         results.append(result)
     assert violations is not None
     return results, violations, ledger

@@ -145,7 +145,7 @@ def test_the_spc_control_chart_draws_every_line_and_flag() -> None:
             zone = (f"llmscope_spc_zone_{side}", f'sigmas="{sigmas}"')
             assert any(all(part in expr for part in zone) for expr in chart), zone
     # Every point, rebuilt from the histogram's _sum and _count, not only the latest one.
-    assert any("idelta({__name__=\"${metric}_sum\"" in expr for expr in chart)
+    assert any('idelta({__name__="${metric}_sum"' in expr for expr in chart)
     flags = [e for e in expressions(spc) if "llmscope_spc_violation_active" in e.expr]
     assert any(e.panel == "Rule flags" for e in flags)
     # The annotation marks the flagged point's own time (the value), not the hold span.

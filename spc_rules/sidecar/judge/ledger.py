@@ -14,7 +14,7 @@ A series absent from a result is forgotten: if it comes back, it starts afresh.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,10 +23,10 @@ from spc_rules.detectors.paging_run import PagingState
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge.alarms import SEVERITIES, AlarmCarry, History
 from spc_rules.sidecar.judge.baseline import Exclusions
-from spc_rules.sidecar.judge.evaluate import ChartResult
+from spc_rules.sidecar.judge.evaluate import ChartResult, evaluate
 from spc_rules.sidecar.judge.judging import Carry
 from spc_rules.sidecar.query.decode import FloatArray
-from spc_rules.sidecar.query.points import IntArray, SeriesKey
+from spc_rules.sidecar.query.points import IntArray, Points, SeriesKey
 
 
 @dataclass
@@ -82,6 +82,26 @@ class ViolationLedger:
         self.counted_after = counted_after
         self._series: dict[str, dict[SeriesKey, _Series]] = {}
         self._charts: dict[str, ChartConfig] = {}
+
+    def judge(
+        self,
+        chart: ChartConfig,
+        points: Mapping[SeriesKey, Points],
+        now: float,
+        baseline_points: Mapping[SeriesKey, Points] | None = None,
+    ) -> tuple[ChartResult, Violations]:
+        """One cycle of one chart, as the sidecar runs it: what the series carry, the
+        evaluation, and the record of what it found."""
+        keys = tuple(points)
+        result = evaluate(
+            chart,
+            points,
+            now,
+            baseline_points,
+            carry=self.carry(chart, keys),
+            history=self.history(chart, keys),
+        )
+        return result, self.record(result)
 
     def carry(self, chart: ChartConfig, keys: Sequence[SeriesKey]) -> Carry:
         """What the previous cycle left for these series of ``chart``. A reload that changed
