@@ -224,26 +224,27 @@ def main() -> None:
     jobs_null = [(n, args.series, seconds, args.cycle, i) for i, n in enumerate(NULL_CASES)]
     jobs_shift = [(n, args.series, seconds, args.cycle, 100 + i) for i, n in enumerate(SHIFT_CASES)]
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as pool:
-        nulls = list(pool.map(null_case, jobs_null)) if args.only != "shift" else []
-        shifts = list(pool.map(shift_case, jobs_shift)) if args.only != "null" else []
     print(
         f"# {dt.date.today()} on {platform.node()} ({os.cpu_count()} CPUs), "
         f"{args.series} series, {args.days:g} days of {STEP_S:g} s points, "
-        f"{args.cycle:g} s cycles, {time.perf_counter() - started:.0f} s"
+        f"{args.cycle:g} s cycles",
+        flush=True,
     )
-    if nulls:
-        print(
-            "\n| in control | false pages / week / 100 series | false tickets / week / 100 series |"
-        )
-        print("|---|---|---|")
-        for name, page, ticket, _ in nulls:
-            print(f"| {name} | {page:.2f} | {ticket:.1f} |")
-    if shifts:
-        print("\n| shift | time to page, minutes (median / p95) | time to a ticket or page |")
-        print("|---|---|---|")
-        for name, to_page, to_any in shifts:
-            print(f"| {name} | {_quantiles(to_page)} | {_quantiles(to_any)} |")
+    with ProcessPoolExecutor(args.workers) as pool:
+        if args.only != "shift":
+            print(
+                "\n| in control | false pages / week / 100 series "
+                "| false tickets / week / 100 series |"
+            )
+            print("|---|---|---|", flush=True)
+            for name, page, ticket, _ in pool.map(null_case, jobs_null):
+                print(f"| {name} | {page:.2f} | {ticket:.1f} |", flush=True)
+        if args.only != "null":
+            print("\n| shift | time to page, minutes (median / p95) | time to a ticket or page |")
+            print("|---|---|---|", flush=True)
+            for name, to_page, to_any in pool.map(shift_case, jobs_shift):
+                print(f"| {name} | {_quantiles(to_page)} | {_quantiles(to_any)} |", flush=True)
+    print(f"\n# {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
