@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from spc_rules.sidecar import service
 from spc_rules.sidecar.config.loader import load_text
+from spc_rules.sidecar.judge import ledger
 from spc_rules.sidecar.judge.evaluate import ChartResult
 from spc_rules.sidecar.judge.evaluate import evaluate as real_evaluate
 from spc_rules.sidecar.service import Sidecar
@@ -111,7 +111,7 @@ def test_a_chart_that_raises_leaves_the_others_evaluated_and_is_logged_once(
             raise ZeroDivisionError("a bug in one chart")
         return real(chart, *args, **kwargs)
 
-    monkeypatch.setattr(service, "evaluate", evaluate)
+    monkeypatch.setattr(ledger, "evaluate", evaluate)
 
     async def run() -> None:
         async with serving(lambda r: GOOD) as server:
@@ -149,7 +149,7 @@ def test_a_reload_is_served_while_a_cycle_computes(monkeypatch: pytest.MonkeyPat
         release.wait(10)  # only a safety net: the test releases it
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service, "evaluate", slow)
+    monkeypatch.setattr(ledger, "evaluate", slow)
 
     async def run() -> None:
         async with serving(lambda r: GOOD) as server:
