@@ -19,7 +19,8 @@ log = logging.getLogger("llmscope.spc")
 
 
 def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+    """``1 point``, ``2 points``; ``series`` is its own plural."""
+    return f"{count} {word}" if count == 1 or word.endswith("s") else f"{count} {word}s"
 
 
 class ChartProgress:
@@ -66,11 +67,12 @@ class ChartProgress:
             needed = result.points_needed[waiting]
             soonest = int(needed.min())
             log.info(
-                "chart %s: %s of %d without control limits yet; the first needs %s more%s",
+                "chart %s: %s of %d without control limits yet; the first needs %d more %s%s",
                 name,
                 _plural(int(waiting.size), "series"),
                 len(result.keys),
-                _plural(soonest, "point"),
+                soonest,
+                "point" if soonest == 1 else "points",
                 _eta(result, waiting, soonest),
             )
         elif not waiting.size and self._waiting.get(name):

@@ -3,11 +3,15 @@ sidecar's own compute stage, cycle after cycle, on simulated 15 s latency points
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import pytest
 
 from spc_rules.sidecar.config.model import ChartConfig, PagingConfig, RollingBaseline
 from spc_rules.sidecar.judge.evaluate import ChartResult
 from spc_rules.sidecar.judge.ledger import ViolationLedger, Violations
+from spc_rules.sidecar.progress import ChartProgress
 from spc_rules.sidecar.query.points import Points, SeriesKey
 
 T0 = 1_000_000.0
@@ -180,3 +184,22 @@ def test_a_probe_interval_change_re_derives_the_design() -> None:
     # Three times the points for the same budget in time: a higher decision line.
     assert at_5[0].point_interval[0] == 5.0 and at_15[0].point_interval[0] == 15.0
     assert at_5[0].alarms["page"].threshold[0] > at_15[0].alarms["page"].threshold[0]
+
+
+def test_progress_logs_once_when_limits_will_exist_and_once_when_they_do(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rng = np.random.default_rng(13)
+    points = _points(rng.lognormal(0.0, 0.3, (2, 40)))
+    ledger, progress = ViolationLedger(counted_after=T0), ChartProgress()
+    caplog.set_level(logging.INFO, logger="llmscope.spc")
+    for now in (T0 + STEP * np.arange(5, 40) + 1.0).tolist():
+        result, _ = ledger.judge(CHART, {k: _until(p, now) for k, p in points.items()}, now)
+        progress.observe(result, now)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "chart latency: 2 series of 2 without control limits yet; the first needs 14 more "
+        "points (about 4 minutes at one point per 15s)",
+        "chart latency: control limits for all 2 series (2 provisional, fitted on their "
+        "earliest points until the rolling baseline fills)",
+    ]
