@@ -177,8 +177,9 @@ BAD = [
         "charts:\n  - {name: a, metric: m, colour: red}\n",
         [
             't.yml:2: charts[0].colour: unknown key "colour" (known: baseline, by, cusum, '
-            "direction, estimator, evaluation, ewma, hold, lsl, metric, min_points, name, "
-            "paging, refits, rules, selector, transform, usl)"
+            "denominator, direction, estimator, evaluation, ewma, hold, kind, laney, lsl, "
+            "metric, min_points, name, numerator, paging, refits, rules, selector, subgroup, "
+            "transform, usl)"
         ],
     ),
     (
