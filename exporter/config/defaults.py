@@ -1,8 +1,9 @@
 """The built-in configuration, for a first run without a config file or keys.
 
-Two simulated targets always; a local Ollama joins them when one answers at start-up
-(``OLLAMA_URL``, default ``http://localhost:11434``): its first listed model becomes an
-``ollama`` target, so a first run on a machine with Ollama measures a real model.
+Two simulated targets always; a target per provider whose key variable is set
+(``data/provider_targets.yml``: OpenAI, Anthropic, Gemini); and a local Ollama when one answers
+at start-up (``OLLAMA_URL``, default ``http://localhost:11434``): its first listed model becomes
+an ``ollama`` target, so a first run on a machine with Ollama measures a real model.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from importlib import resources
 
 import httpx
+import yaml
 
 from exporter.config.loader import load_text
 from exporter.config.types import Config
@@ -51,13 +53,24 @@ def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
 def builtin_config(
     environ: Mapping[str, str] = os.environ, discover: Discover = ollama_first_model
 ) -> Config:
-    text = resources.files("exporter").joinpath("data/default.yml").read_text(encoding="utf-8")
+    data = resources.files("exporter").joinpath("data")
+    text = data.joinpath("default.yml").read_text(encoding="utf-8")
+    text += _keyed_targets(data.joinpath("provider_targets.yml").read_text("utf-8"), environ)
     url = (environ.get(OLLAMA_ENV) or OLLAMA_DEFAULT_URL).strip().rstrip("/")
     model = discover(url)
     if model is not None:
         log.info("Ollama answers at %s: adding target ollama for model %s", url, model)
         text += _ollama_target(url, model)
     return load_text(text, SOURCE, environ)
+
+
+def _keyed_targets(text: str, environ: Mapping[str, str]) -> str:
+    """The provider targets whose key variable holds a value, as YAML list entries."""
+    targets = yaml.safe_load(text)
+    # JSON is YAML: each target becomes one flow mapping, whatever its values hold.
+    return "".join(
+        f"  - {json.dumps(t)}\n" for t in targets if environ.get(t["api_key_env"], "").strip()
+    )
 
 
 def _ollama_target(url: str, model: str) -> str:

@@ -7,8 +7,14 @@ sequence. A scripted scenario changes the process after a given time or probe co
 - ``mean_shift``: medians multiplied by ``factor`` from the start on;
 - ``drift``: the factor grows linearly from 1 to ``factor`` over ``ramp``;
 - ``variance``: log-spreads multiplied by ``factor``;
-- ``outage``: every probe fails with a 503-like server error for ``length``;
+- ``outage``: every probe fails with a 503-like server error;
 - ``model_swap``: the stream reports another serving model (``model``) from its start on.
+
+Every kind but ``model_swap`` lasts ``length`` (a duration) or ``length_probes`` probes counted
+from ``after_probes``, whichever ends first (both unbounded by default). Counting in probes
+ties a scripted incident to the target's cadence: the built-in incident
+(``exporter/data/default.yml``) keeps its place in the timeline whatever
+``MONITORING_INTERVAL`` is.
 
 ``reasoning_chunks`` makes a thinking model of it: that many reasoning chunks stream before
 the answer, and the usage counts them as reasoning tokens.
@@ -35,7 +41,9 @@ if TYPE_CHECKING:
     from exporter.providers.protocol import ProbeContext
 
 SCENARIOS = ("mean_shift", "drift", "variance", "outage", "model_swap")
-_SCENARIO_KEYS = frozenset({"kind", "after", "after_probes", "factor", "ramp", "length", "model"})
+_SCENARIO_KEYS = frozenset(
+    {"kind", "after", "after_probes", "factor", "ramp", "length", "length_probes", "model"}
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,8 @@ class Scenario:
     after_probes: int = 0  # or after this many probes
     factor: float = 2.0
     ramp: float = 600.0  # drift: seconds to reach the full factor
-    length: float = math.inf  # outage: how long it lasts
+    length: float = math.inf  # how long it lasts
+    length_probes: int | None = None  # or for this many probes from after_probes
     model: str = ""  # model_swap: the model reported from then on
 
 
@@ -191,7 +200,10 @@ def _scenario_effect(
     if scenario is None:
         return 1.0, 1.0, False
     since = elapsed - scenario.after
-    if since < 0 or probe < scenario.after_probes:
+    if since < 0 or probe < scenario.after_probes or since >= scenario.length:
+        return 1.0, 1.0, False
+    probes_in = probe - scenario.after_probes
+    if scenario.length_probes is not None and probes_in >= scenario.length_probes:
         return 1.0, 1.0, False
     if scenario.kind == "mean_shift":
         return scenario.factor, 1.0, False
@@ -202,7 +214,7 @@ def _scenario_effect(
         return 1.0, scenario.factor, False
     if scenario.kind == "model_swap":
         return 1.0, 1.0, False  # timing unchanged; see _swapped
-    return 1.0, 1.0, since < scenario.length
+    return 1.0, 1.0, True
 
 
 def _ratio(reader: Reader) -> Callable[[yaml.Node, str], float | None]:
@@ -236,5 +248,6 @@ def _scenario(reader: Reader, node: yaml.Node | None, path: str) -> Scenario | N
         factor=opt(keys, "factor", path, lambda n, p: reader.number(n, p, minimum=0.0), 2.0),
         ramp=opt(keys, "ramp", path, reader.duration, 600.0),
         length=opt(keys, "length", path, reader.duration, math.inf),
+        length_probes=opt(keys, "length_probes", path, lambda n, p: reader.integer(n, p, 1), None),
         model=opt(keys, "model", path, reader.string, ""),
     )

@@ -275,3 +275,19 @@ def test_bad_yaml_tags_are_config_errors_not_crashes(value: str, expected: str) 
 def test_base_url_no_probe_could_request_is_refused_at_check(value: str, message: str) -> None:
     text = f"targets:\n  - name: a\n    provider: openai\n    model: m\n    base_url: {value}\n"
     assert errors_of(text) == [f"t.yml:5: targets[0].base_url: {message}"]
+
+
+def test_builtin_config_adds_a_provider_target_only_when_its_key_is_set() -> None:
+    no_ollama = lambda url: None  # noqa: E731
+    assert [t.name for t in builtin_config({}, no_ollama).targets] == [
+        "simulated-small",
+        "simulated-large",
+    ]
+    config = builtin_config({"OPENAI_API_KEY": "sk-x", "GEMINI_API_KEY": " "}, no_ollama)
+    openai = config.targets[-1]
+    assert [t.name for t in config.targets] == ["simulated-small", "simulated-large", "openai"]
+    assert (openai.provider, openai.model, openai.api_key_env) == (
+        "openai",
+        "gpt-4o-mini",
+        "OPENAI_API_KEY",
+    )

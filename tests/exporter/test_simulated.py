@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
+from exporter.config.defaults import builtin_config
 from exporter.providers.simulated import Scenario, SimulatedOptions, SimulatedProvider
 
 
@@ -60,6 +61,44 @@ def test_shift_by_probe_count() -> None:
     )
     values = draws(options, 100)
     assert max(values[:50]) < min(values[50:])
+
+
+def test_a_shift_ends_after_its_length_in_probes() -> None:
+    options = SimulatedOptions(
+        seed=5,
+        ttft=0.2,
+        ttft_spread=0.05,
+        scenario=Scenario("mean_shift", after_probes=30, length_probes=20, factor=3.0),
+    )
+    values = draws(options, 80)
+    before, during, after = values[:30], values[30:50], values[50:]
+    assert max(before) < min(during)
+    assert max(after) < min(during)
+    assert abs(statistics.median(after) - 0.2) < 0.02
+
+
+def test_a_shift_ends_after_its_length_in_time() -> None:
+    options = SimulatedOptions(
+        seed=5, ttft=0.2, ttft_spread=0.05, scenario=Scenario("mean_shift", after=10.0, length=10.0)
+    )
+    values = draws(options, 30)  # one probe a second
+    assert min(values[10:20]) > max(values[:10] + values[20:])
+
+
+def test_the_builtin_incident_is_a_bounded_strong_shift_of_one_target() -> None:
+    # The first run's scripted incident (README "A first run"): one target, 3x, counted in
+    # probes so that MONITORING_INTERVAL moves it along with everything else.
+    targets = [t for t in builtin_config({}, lambda url: None).targets if t.options]
+    scenarios = {
+        t.name: t.options.scenario for t in targets if isinstance(t.options, SimulatedOptions)
+    }
+    incident = [s for s in scenarios.values() if s is not None]
+    assert len(incident) == 1
+    assert incident[0].kind == "mean_shift"
+    assert incident[0].factor >= 2.5
+    assert incident[0].length_probes is not None
+    assert incident[0].length_probes >= 20
+    assert incident[0].after_probes >= 40
 
 
 def test_drift_grows_linearly_to_the_factor() -> None:
