@@ -9,20 +9,29 @@ setup_debian_packages() {
     [ "${#missing[@]}" -eq 0 ] && return 0
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    echo "== installing Debian packages: ${missing[*]}"
+    echo "== installing Debian packages: ${missing[*]}" >&2
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
         $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
 }
 
-# setup_venv [EXTRA] creates .venv and installs the project (with extras, e.g. dev).
+# setup_venv [EXTRA] creates .venv and installs the project (with extras, e.g. dev). The
+# install is skipped when pyproject.toml and the extras are those of the last install (the
+# project is installed editable: code changes need no reinstall).
 setup_venv() {
     if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         setup_debian_packages "python3:python3" && \
             DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -qq python3-venv >/dev/null
     fi
     [ -x .venv/bin/python ] || python3 -m venv .venv
-    local spec="."
+    local spec="." stamp=".venv/.llmscope-installed" want
     [ -n "${1:-}" ] && spec=".[$1]"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec"
+    want="$spec $(sha256sum pyproject.toml | cut -d' ' -f1)"
+    # An install with more extras serves a run that needs fewer.
+    if [ -f "$stamp" ] && { [ "$(cat "$stamp")" = "$want" ] || \
+        { [ "$spec" = "." ] && [ "$(cut -d' ' -f2 "$stamp")" = "${want#* }" ]; }; }; then
+        return 0
+    fi
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec" >&2
+    echo "$want" > "$stamp"
 }

@@ -1,0 +1,95 @@
+"""The stack's notification receiver: Alertmanager's webhook, printed as one line each.
+
+Alertmanager POSTs one JSON body per notification (its webhook format: ``status``,
+``receiver``, ``commonLabels``, ``commonAnnotations``, ``alerts``). Each becomes a line such as
+
+    12:03:04 FIRING   critical LLMscopeSPCOutOfControl chart="duration" target="simulated-small":
+    duration of simulated-small is out of control (Nelson rule 1).
+
+(one line on the terminal; wrapped here).
+
+A body that is not a notification gets a line saying so, and the receiver goes on.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+# Labels every LLMscope alert may carry that add nothing to the line beside the others.
+_QUIET = frozenset({"alertname", "severity", "job", "instance"})
+
+
+def format_notification(body: dict[str, Any], now: float | None = None) -> str:
+    """One line for one Alertmanager notification."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(now))
+    common = body.get("commonLabels") or {}
+    alerts = body.get("alerts") or []
+    name = common.get("alertname") or ",".join(
+        sorted({str(a.get("labels", {}).get("alertname", "?")) for a in alerts})
+    )
+    severity = common.get("severity", "-")
+    labels = " ".join(f'{k}="{v}"' for k, v in sorted(common.items()) if k not in _QUIET)
+    summary = (body.get("commonAnnotations") or {}).get("summary")
+    if summary is None and alerts:
+        summary = alerts[0].get("annotations", {}).get("summary")
+    more = f" ({len(alerts)} alerts)" if len(alerts) > 1 else ""
+    status = str(body.get("status", "?")).upper()
+    text = f"{stamp} {status:<8} {severity} {name} {labels}".rstrip()
+    return f"{text}: {summary or 'no summary'}{more}".replace("\n", " ")
+
+
+class Receiver:
+    """A webhook endpoint on ``host:port`` that hands each line to ``emit``."""
+
+    def __init__(self, host: str, port: int, emit: Callable[[str], None]) -> None:
+        self.emit = emit
+        self.received = 0
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(min(length, 1 << 20))
+                receiver.handle(raw)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "3")
+                self.end_headers()
+                self.wfile.write(b"OK\n")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # the notifications are the output; access logs would drown them
+
+        # Binding here, before any child starts, makes a taken port an error at once.
+        self._server = http.server.ThreadingHTTPServer((host, port), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="receiver", daemon=True
+        )
+
+    def handle(self, raw: bytes) -> None:
+        try:
+            body = json.loads(raw)
+            if not isinstance(body, dict):
+                raise ValueError("not a JSON object")
+            line = format_notification(body)
+        except (ValueError, AttributeError, TypeError) as err:
+            line = f"receiver: a POST that is not an Alertmanager notification ({err})"
+        self.received += 1
+        self.emit(line)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():  # shutdown() waits for serve_forever, which must run
+            self._server.shutdown()
+        self._server.server_close()
