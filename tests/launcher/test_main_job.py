@@ -1,0 +1,101 @@
+"""README's main job, run as the README says: ``scripts/run`` with a short
+MONITORING_INTERVAL (the whole timeline 30 times faster), every part healthy, limits
+published, the built-in scripted incident paged and resolved on the terminal, Ctrl-C leaving
+nothing running, and a second run resuming with the stored data."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.launcher.running import TOKEN, Notification, Stack, environment, ready, scripts_run
+
+INCIDENT_TARGET = "simulated-small"
+PAGE = ("critical", "page")
+
+
+def get(url: str, token: str | None = TOKEN) -> bytes:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        body: bytes = response.read()
+        return body
+
+
+def query(stack: Stack, expr: str) -> list[dict[str, object]]:
+    url = f"{stack.url('prometheus')}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
+    result: list[dict[str, object]] = json.loads(get(url, None))["data"]["result"]
+    return result
+
+
+def incident_page(n: Notification) -> bool:
+    return (
+        n.alertname.startswith("LLMscopeSPC")
+        and n.severity in PAGE
+        and n.labels.get("target") == INCIDENT_TARGET
+    )
+
+
+def paged_then_resolved(stack: Stack) -> bool:
+    seen = stack.notifications()
+    firing = [i for i, n in enumerate(seen) if incident_page(n) and n.status == "FIRING"]
+    return bool(firing) and any(
+        incident_page(n) and n.status == "RESOLVED" and n.alertname == seen[firing[0]].alertname
+        for n in seen[firing[0] + 1 :]
+    )
+
+
+@pytest.mark.slow
+def test_the_main_job_shows_spc_working_and_stops_clean(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = environment(data, "500ms")
+    with scripts_run(env, tmp_path) as stack:
+        stack.wait_for(ready, 180, "healthy stack")
+        # Every part healthy; both services require the token, and Prometheus sends it.
+        for part in ("exporter", "spc"):
+            assert get(f"{stack.url(part)}/-/healthy").strip() == b"OK"
+            with pytest.raises(urllib.error.HTTPError) as denied:
+                get(f"{stack.url(part)}/metrics", token=None)
+            assert denied.value.code == 401
+        assert get(f"{stack.url('prometheus')}/-/ready", None)
+        assert get(f"{stack.url('alertmanager')}/-/ready", None)
+        printed = "\n".join(stack.lines)
+        assert "control chart  http://127.0.0.1:" in printed
+        assert "llmscope_spc_" in urllib.parse.unquote(printed)
+        stack.wait_for(
+            lambda _: len(query(stack, 'up{job=~"llmscope-exporter|llmscope-spc"} == 1')) == 2,
+            60,
+            "both services scraped with the token",
+        )
+        limits = 'llmscope_spc_limits_available{chart="duration",target="simulated-small"} == 1'
+        stack.wait_for(lambda _: bool(query(stack, limits)), 120, "published limits")
+        stack.wait_for(lambda _: paged_then_resolved(stack), 240, "a page and its resolution")
+        children = stack.children()
+        names = {c.name() for c in children}
+        assert {"prometheus", "prometheus-alertmanager"} <= names, names
+        assert len(children) >= 4
+        stack.process.send_signal(signal.SIGINT)
+        assert stack.process.wait(60) == 0
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == []
+    assert stack.lines[-1] == "stopped"
+    assert (data / "prometheus" / "wal").is_dir()
+    assert (data / "alertmanager").is_dir()
+    stopped_at = time.time()
+
+    # A second run resumes: Prometheus still holds the first run's samples.
+    with scripts_run(env, tmp_path) as again:
+        again.wait_for(ready, 120, "healthy stack on the second run")
+        before = query(
+            again, f'count_over_time(up{{job="llmscope-exporter"}}[1h] @ {stopped_at:.0f})'
+        )
+        assert before and float(before[0]["value"][1]) > 10  # type: ignore[index]
