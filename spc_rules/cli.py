@@ -25,6 +25,7 @@ from spc_rules.sidecar.config.loader import (
     load_file,
 )
 from spc_rules.sidecar.service import Sidecar
+from spc_rules.sidecar.shard import WHOLE, Shard, parse_shard
 
 DEFAULT_ADDRESS = ":8466"
 DEFAULT_PROMETHEUS = "http://localhost:9090"
@@ -45,6 +46,13 @@ def _url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise argparse.ArgumentTypeError(f'"{value}" is not an http:// or https:// URL')
     return value
+
+
+def _shard(value: str) -> Shard:
+    try:
+        return parse_shard(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -76,6 +84,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="evaluation cycle interval, e.g. 30s (default: global.interval of the config, 30s)",
     )
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        default=WHOLE,
+        metavar="i/N",
+        help="judge only the chart series whose stable hash is i modulo N, so that N "
+        "sidecars split the series (default 0/1: all)",
+    )
     p.add_argument("--version", action="version", version=f"llmscope-spc {VERSION}")
     return p
 
@@ -105,7 +121,7 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
     def load() -> SidecarConfig:
         return first.pop() if first else load_config(args.config_file)
 
-    sidecar = Sidecar(load, args.prometheus_url, interval=args.interval)
+    sidecar = Sidecar(load, args.prometheus_url, interval=args.interval, shard=args.shard)
     registry = CollectorRegistry()
     registry.register(sidecar.collector)
     server = cli.make_web(
@@ -123,13 +139,14 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
     server.start()
     cli.on_signals(sidecar.stop, sidecar.reload)
     log.info(
-        "listening on %s (%s), %s from %s, reading %s every %gs",
+        "listening on %s (%s), %s from %s, reading %s every %gs, shard %s",
         args.listen,
         web.description,
         charts_phrase(len(config.charts)),
         config.source,
         args.prometheus_url,
         sidecar.interval,
+        args.shard,
     )
     try:
         await sidecar.run()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ("servicekit", "exporter", "spc_rules")
+SHIPPED = ("servicekit", "exporter", "spc_rules", "llmscope_stack")
 MAX_LINES = 300
 MAX_MODULES_PER_FOLDER = 10  # "about eight": the largest is providers (7 wire formats + 3)
 LONG_REASON = "Longer than 300 lines because"
@@ -110,6 +110,18 @@ def test_servicekit_imports_neither_service() -> None:
 
 def test_spc_rules_never_imports_the_exporter() -> None:
     assert forbidden(graph(), "spc_rules", "exporter", "testkit") == []
+
+
+def test_the_launcher_runs_the_services_as_processes_and_imports_neither() -> None:
+    # llmscope_stack starts `python -m exporter` and `python -m spc_rules`; importing them
+    # would tie the launcher to their internals. Shared plumbing comes from servicekit.
+    assert forbidden(graph(), "llmscope_stack", "exporter", "spc_rules", "testkit") == []
+
+
+def test_no_service_imports_the_launcher() -> None:
+    assert forbidden(graph(), "servicekit", "llmscope_stack") == []
+    assert forbidden(graph(), "exporter", "llmscope_stack") == []
+    assert forbidden(graph(), "spc_rules", "llmscope_stack") == []
 
 
 def test_exporter_never_imports_spc_rules() -> None:

@@ -37,6 +37,7 @@ from spc_rules.sidecar.query.fetching import CachedBaseline, Fetch, Plan
 from spc_rules.sidecar.query.points import Points, SeriesKey
 from spc_rules.sidecar.query.promapi import PromClient, QueryError
 from spc_rules.sidecar.query.samplecache import Held
+from spc_rules.sidecar.shard import WHOLE, Shard
 
 log = logging.getLogger("llmscope.spc")
 
@@ -63,8 +64,10 @@ class Sidecar:
         clock: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
         cache_samples: bool = True,
+        shard: Shard = WHOLE,
     ) -> None:
         self._load = load
+        self.shard = shard  # only these chart series are judged here (shard.py)
         self._interval_flag = interval
         self.clock = clock
         self.collector = SidecarCollector(clock)
@@ -226,7 +229,8 @@ class Sidecar:
                 chart = charts[name]
                 try:
                     report = self.progress.malformed(name)
-                    points[(name, purpose)] = points_of(chart, got, report)
+                    mine = self.shard.parts(got, chart.by)
+                    points[(name, purpose)] = points_of(chart, mine, report)
                 except Exception:
                     self._broke(name, broken)
         # A chart is evaluated only when all its fetches (window, baseline) came back.
