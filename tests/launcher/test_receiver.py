@@ -1,0 +1,63 @@
+"""The notification receiver: one line per Alertmanager notification, whatever arrives."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+from llmscope_stack.receiver import Receiver, format_notification
+from testkit.realservers import free_port
+
+FIRING = {
+    "receiver": "llmscope-critical",
+    "status": "firing",
+    "commonLabels": {
+        "alertname": "LLMscopeSPCOutOfControl",
+        "severity": "critical",
+        "target": "simulated-small",
+        "chart": "duration",
+        "job": "llmscope-spc",
+    },
+    "commonAnnotations": {"summary": "duration of simulated-small is out of control."},
+    "alerts": [{"labels": {"alertname": "LLMscopeSPCOutOfControl"}, "annotations": {}}],
+}
+
+
+def test_a_notification_becomes_one_line() -> None:
+    at = time.mktime((2026, 1, 2, 12, 3, 4, 0, 0, -1))
+    assert format_notification(FIRING, at) == (
+        '12:03:04 FIRING   critical LLMscopeSPCOutOfControl chart="duration" '
+        'target="simulated-small": duration of simulated-small is out of control.'
+    )
+
+
+def test_a_group_without_common_labels_names_its_alerts_and_counts_them() -> None:
+    body = {
+        "status": "resolved",
+        "alerts": [
+            {"labels": {"alertname": "B"}, "annotations": {"summary": "first\nsecond"}},
+            {"labels": {"alertname": "A"}, "annotations": {}},
+        ],
+    }
+    line = format_notification(body, 0)
+    assert line.endswith(" RESOLVED - A,B: first second (2 alerts)")
+    assert "\n" not in line
+
+
+def test_the_receiver_serves_alertmanagers_posts_and_survives_junk() -> None:
+    lines: list[str] = []
+    receiver = Receiver("127.0.0.1", free_port(), lines.append)
+    receiver.start()
+    try:
+        url = f"http://{receiver._server.server_address[0]}:{receiver._server.server_address[1]}/"
+        for body in (json.dumps(FIRING).encode(), b"[1, 2]", b"{oops"):
+            urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=5).close()
+    finally:
+        receiver.stop()
+    assert len(lines) == 3
+    assert "FIRING   critical LLMscopeSPCOutOfControl" in lines[0]
+    assert (
+        lines[1] == "receiver: a POST that is not an Alertmanager notification (not a JSON object)"
+    )
+    assert lines[2].startswith("receiver: a POST that is not an Alertmanager notification (")
