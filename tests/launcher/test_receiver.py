@@ -47,10 +47,11 @@ def test_a_group_without_common_labels_names_its_alerts_and_counts_them() -> Non
 
 def test_the_receiver_serves_alertmanagers_posts_and_survives_junk() -> None:
     lines: list[str] = []
-    receiver = Receiver("127.0.0.1", free_port(), lines.append)
+    port = free_port()
+    receiver = Receiver("127.0.0.1", port, lines.append)
     receiver.start()
     try:
-        url = f"http://{receiver._server.server_address[0]}:{receiver._server.server_address[1]}/"
+        url = f"http://127.0.0.1:{port}/"
         for body in (json.dumps(FIRING).encode(), b"[1, 2]", b"{oops"):
             urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=5).close()
     finally:
