@@ -121,7 +121,8 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
     def load() -> SidecarConfig:
         return first.pop() if first else load_config(args.config_file)
 
-    sidecar = Sidecar(load, args.prometheus_url, interval=args.interval, shard=args.shard)
+    sidecar = Sidecar(load, args.prometheus_url, interval=args.interval)
+    sidecar.shard = args.shard
     registry = CollectorRegistry()
     registry.register(sidecar.collector)
     server = cli.make_web(

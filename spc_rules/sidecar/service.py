@@ -64,10 +64,9 @@ class Sidecar:
         clock: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
         cache_samples: bool = True,
-        shard: Shard = WHOLE,
     ) -> None:
         self._load = load
-        self.shard = shard  # only these chart series are judged here (shard.py)
+        self.shard: Shard = WHOLE  # the chart series judged here: --shard, set before run
         self._interval_flag = interval
         self.clock = clock
         self.collector = SidecarCollector(clock)
@@ -229,8 +228,7 @@ class Sidecar:
                 chart = charts[name]
                 try:
                     report = self.progress.malformed(name)
-                    mine = self.shard.parts(got, chart.by)
-                    points[(name, purpose)] = points_of(chart, mine, report)
+                    points[(name, purpose)] = points_of(chart, self.shard.parts(got, chart), report)
                 except Exception:
                     self._broke(name, broken)
         # A chart is evaluated only when all its fetches (window, baseline) came back.

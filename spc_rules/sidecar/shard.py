@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.query.decode import RawSeries
 
 
@@ -38,13 +39,13 @@ class Shard:
         return _owned(self, series, by)
 
     def parts(
-        self, parts: Sequence[list[RawSeries]], by: Sequence[str]
+        self, parts: Sequence[list[RawSeries]], chart: ChartConfig
     ) -> Sequence[list[RawSeries]]:
-        """Each fetch's raw series for one chart (a histogram's, or a proportion's numerator
+        """Each fetch's raw series for ``chart`` (a histogram's, or a proportion's numerator
         and denominator), kept to this shard's chart series."""
         if self.count == 1:
             return parts
-        return [list(self.select(part, by)) for part in parts]
+        return [list(self.select(part, chart.by)) for part in parts]
 
 
 WHOLE = Shard()

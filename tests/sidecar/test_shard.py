@@ -42,19 +42,19 @@ def fleet(end: float) -> list[Series]:
     return one + copies
 
 
-def publish(url: str, now: float, shard: Shard) -> dict[Sample, float]:
-    async def run() -> dict[Sample, float]:
-        clock = [now - 1800.0]
-        config = load_text(CONFIG, "shard.yml")
-        sidecar = Sidecar(lambda: config, url, clock=lambda: clock[0], shard=shard)
-        clock[0] = now
-        try:
-            assert await sidecar.cycle()
-            return scrape(sidecar.collector)
-        finally:
-            await sidecar.aclose()
-
-    return asyncio.run(run())
+async def publish_all(url: str, now: float, shards: list[Shard]) -> list[dict[Sample, float]]:
+    """One cycle of one sidecar per shard, side by side over the same Prometheus."""
+    config = load_text(CONFIG, "shard.yml")
+    clock = [now - 1800.0]  # started before the window: every flag in it counts
+    sidecars = [Sidecar(lambda: config, url, clock=lambda: clock[0]) for _ in shards]
+    for sidecar, shard in zip(sidecars, shards, strict=True):
+        sidecar.shard = shard
+    clock[0] = now
+    try:
+        assert all(await asyncio.gather(*(sidecar.cycle() for sidecar in sidecars)))
+        return [per_series(scrape(sidecar.collector)) for sidecar in sidecars]
+    finally:
+        await asyncio.gather(*(sidecar.aclose() for sidecar in sidecars))
 
 
 def per_series(published: dict[Sample, float]) -> dict[Sample, float]:
@@ -65,9 +65,9 @@ def per_series(published: dict[Sample, float]) -> dict[Sample, float]:
 def test_two_shards_publish_exactly_the_union_of_one_sidecar() -> None:
     end = _end()
     with backfilled_prometheus(openmetrics(fleet(end))) as prom:
-        whole = per_series(publish(prom.url, end, WHOLE))
-        first = per_series(publish(prom.url, end, Shard(0, 2)))
-        second = per_series(publish(prom.url, end, Shard(1, 2)))
+        whole, first, second = asyncio.run(
+            publish_all(prom.url, end, [WHOLE, Shard(0, 2), Shard(1, 2)])
+        )
     assert first and second  # the fleet's series really split
     assert set(first).isdisjoint(second)
     assert {**first, **second} == whole
