@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY servicekit ./servicekit
 COPY exporter ./exporter
 COPY spc_rules ./spc_rules
+COPY llmscope_stack ./llmscope_stack
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # Runtime: the installed wheels only. They are bind-mounted from the build stage, so no
