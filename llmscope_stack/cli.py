@@ -7,6 +7,7 @@ could not start or died (every other part is stopped too); 2 for a bad setting o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -100,7 +101,11 @@ def run(settings: Settings, binaries: dict[str, str]) -> int:
     say(f"data in {settings.data} (Ctrl-C stops everything; a second run resumes)")
     generated = write_all(settings)
     supervisor = Supervisor(settings.data / "logs", os.environ, settings.api_key)
-    receiver = Receiver(settings.host, settings.ports.receiver, say)
+    try:
+        receiver = Receiver(settings.host, settings.ports.receiver, say)
+    except OSError as err:
+        say(f"error: the receiver cannot listen on port {settings.ports.receiver}: {err.strerror}")
+        return 1
     receiver.start()
     try:
         start_all(supervisor, settings, generated, binaries)
@@ -177,7 +182,9 @@ def start_all(
 
 
 def say(line: str) -> None:
-    print(line, flush=True)
+    # A closed terminal or pipe must not stop the stack half way; SIGHUP stops it cleanly.
+    with contextlib.suppress(BrokenPipeError, OSError):
+        print(line, flush=True)
 
 
 def _absolute(path: Path | None) -> Path | None:
