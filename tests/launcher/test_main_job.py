@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from llmscope_stack.links import control_chart_expr, graph_url
 from tests.launcher.running import TOKEN, Notification, Stack, environment, ready, scripts_run
 
 INCIDENT_TARGET = "simulated-small"
@@ -68,9 +69,6 @@ def test_the_main_job_shows_spc_working_and_stops_clean(tmp_path: Path) -> None:
             assert denied.value.code == 401
         assert get(f"{stack.url('prometheus')}/-/ready", None)
         assert get(f"{stack.url('alertmanager')}/-/ready", None)
-        printed = "\n".join(stack.lines)
-        assert "control chart  http://127.0.0.1:" in printed
-        assert "llmscope_spc_" in urllib.parse.unquote(printed)
         stack.wait_for(
             lambda _: len(query(stack, 'up{job=~"llmscope-exporter|llmscope-spc"} == 1')) == 2,
             60,
@@ -78,6 +76,16 @@ def test_the_main_job_shows_spc_working_and_stops_clean(tmp_path: Path) -> None:
         )
         limits = 'llmscope_spc_limits_available{chart="duration",target="simulated-small"} == 1'
         stack.wait_for(lambda _: bool(query(stack, limits)), 120, "published limits")
+        # The printed control-chart link draws points, centre line and both limits.
+        link = graph_url(stack.url("prometheus"), control_chart_expr())
+        assert f"control chart  {link}" in stack.lines
+        lines = {r["metric"]["__name__"] for r in query(stack, control_chart_expr())}  # type: ignore[index]
+        assert lines == {
+            "llmscope_spc_last_value",
+            "llmscope_spc_center",
+            "llmscope_spc_upper_control_limit",
+            "llmscope_spc_lower_control_limit",
+        }
         stack.wait_for(lambda _: paged_then_resolved(stack), 240, "a page and its resolution")
         children = stack.children()
         names = {c.name() for c in children}
