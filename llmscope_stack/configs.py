@@ -79,6 +79,10 @@ def prometheus_config(settings: Settings, rules: str, token: Path | None) -> dic
     config["rule_files"] = [rules]
     for job in config["scrape_configs"]:
         _scale_keys(job, ("scrape_interval", "scrape_timeout"), scale)
+        if scale < 1.0 and "scrape_timeout" in job and "scrape_interval" in job:
+            # A compressed timeline keeps whole intervals for a scrape: a 167 ms timeout
+            # would fail scrapes whenever the machine is busy.
+            job["scrape_timeout"] = job["scrape_interval"]
         name = job["job_name"]
         if name in port:
             job["static_configs"] = [{"targets": [f"{settings.host}:{port[name]}"]}]

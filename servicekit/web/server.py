@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -106,6 +107,15 @@ class _Server(ThreadingHTTPServer):
                 return  # process_request_thread still closes the socket
             request.settimeout(None)
         super().finish_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away mid-request (a scrape that timed out, a closed curl) is
+        # the client's business: one debug line, not socketserver's traceback on stderr.
+        err = sys.exc_info()[1]
+        if isinstance(err, ConnectionError):
+            log.debug("client %s went away: %s", client_address, err)
+            return
+        super().handle_error(request, client_address)
 
 
 class WebServer:

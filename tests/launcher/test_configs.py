@@ -82,7 +82,7 @@ def test_a_short_interval_compresses_the_whole_timeline(tmp_path: Path) -> None:
         jobs["llmscope-exporter"]["scrape_timeout"],
     ) == (
         "333ms",
-        "167ms",
+        "333ms",
     )
     rules = {
         r["alert"]: r

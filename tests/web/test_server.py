@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
+import http.server
 import socket
 import ssl
 from collections.abc import Iterator, Mapping
@@ -232,3 +233,25 @@ def test_example_config_serves_https_with_the_documented_password() -> None:
         status, headers, _ = get(port, headers=basic("prometheus", "example-password"), tls=tls)
         assert status == 200
         assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_client_that_goes_away_is_no_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    # A scrape that timed out closes its connection mid-response: socketserver would print a
+    # traceback for the BrokenPipeError; it is the client's doing, so one debug line instead.
+    from servicekit.web.server import _Server
+
+    server = _Server(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    try:
+        for gone in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise gone
+            except ConnectionError:
+                server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        try:
+            raise ValueError("a bug")
+        except ValueError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError: a bug" in capsys.readouterr().err
+    finally:
+        server.server_close()
