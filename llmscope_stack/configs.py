@@ -19,10 +19,6 @@ import yaml
 from llmscope_stack.settings import ROOT, Settings
 from servicekit.yamlconf import parse_duration
 
-# The built-in charts judge a short evaluation window on a workstation, so that limits exist
-# minutes after a first start rather than after the shipped hour (the window's points are
-# not yet in the baseline).
-LOCAL_EVALUATION = 300.0
 _SPC_DURATIONS = ("interval", "evaluation", "baseline", "hold")
 _ROUTE_DURATIONS = ("group_wait", "group_interval", "repeat_interval")
 _JOB_ADDRESSES = {
@@ -107,12 +103,8 @@ def alertmanager_config(settings: Settings) -> dict[str, Any]:
 
 
 def spc_config(settings: Settings) -> dict[str, Any]:
-    builtin = settings.spc_config is None
     config = _load(settings.spc_config or ROOT / "spc_rules" / "data" / "default.yml")
-    glob = config.setdefault("global", {})
-    if builtin:
-        glob["evaluation"] = f"{LOCAL_EVALUATION:g}s"
-    for block in (glob, *config.get("charts", [])):
+    for block in (config.setdefault("global", {}), *config.get("charts", [])):
         _scale_keys(block, _SPC_DURATIONS, settings.scale)
     return config
 
