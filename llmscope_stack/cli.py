@@ -181,10 +181,16 @@ def start_all(
     )
 
 
+_SAY = threading.Lock()
+
+
 def say(line: str) -> None:
-    # A closed terminal or pipe must not stop the stack half way; SIGHUP stops it cleanly.
-    with contextlib.suppress(BrokenPipeError, OSError):
-        print(line, flush=True)
+    """One whole line on stdout: the receiver's threads print concurrently, and print()
+    writes the text and its newline separately. A closed terminal or pipe must not stop the
+    stack half way (SIGHUP stops it cleanly)."""
+    with _SAY, contextlib.suppress(BrokenPipeError, OSError):
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def _absolute(path: Path | None) -> Path | None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
+from llmscope_stack.cli import say
 from llmscope_stack.receiver import Receiver, format_notification
 from testkit.realservers import free_port
 
@@ -62,3 +68,22 @@ def test_the_receiver_serves_alertmanagers_posts_and_survives_junk() -> None:
         lines[1] == "receiver: a POST that is not an Alertmanager notification (not a JSON object)"
     )
     assert lines[2].startswith("receiver: a POST that is not an Alertmanager notification (")
+
+
+class SlowTerminal(io.StringIO):
+    """A terminal whose writes give other threads the chance to write in between."""
+
+    def write(self, text: str) -> int:
+        time.sleep(0.0005)
+        return super().write(text)
+
+
+def test_concurrent_lines_never_share_a_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The receiver serves each POST on its own thread; two notifications at once once printed
+    # as "...limits.16:50:20 FIRING ..." on one line (print() writes text and newline apart).
+    terminal = SlowTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    lines = [f"line {i}" for i in range(200)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(say, lines))
+    assert sorted(terminal.getvalue().splitlines()) == sorted(lines)
