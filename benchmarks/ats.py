@@ -219,10 +219,18 @@ def main() -> None:
     p.add_argument("--cycle", type=float, default=300.0, help="seconds between cycles")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--only", choices=("null", "shift", "both"), default="both")
+    p.add_argument("--match", default="", help="only the cases whose name contains this")
     args = p.parse_args()
     seconds = args.days * 86_400.0
-    jobs_null = [(n, args.series, seconds, args.cycle, i) for i, n in enumerate(NULL_CASES)]
-    jobs_shift = [(n, args.series, seconds, args.cycle, 100 + i) for i, n in enumerate(SHIFT_CASES)]
+
+    def jobs(cases: dict[str, Maker], seed: int) -> list[tuple[str, int, float, float, int]]:
+        return [
+            (n, args.series, seconds, args.cycle, seed + i)
+            for i, n in enumerate(cases)
+            if args.match in n
+        ]
+
+    jobs_null, jobs_shift = jobs(NULL_CASES, 0), jobs(SHIFT_CASES, 100)
     started = time.perf_counter()
     print(
         f"# {dt.date.today()} on {platform.node()} ({os.cpu_count()} CPUs), "

@@ -11,11 +11,15 @@ per fleet of in-control series, the series' own point interval and its fitted si
 - h is solved with the exact Markov-chain run length (runlength.py) so that the in-control
   average run length, with lone outliers at `outlier_rate` taken at their worst case, equals the
   budget converted to points;
+- the reference the points are standardized against is itself fitted on m points, so the
+  increments' mean is off by b ~ N(0, 1/m) for as long as it stays; h meets the budget with
+  the alarm rate averaged over that b (runlength.averaged_arl), not at b = 0;
 - c bounds what any one point can add (c - k), and h >= 2 (c - k), so no single point can open an
   episode while S is below h / 2, in particular from the zero state.
 
-Designs depend only on (reference shift, clip, outlier rate, target ARL0); these are rounded to a
-grid (shift to 2%, ARL0 up to the next 5%) and memoized, so a fleet costs a handful of solves.
+Designs depend only on (reference shift, clip, outlier rate, target ARL0, reference points); these
+are rounded to a grid (shift to 2%, ARL0 up to the next 5%, reference points down to the next
+10%) and memoized, so a fleet costs a handful of solves.
 The runner is in paging_run.py; the sigma to standardize with (autocorrelation) in paging_scale.py.
 """
 
@@ -30,6 +34,7 @@ from typing import Literal
 from spc_rules.detectors.runlength import (
     DEFAULT_STATES,
     arl,
+    averaged_arl,
     lone_outlier_alarm_probability,
     run_length_quantiles,
     solve_h,
@@ -42,6 +47,7 @@ WEEK_S = 7 * 86_400.0
 DAY_S = 86_400.0
 SHIFT_GRID = 0.02  # reference shifts rounded to 2% steps (log scale)
 ARL0_GRID = 0.05  # target ARL0 rounded up to the next 5% step (log scale): never less safe
+REFERENCE_GRID = 0.1  # reference points rounded down to the next 10% step (log scale)
 MIN_SHIFT = 0.1  # sigma units; below this a CUSUM is too slow to be worth a page
 
 
@@ -99,7 +105,10 @@ class CusumDesign:
     h: float
     clip: float
     shift_sigmas: float  # reference shift (z units) k is tuned for, after rounding to the grid
-    arl0_points: float  # in-control ARL with outliers at outlier_rate, exact chain, one side
+    # In-control ARL with outliers at outlier_rate, exact chain, one side, its rate averaged
+    # over the reference's error (reference_sd, z units: 1/sqrt(reference points)).
+    arl0_points: float
+    reference_sd: float
     arl1_points: float  # ARL at the reference shift, zero state, no outliers
     outlier_rate: float
     lone_outlier_page_probability: float  # P(one outlier alarms alone), random in-control time
@@ -123,8 +132,12 @@ def design_for(
     sigma_fit: float,
     point_interval_s: float,
     bad_side: BadSide = "up",
+    reference_points: float = math.inf,
 ) -> CusumDesign:
     """The chart for one series: from its point interval (seconds) and its paging sigma.
+
+    reference_points: how many points the series' reference (center) is the mean of; the
+    design pays for its error (1/reference_points in z units). inf: a known center.
 
     sigma_fit is the sigma points are standardized with (on the fitting scale, per individual
     value: for X-bar points the shift in z is shift * sqrt(n), which only pages sooner).
@@ -137,6 +150,7 @@ def design_for(
         policy.clip,
         policy.outlier_rate,
         math.ceil(math.log(target) / ARL0_GRID - 1e-9),
+        _reference_step(reference_points),
     )
 
 
@@ -150,6 +164,15 @@ def detection_seconds(
     return tuple(n * point_interval_s for n in design.run_length_quantiles(shift_sigmas, probs))
 
 
+def _reference_step(points: float) -> int | None:
+    """Reference points on a 10% grid, rounded down (never less safe); None: exact center."""
+    if math.isinf(points):
+        return None
+    if not points >= 1.0:
+        raise ValueError(f"a reference needs at least one point: {points}")
+    return math.floor(math.log(points) / REFERENCE_GRID + 1e-9)
+
+
 def _round_shift(shift: float, clip: float) -> float:
     """Shift on a 2% grid, within [MIN_SHIFT, clip] (beyond clip every point is clipped)."""
     rounded = math.exp(round(math.log(shift) / SHIFT_GRID) * SHIFT_GRID)
@@ -157,17 +180,23 @@ def _round_shift(shift: float, clip: float) -> float:
 
 
 @lru_cache(maxsize=4096)
-def _design(shift: float, clip: float, outlier_rate: float, arl0_step: int) -> CusumDesign:
+def _design(
+    shift: float, clip: float, outlier_rate: float, arl0_step: int, reference_step: int | None
+) -> CusumDesign:
     target = math.exp(arl0_step * ARL0_GRID)
+    sd = 0.0 if reference_step is None else math.exp(-0.5 * reference_step * REFERENCE_GRID)
     k = shift / 2.0
     # h >= 2 (c - k): a lone point cannot alarm unless S already passed h / 2.
-    h = solve_h(k, target, clip=clip, outlier_rate=outlier_rate, min_h=2.0 * (clip - k))
+    h = solve_h(
+        k, target, clip=clip, outlier_rate=outlier_rate, min_h=2.0 * (clip - k), reference_sd=sd
+    )
     return CusumDesign(
         k=k,
         h=h,
         clip=clip,
         shift_sigmas=shift,
-        arl0_points=arl(h, k, clip=clip, outlier_rate=outlier_rate),
+        arl0_points=averaged_arl(h, k, clip=clip, outlier_rate=outlier_rate, reference_sd=sd),
+        reference_sd=sd,
         arl1_points=arl(h, k, clip=clip, mu=shift),
         outlier_rate=outlier_rate,
         lone_outlier_page_probability=lone_outlier_alarm_probability(

@@ -16,6 +16,12 @@ interpolation), which keeps the error of order w^2 instead of w. With 400 cells 
 ARL of the unclipped chart agrees with the published values to 0.01% and that of clipped
 designs is stable to about 0.5% (tests/spc/test_runlength.py).
 
+A reference fitted on m points is off by b ~ N(0, reference_sd^2) in z units (1/m for a mean),
+for as long as it stays: every increment's mean moves by -b. `averaged_arl` is the ARL whose
+reciprocal is the false-alarm rate averaged over that b, E_b[1 / ARL(mu = b)] (Gauss-Hermite over
+b): the rate, not the ARL, is what a fleet of series with independent references pays, and
+b changes slowly against the chart's memory, so each reference alarms at its own 1 / ARL(b).
+
 Everything here is plain numpy/scipy on one chart at a time; the paging module memoizes designs.
 """
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -105,6 +112,37 @@ def arl(
     q = transition_matrix(h, k, clip=clip, mu=mu, outlier_rate=outlier_rate, states=states)
     lengths = np.linalg.solve(np.eye(states) - q, np.ones(states))
     return float(lengths[0])
+
+
+REFERENCE_NODES = 11  # Gauss-Hermite nodes over the reference's error
+
+
+def averaged_arl(
+    h: float,
+    k: float,
+    *,
+    clip: float = math.inf,
+    outlier_rate: float = 0.0,
+    reference_sd: float = 0.0,
+    states: int = DEFAULT_STATES,
+) -> float:
+    """In-control ARL whose reciprocal is the alarm rate averaged over a reference error
+    b ~ N(0, reference_sd^2) (z units): 1 / E_b[1 / ARL(mu = b)]. reference_sd 0: plain ARL."""
+    if not reference_sd > 0:
+        return arl(h, k, clip=clip, outlier_rate=outlier_rate, states=states)
+    nodes, weights = _reference_nodes()
+    rate = 0.0
+    for b, weight in zip((reference_sd * nodes).tolist(), weights.tolist(), strict=True):
+        value = arl(h, k, clip=clip, mu=b, outlier_rate=outlier_rate, states=states)
+        # Far on the good side the ARL overflows the solve (inf, or garbage): its rate is 0.
+        rate += weight / value if math.isfinite(value) and value >= 1.0 else 0.0
+    return 1.0 / rate
+
+
+@cache
+def _reference_nodes() -> tuple[FloatArray, FloatArray]:
+    nodes, weights = np.polynomial.hermite_e.hermegauss(REFERENCE_NODES)
+    return np.asarray(nodes), np.asarray(weights / weights.sum())
 
 
 def run_length_survival(
@@ -208,8 +246,10 @@ def solve_h(
     outlier_rate: float = 0.0,
     states: int = DEFAULT_STATES,
     min_h: float = 0.0,
+    reference_sd: float = 0.0,
 ) -> float:
-    """The decision interval h >= min_h whose in-control (mu = 0) zero-state ARL is target_arl.
+    """The decision interval h >= min_h whose in-control (mu = 0) zero-state ARL is target_arl
+    (averaged over a reference error of reference_sd, see `averaged_arl`).
 
     Root of log ARL(h) - log target by Brent's method (log ARL is close to linear in h). When
     min_h alone already gives more than the target, returns min_h (the chart is then safer than
@@ -223,7 +263,9 @@ def solve_h(
         min_h = clip - k  # below that a lone outlier alarms: the ARL cannot exceed 1/rate
 
     def gap(h: float) -> float:
-        value = arl(h, k, clip=clip, outlier_rate=outlier_rate, states=states)
+        value = averaged_arl(
+            h, k, clip=clip, outlier_rate=outlier_rate, reference_sd=reference_sd, states=states
+        )
         return math.log(value) - math.log(target_arl)
 
     low = max(min_h, 1e-3)

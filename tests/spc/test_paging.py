@@ -16,7 +16,7 @@ from spc_rules.detectors.paging import (
 )
 from spc_rules.detectors.paging_run import PagingState, run_paging
 from spc_rules.detectors.paging_scale import paging_scale
-from spc_rules.detectors.runlength import arl, solve_h
+from spc_rules.detectors.runlength import arl, averaged_arl, solve_h
 
 POLICY = PagingPolicy()
 
@@ -58,6 +58,22 @@ def test_design_meets_its_budget_and_clip_rule(
     assert 0 < d.k <= d.clip / 2
     assert d.h >= 2 * (d.clip - d.k)
     assert d.arl1_points < 100 if severity == "page" and sigma <= 0.6 else d.arl1_points > 1
+
+
+@pytest.mark.parametrize("sigma", [0.3, 0.6])
+def test_design_pays_for_its_reference_error(sigma: float) -> None:
+    exact = design_for(POLICY, "page", log_scale=True, sigma_fit=sigma, point_interval_s=15.0)
+    fitted = design_for(
+        POLICY, "page", log_scale=True, sigma_fit=sigma, point_interval_s=15.0, reference_points=240
+    )
+    target = POLICY.target_arl0_points("page", 15.0)
+    # 240 points, rounded down on the 10% grid (221): sd = 1 / sqrt(221).
+    assert fitted.reference_sd == pytest.approx(1 / math.sqrt(math.exp(5.4)))
+    assert target * (1 - 1e-4) <= fitted.arl0_points <= target * 1.06
+    assert fitted.k == exact.k and fitted.h > exact.h
+    assert averaged_arl(exact.h, exact.k, clip=3.0, outlier_rate=0.005, reference_sd=0.0676) < (
+        target / 1.1
+    )
 
 
 def test_design_tracks_the_point_rate() -> None:

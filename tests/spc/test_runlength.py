@@ -13,6 +13,7 @@ import pytest
 
 from spc_rules.detectors.runlength import (
     arl,
+    averaged_arl,
     lone_outlier_alarm_probability,
     run_length_quantiles,
     run_length_survival,
@@ -137,6 +138,35 @@ def test_outliers_only_shorten_the_in_control_run_length() -> None:
 def test_solve_h_hits_the_target(target: float, clip: float, outlier_rate: float, k: float) -> None:
     h = solve_h(k, target, clip=clip, outlier_rate=outlier_rate)
     assert arl(h, k, clip=clip, outlier_rate=outlier_rate) == pytest.approx(target, rel=1e-5)
+
+
+def test_averaged_design_meets_its_rate_with_a_random_reference_error() -> None:
+    # Each simulated series judges its points against a reference off by its own
+    # b ~ N(0, sd^2), restarting at 0 after each alarm; the fleet's alarm rate is the design's.
+    k, clip, target, sd = 0.5, 3.0, 300.0, 0.15
+    h = solve_h(k, target, clip=clip, reference_sd=sd)
+    assert averaged_arl(h, k, clip=clip, reference_sd=sd) == pytest.approx(target, rel=1e-5)
+    plain = solve_h(k, target, clip=clip)
+    assert h > plain  # paying for the reference's error raises h
+    rng = np.random.default_rng(3)
+    series, points = 4000, 3000
+    b = sd * rng.standard_normal(series)
+    s = np.zeros(series)
+    alarms = np.zeros(series)
+    for _ in range(points):
+        s = np.maximum(0.0, s + np.clip(rng.standard_normal(series) + b, -clip, clip) - k)
+        hit = s > h
+        alarms += hit
+        s[hit] = 0.0
+    rate = alarms.sum() / (series * points)
+    se = math.sqrt(alarms.sum()) / (series * points)  # Poisson count
+    assert abs(rate - 1.0 / target) < 3.5 * se + 0.03 / target
+    # The plain design, blind to the reference's error, alarms clearly more often.
+    assert 1.0 / averaged_arl(plain, k, clip=clip, reference_sd=sd) > 1.3 / target
+
+
+def test_averaged_arl_without_reference_error_is_the_arl() -> None:
+    assert averaged_arl(8.0, 0.8, clip=3.0) == arl(8.0, 0.8, clip=3.0)
 
 
 def test_solve_h_respects_a_floor_that_already_exceeds_the_target() -> None:

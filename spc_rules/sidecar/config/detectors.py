@@ -27,6 +27,7 @@ _PAGING_KEYS = (
     "ticket_shift",
     "ticket_shift_sigmas",
     "reference",
+    "ticket_reference",
     "ticket_gap",
     "accept_after",
 )
@@ -47,7 +48,7 @@ def read_paging(
         value: object
         if key == "fleet_series":
             value = reader.integer(value_node, where, 1)
-        elif key in ("reference", "ticket_gap", "accept_after"):
+        elif key in ("reference", "ticket_reference", "ticket_gap", "accept_after"):
             value = reader.duration(value_node, where, positive=key != "ticket_gap")
         else:
             value = _positive(reader, value_node, where)

@@ -95,10 +95,12 @@ class PagingConfig:
     page_shift_sigmas: float = 2.0
     ticket_shift: float = 1.2
     ticket_shift_sigmas: float = 1.0
-    # The reference each new point is compared with: the `reference` of points before it,
-    # ending `ticket_gap` earlier for tickets (a slow shift is not absorbed before it is
-    # ticketed). Points inside an episode never enter it.
-    reference: float = 2 * 3600.0
+    # The reference each new point is compared with: the mean of the `reference` of points
+    # before it (1 h: half the lag of 2 h behind a daily rhythm; the page's design pays for
+    # its noise), for tickets the `ticket_reference` ending `ticket_gap` earlier (a slow
+    # shift is not absorbed before it is ticketed). Points inside an episode never enter it.
+    reference: float = 3600.0
+    ticket_reference: float = 2 * 3600.0
     ticket_gap: float = 3600.0
     # An episode open this long is accepted as the new normal (an info alert says so).
     accept_after: float = 86_400.0

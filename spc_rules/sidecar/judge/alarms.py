@@ -6,18 +6,16 @@ the sidecar at two severities.
 - ``ticket``: tuned for ``ticket_shift`` (1.2x; 1 sigma) with ``false_tickets_per_day``.
 
 Each new point is standardized against a **reference** (a pinned baseline's center and sigma
-where the chart pins one; else) fitted on the series' usable points
-(``baseline.select``: no episode points, no rule-1 points, provisional when young) of the
-``paging.reference`` window just before it, ending ``ticket_gap`` earlier for tickets. The
-center is the mean of that window (phase I with refits drops outliers); the sigma is the
-long-run sigma of ``paging_scale`` (autocorrelation inflates it). The detector is designed
-per series from that sigma and the series' measured point interval (memoized), and runs
-only on its bad side (``direction``). While an episode is open its reference is frozen, so a
-lasting shift stays one episode; after ``accept_after`` the episode is accepted as the new
-normal: it closes, its points become usable again and the reference refits onto them.
+where the chart pins one; else) fitted on the series' usable points (``baseline.select``) of
+the ``paging.reference`` window just before it (tickets: ``ticket_reference``, ending
+``ticket_gap`` earlier). The center is the mean of that window (phase I with refits drops
+outliers); the sigma is the long-run sigma of ``paging_scale``. The detector is designed per
+series from that sigma, the series' measured point interval and (page) the reference's
+points, whose error the design pays for (memoized), and runs only on its bad side. While an
+episode is open its reference is frozen, so a lasting shift stays one episode; after
+``accept_after`` the episode is accepted as the new normal: it closes, its points become
+usable again and the reference refits onto them.
 p charts page on mid-p scores against a reference share (``attributes``).
-
-Longer than 300 lines because the episode bookkeeping belongs with the run that makes it.
 """
 
 from __future__ import annotations
@@ -29,20 +27,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spc_rules import BatchLimits, fit_limits_batch
+from spc_rules import BatchLimits
 from spc_rules.detectors.paging import Severity, design_for
 from spc_rules.detectors.paging_run import PagingState, run_paging
-from spc_rules.detectors.paging_scale import paging_scale
 from spc_rules.sidecar.config.model import ChartConfig, PinnedBaseline
 from spc_rules.sidecar.judge import attributes
-from spc_rules.sidecar.judge.baseline import Exclusions, select
+from spc_rules.sidecar.judge.baseline import Exclusions
 from spc_rules.sidecar.judge.judging import BoolArray
+from spc_rules.sidecar.judge.reference import point_interval, reference, reference_points
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import Points, Window
 
 SEVERITIES: tuple[Severity, ...] = ("page", "ticket")
 _CODE = {"page": 0.0, "ticket": 1.0}  # the severity of an episode interval (Exclusions)
-INTERVAL_POINTS = 40  # the point interval is the median spacing of the newest points
 # A reference is refitted at most this often: it moves little in a few minutes, and a fit
 # (robust sigma, autocorrelation) per series per cycle would dominate a cycle's cost.
 REFIT_S = 300.0
@@ -101,12 +98,13 @@ def judge_alarms(
         sigma[:], fitted_at[:], due[:] = pinned.sigma, now, False
     if due.any():
         idx = np.flatnonzero(due)
-        c, s = _reference(
+        c, s = reference(
             chart,
             severity,
             [series[i] for i in idx.tolist()],
             since[idx] - gap,
             [exclusions[i] for i in idx.tolist()],
+            codes=tuple(_CODE[s] for s in SEVERITIES[: SEVERITIES.index(severity) + 1]),
             upto=since[idx],
         )
         got = np.isfinite(c) & np.isfinite(s)
@@ -126,6 +124,7 @@ def judge_alarms(
             sigma_fit=1.0 if chart.proportion is not None else float(sigma[row]),
             point_interval_s=interval,
             bad_side=chart.direction,
+            reference_points=reference_points(chart, severity, interval),
         )
         k[row], h[row], clip[row] = design.k, design.h, design.clip
     limits = BatchLimits.pinned(
@@ -155,56 +154,6 @@ def judge_alarms(
         reference=limits.line(0.0),
         carry=AlarmCarry(state, center, sigma, open_since, fitted_at),
     )
-
-
-def _reference(
-    chart: ChartConfig,
-    severity: Severity,
-    series: Sequence[Points],
-    end: FloatArray,
-    exclusions: Sequence[Exclusions],
-    *,
-    upto: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    """Center and long-run sigma per series from its usable points before ``end`` (up to
-    ``upto`` when it falls back to its earliest points)."""
-    window = chart.paging.reference
-    chosen = select(
-        series,
-        end - window,
-        end,
-        exclusions,
-        min_points=chart.min_points,
-        upto=upto,
-        codes=tuple(_CODE[s] for s in SEVERITIES[: SEVERITIES.index(severity) + 1]),
-        flagged=False,
-    )
-    w = chosen.window
-    if chart.proportion is not None:
-        return attributes.reference(chart, w)  # the share, and Laney's sigma_z
-    fit = fit_limits_batch(
-        w.values,
-        w.sizes,
-        method="std",
-        log=chart.log,
-        min_points=chart.min_points,
-        max_refits=chart.refits,
-    )
-    z = fit.zscores(w.values, w.sizes)
-    sigma = np.full(len(series), np.nan)
-    for row in np.flatnonzero(fit.ok).tolist():
-        try:
-            scale = paging_scale(z[row, : w.counts[row]])
-        except ValueError:  # too few values, or no spread
-            continue
-        sigma[row] = fit.sigma[row] * scale.sigma_paging
-    return np.asarray(fit.center), sigma
-
-
-def point_interval(points: Points) -> float:
-    """The series' point interval now: the median spacing of its newest points."""
-    stamps = points.timestamps[-INTERVAL_POINTS - 1 :]
-    return float(np.median(np.diff(stamps))) if stamps.size > 1 else float("nan")
 
 
 def _closings(

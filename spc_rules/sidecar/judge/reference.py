@@ -1,0 +1,89 @@
+"""What an alarm detector compares each new point with: per series, a reference center and
+long-run sigma fitted on its usable points (``baseline.select``) of the window before the
+points (``paging.reference`` for the page; ``ticket_reference`` ending ``ticket_gap`` earlier
+for tickets), how many points that reference averages (the page's design pays for its error,
+docs/paging.md), and the series' point interval."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from spc_rules import fit_limits_batch
+from spc_rules.detectors.paging import Severity
+from spc_rules.detectors.paging_scale import paging_scale
+from spc_rules.sidecar.config.model import ChartConfig, PinnedBaseline
+from spc_rules.sidecar.judge import attributes
+from spc_rules.sidecar.judge.baseline import Exclusions, select
+from spc_rules.sidecar.query.decode import FloatArray
+from spc_rules.sidecar.query.points import Points
+
+INTERVAL_POINTS = 40  # the point interval is the median spacing of the newest points
+
+
+def reference(
+    chart: ChartConfig,
+    severity: Severity,
+    series: Sequence[Points],
+    end: FloatArray,
+    exclusions: Sequence[Exclusions],
+    *,
+    codes: tuple[float, ...],
+    upto: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Center and long-run sigma per series from its usable points before ``end`` (up to
+    ``upto`` when it falls back to its earliest points), leaving out the episodes of the
+    severity ``codes``."""
+    window = _window(chart, severity)
+    chosen = select(
+        series,
+        end - window,
+        end,
+        exclusions,
+        min_points=chart.min_points,
+        upto=upto,
+        codes=codes,
+        flagged=False,
+    )
+    w = chosen.window
+    if chart.proportion is not None:
+        return attributes.reference(chart, w)  # the share, and Laney's sigma_z
+    fit = fit_limits_batch(
+        w.values,
+        w.sizes,
+        method="std",
+        log=chart.log,
+        min_points=chart.min_points,
+        max_refits=chart.refits,
+    )
+    z = fit.zscores(w.values, w.sizes)
+    sigma = np.full(len(series), np.nan)
+    for row in np.flatnonzero(fit.ok).tolist():
+        try:
+            scale = paging_scale(z[row, : w.counts[row]])
+        except ValueError:  # too few values, or no spread
+            continue
+        sigma[row] = fit.sigma[row] * scale.sigma_paging
+    return np.asarray(fit.center), sigma
+
+
+def _window(chart: ChartConfig, severity: Severity) -> float:
+    return chart.paging.ticket_reference if severity == "ticket" else chart.paging.reference
+
+
+def reference_points(chart: ChartConfig, severity: Severity, interval: float) -> float:
+    """How many points the page's reference averages: its design pays for their error. A
+    pinned center is exact; so are the ticket's (docs/paging.md: why) and a p chart's share
+    taken to be (its error in z units depends on the counts; not modelled yet)."""
+    exact = isinstance(chart.baseline, PinnedBaseline) or chart.proportion is not None
+    if exact or severity == "ticket":
+        return math.inf
+    return max(_window(chart, severity) / interval, 1.0)
+
+
+def point_interval(points: Points) -> float:
+    """The series' point interval now: the median spacing of its newest points."""
+    stamps = points.timestamps[-INTERVAL_POINTS - 1 :]
+    return float(np.median(np.diff(stamps))) if stamps.size > 1 else float("nan")
