@@ -4,10 +4,12 @@ sidecar's own compute stage, cycle after cycle, on simulated 15 s latency points
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import pytest
 
+from spc_rules.detectors.paging import design_for
 from spc_rules.sidecar.config.model import ChartConfig, PagingConfig, RollingBaseline
 from spc_rules.sidecar.judge.evaluate import ChartResult
 from spc_rules.sidecar.judge.ledger import ViolationLedger, Violations
@@ -184,6 +186,35 @@ def test_a_probe_interval_change_re_derives_the_design() -> None:
     # Three times the points for the same budget in time: a higher decision line.
     assert at_5[0].point_interval[0] == 5.0 and at_15[0].point_interval[0] == 15.0
     assert at_5[0].alarms["page"].threshold[0] > at_15[0].alarms["page"].threshold[0]
+
+
+def test_the_page_design_pays_for_its_reference_the_ticket_does_not() -> None:
+    rng = np.random.default_rng(5)
+    points = _points(rng.lognormal(0.0, 0.4, (2, 6 * 240)))
+    results, _, _ = _cycles(CHART, points, np.array([T0 + STEP * (6 * 240 - 1)]))
+    paging = CHART.paging
+    assert (paging.reference, paging.ticket_reference) == (3600.0, 7200.0)
+    for severity, points_in_reference in (("page", 240.0), ("ticket", math.inf)):
+        found = results[-1].alarms[severity]
+        for row in range(2):
+            design = design_for(
+                paging.policy,
+                severity,
+                log_scale=True,
+                sigma_fit=float(found.carry.sigma[row]),
+                point_interval_s=STEP,
+                reference_points=points_in_reference,
+            )
+            assert found.threshold[row] == design.h
+    page = results[-1].alarms["page"]
+    exact = design_for(
+        paging.policy,
+        "page",
+        log_scale=True,
+        sigma_fit=float(page.carry.sigma[0]),
+        point_interval_s=STEP,
+    )
+    assert page.threshold[0] > exact.h
 
 
 def test_progress_logs_once_when_limits_will_exist_and_once_when_they_do(

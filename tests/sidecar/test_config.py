@@ -163,7 +163,8 @@ BAD = [
             't.yml:5: charts[0].direction: unknown value "sideways" (known: both, down, up)',
             't.yml:6: charts[0].paging.colour: unknown key "colour" (known: accept_after, '
             "false_pages_per_week, false_tickets_per_day, fleet_series, page_shift, "
-            "page_shift_sigmas, reference, ticket_gap, ticket_shift, ticket_shift_sigmas)",
+            "page_shift_sigmas, reference, ticket_gap, ticket_reference, ticket_shift, "
+            "ticket_shift_sigmas)",
             "t.yml:6: charts[0].paging.false_pages_per_week: must be positive, got -1",
             "t.yml:6: charts[0].paging.page_shift: is a ratio above 1 (2: twice), got 0.9",
         ],
@@ -340,7 +341,8 @@ def test_direction_defaults_from_the_metric_and_paging_keys_override_global() ->
               - name: faster_is_news
                 metric: m
                 direction: both
-                paging: {page_shift: 2, ticket_shift: 1.5, ticket_gap: 0s, reference: 1h}
+                paging: {page_shift: 2, ticket_shift: 1.5, ticket_gap: 0s, reference: 30m,
+                         ticket_reference: 4h}
             """
         ),
         "t.yml",
@@ -357,7 +359,8 @@ def test_direction_defaults_from_the_metric_and_paging_keys_override_global() ->
         page_shift=2.0,
         ticket_shift=1.5,
         ticket_gap=0.0,
-        reference=3600.0,
+        reference=1800.0,
+        ticket_reference=14400.0,
     )
     policy = both.paging.policy
     assert (policy.page_shift_ratio, policy.ticket_shift_ratio, policy.fleet_series) == (
