@@ -2,7 +2,9 @@
 
 Run `.venv/bin/python -m benchmarks.paging_design [interval_s]`. Uses only the paging modules:
 every figure is from the exact Markov chain (zero state, which for a CUSUM is the slowest start),
-not a simulation. Times are run length * point interval.
+not a simulation. Times are run length * point interval. The page pays for its reference's error
+(a mean of the sidecar's default `paging.reference`, 1 h of points); times are at a reference
+without error.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 
 from spc_rules.detectors.paging import PagingPolicy, design_for, detection_seconds
 from spc_rules.detectors.runlength import arl
+from spc_rules.sidecar.config.model import PagingConfig
 
 SIGMAS = (0.3, 0.4, 0.6)
 RATIOS = (1.2, 1.5, 2.0, 5.0)
@@ -34,8 +37,14 @@ def table(interval_s: float, policy: PagingPolicy | None = None) -> list[str]:
     for severity in ("page", "ticket"):
         target = policy.target_arl0_points(severity, interval_s)
         for sigma in SIGMAS:
+            points = PagingConfig().reference / interval_s if severity == "page" else math.inf
             d = design_for(
-                policy, severity, log_scale=True, sigma_fit=sigma, point_interval_s=interval_s
+                policy,
+                severity,
+                log_scale=True,
+                sigma_fit=sigma,
+                point_interval_s=interval_s,
+                reference_points=points,
             )
             cells = []
             for ratio in RATIOS:

@@ -193,7 +193,7 @@ def test_the_page_design_pays_for_its_reference_the_ticket_does_not() -> None:
     points = _points(rng.lognormal(0.0, 0.4, (2, 6 * 240)))
     results, _, _ = _cycles(CHART, points, np.array([T0 + STEP * (6 * 240 - 1)]))
     paging = CHART.paging
-    assert (paging.reference, paging.ticket_reference) == (3600.0, 7200.0)
+    assert (paging.reference, paging.ticket_reference) == (3600.0, 5 * 3600.0)
     for severity, points_in_reference in (("page", 240.0), ("ticket", math.inf)):
         found = results[-1].alarms[severity]
         for row in range(2):

@@ -97,10 +97,12 @@ class PagingConfig:
     ticket_shift_sigmas: float = 1.0
     # The reference each new point is compared with: the mean of the `reference` of points
     # before it (1 h: half the lag of 2 h behind a daily rhythm; the page's design pays for
-    # its noise), for tickets the `ticket_reference` ending `ticket_gap` earlier (a slow
-    # shift is not absorbed before it is ticketed). Points inside an episode never enter it.
+    # its noise); for tickets the `ticket_reference` ending `ticket_gap` earlier (a slow
+    # shift is not absorbed before it is ticketed; 5 h: the ticket's small k needs a quiet
+    # reference, and 5 h + 1 h fit the default 6 h baseline). Points inside an episode never
+    # enter it.
     reference: float = 3600.0
-    ticket_reference: float = 2 * 3600.0
+    ticket_reference: float = 5 * 3600.0
     ticket_gap: float = 3600.0
     # An episode open this long is accepted as the new normal (an info alert says so).
     accept_after: float = 86_400.0
