@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from spc_rules.detectors.paging import design_for
+from spc_rules.detectors.paging import Severity, design_for
 from spc_rules.sidecar.config.model import ChartConfig, PagingConfig, RollingBaseline
 from spc_rules.sidecar.judge.evaluate import ChartResult
 from spc_rules.sidecar.judge.ledger import ViolationLedger, Violations
@@ -194,7 +194,8 @@ def test_the_page_design_pays_for_its_reference_the_ticket_does_not() -> None:
     results, _, _ = _cycles(CHART, points, np.array([T0 + STEP * (6 * 240 - 1)]))
     paging = CHART.paging
     assert (paging.reference, paging.ticket_reference) == (3600.0, 5 * 3600.0)
-    for severity, points_in_reference in (("page", 240.0), ("ticket", math.inf)):
+    cases: tuple[tuple[Severity, float], ...] = (("page", 240.0), ("ticket", math.inf))
+    for severity, points_in_reference in cases:
         found = results[-1].alarms[severity]
         for row in range(2):
             design = design_for(

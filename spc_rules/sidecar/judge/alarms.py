@@ -54,11 +54,12 @@ class AlarmCarry:
     sigma: FloatArray  # long-run sigma of one observation, fitting scale
     open_since: FloatArray  # timestamp of the point that opened the open episode, or NaN
     fitted_at: FloatArray  # evaluation time of the reference's fit, NaN: never
+    calm_at: FloatArray  # newest judged point at which S was 0 (no shift under way), or NaN
 
     @classmethod
     def fresh(cls, rows: int) -> AlarmCarry:
         nan = np.full(rows, np.nan)
-        return cls(PagingState.zeros(rows), nan, nan.copy(), nan.copy(), nan.copy())
+        return cls(PagingState.zeros(rows), nan, nan.copy(), nan.copy(), nan.copy(), nan.copy())
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,13 @@ def judge_alarms(
         sigma[:], fitted_at[:], due[:] = pinned.sigma, now, False
     if due.any():
         idx = np.flatnonzero(due)
+        # The reference ends where S was last 0, the CUSUM's estimate of when a shift began:
+        # points of a shift under way never enter it (nor pull it towards the shift).
         c, s = reference(
             chart,
             severity,
             [series[i] for i in idx.tolist()],
-            since[idx] - gap,
+            np.fmin(since[idx], carry.calm_at[idx]) - gap,
             [exclusions[i] for i in idx.tolist()],
             codes=tuple(_CODE[s] for s in SEVERITIES[: SEVERITIES.index(severity) + 1]),
             upto=since[idx],
@@ -135,9 +138,13 @@ def judge_alarms(
     state, open_since = run.state, carry.open_since.copy()
     opened = _at(run.opened, fresh.timestamps)
     closed = _closings(run.alarm, ~np.isnan(z), carry.state.open, fresh.timestamps)
+    calm = _at((np.maximum(run.upper, run.lower) == 0.0) & ~np.isnan(z), fresh.timestamps)
+    calm_at = carry.calm_at.copy()
     for row in range(rows):
         if opened[row].size:
             open_since[row] = opened[row][-1]
+        if calm[row].size:
+            calm_at[row] = calm[row][-1]
     open_since = np.where(state.open, open_since, np.nan)
     accepted = state.open & (open_since <= now - paging.accept_after)
     if accepted.any():
@@ -145,6 +152,7 @@ def judge_alarms(
         open_since = np.where(accepted, np.nan, open_since)
         center = np.where(accepted, np.nan, center)  # refit from the new normal next cycle
         fitted_at = np.where(accepted, np.nan, fitted_at)
+        calm_at = np.where(accepted, np.nan, calm_at)
     return Episodes(
         opened=opened,
         closed=closed,
@@ -152,7 +160,7 @@ def judge_alarms(
         statistic=np.where(ok, np.maximum(state.upper, state.lower), np.nan),
         threshold=np.where(ok, h, np.nan),
         reference=limits.line(0.0),
-        carry=AlarmCarry(state, center, sigma, open_since, fitted_at),
+        carry=AlarmCarry(state, center, sigma, open_since, fitted_at, calm_at),
     )
 
 
@@ -191,6 +199,7 @@ def accept_together(found: Mapping[str, Episodes]) -> dict[str, Episodes]:
             c.sigma,
             np.where(more, np.nan, c.open_since),
             np.where(more, np.nan, c.fitted_at),
+            np.where(more, np.nan, c.calm_at),
         )
         out[severity] = dataclasses.replace(e, accepted=e.accepted | more, carry=carry)
     return out

@@ -29,10 +29,10 @@ from spc_rules.sidecar.judge.alarms import (
     accept_together,
     advance,
     judge_alarms,
-    point_interval,
 )
 from spc_rules.sidecar.judge.baseline import select
 from spc_rules.sidecar.judge.judging import BoolArray, Carry, Flagged, Limits, judge_new
+from spc_rules.sidecar.judge.reference import point_interval
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import EMPTY, IntArray, Points, SeriesKey, Window, window
 

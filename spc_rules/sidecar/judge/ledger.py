@@ -39,8 +39,9 @@ class _Series:
     last: dict[str, float] = field(default_factory=dict)
     limits: tuple[float, float] = (float("nan"), float("nan"))  # kept Nelson center, sigma
     exclusions: Exclusions = field(default_factory=Exclusions)
-    # Per severity: S up, S down, open up, open down, center, sigma, open since, fitted at.
-    alarm: dict[str, tuple[float, float, bool, bool, float, float, float, float]] = field(
+    # Per severity: S up, S down, open up, open down, center, sigma, open since, fitted at,
+    # calm at.
+    alarm: dict[str, tuple[float, float, bool, bool, float, float, float, float, float]] = field(
         default_factory=dict
     )
     episodes: dict[str, int] = field(default_factory=dict)  # counted like `totals`
@@ -130,7 +131,7 @@ class ViolationLedger:
         alarms: dict[str, AlarmCarry] = {}
         for severity in SEVERITIES:
             saved = [s.alarm.get(severity) if keep else None for s in rows]
-            blank = (0.0, 0.0, False, False, np.nan, np.nan, np.nan, np.nan)
+            blank = (0.0, 0.0, False, False, np.nan, np.nan, np.nan, np.nan, np.nan)
             cols = list(zip(*[v or blank for v in saved], strict=True)) if rows else []
             if not cols:
                 alarms[severity] = fresh.alarms[severity]
@@ -146,6 +147,7 @@ class ViolationLedger:
                 np.array(cols[5], np.float64),
                 np.array(cols[6], np.float64),
                 np.array(cols[7], np.float64),
+                np.array(cols[8], np.float64),
             )
         return History(
             np.array([s.limits[0] for s in rows], np.float64),
@@ -205,6 +207,7 @@ class ViolationLedger:
                 float(a.sigma[row]),
                 float(a.open_since[row]),
                 float(a.fitted_at[row]),
+                float(a.calm_at[row]),
             )
 
     def retain(self, charts: set[str]) -> None:
