@@ -218,6 +218,27 @@ def test_the_page_design_pays_for_its_reference_the_ticket_does_not() -> None:
     assert page.threshold[0] > exact.h
 
 
+def test_a_shift_under_way_does_not_enter_the_page_reference() -> None:
+    # 1.5x at sigma_log 0.6 takes the page ~15-20 minutes: several 5-minute refits. A
+    # reference ending at the newest point would take in 1/12 of the step per refit (about
+    # +7% by the time it pages); one ending where S was last 0 stays at the old level.
+    rng = np.random.default_rng(21)
+    series, before = 16, 6 * 240
+    values = rng.lognormal(0.0, 0.6, (series, before + 240))
+    values[:, before:] *= 1.5
+    points = _points(values)
+    step_time = T0 + STEP * before
+    times = step_time + 120.0 * np.arange(0, 30)
+    results, _, _ = _cycles(CHART, points, times)
+    old = np.exp(np.log(values[:, before - 240 : before]).mean(axis=1))
+    ratios = []
+    for row in range(series):
+        # The page's reference at the last cycle before its episode opened.
+        quiet = [r.alarms["page"] for r in results if not r.alarms["page"].carry.state.open[row]]
+        ratios.append(quiet[-1].reference[row] / old[row])
+    assert np.median(ratios) < 1.03
+
+
 def test_progress_logs_once_when_limits_will_exist_and_once_when_they_do(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
