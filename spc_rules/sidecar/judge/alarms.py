@@ -43,6 +43,7 @@ _CODE = {"page": 0.0, "ticket": 1.0}  # the severity of an episode interval (Exc
 # A reference is refitted at most this often: it moves little in a few minutes, and a fit
 # (robust sigma, autocorrelation) per series per cycle would dominate a cycle's cost.
 REFIT_S = 300.0
+CALM_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -99,13 +100,15 @@ def judge_alarms(
         sigma[:], fitted_at[:], due[:] = pinned.sigma, now, False
     if due.any():
         idx = np.flatnonzero(due)
-        # The reference ends where S was last 0, the CUSUM's estimate of when a shift began:
-        # points of a shift under way never enter it (nor pull it towards the shift).
+        # The reference ends where S was last 0, the CUSUM's estimate of when a shift began
+        # (points of a shift under way do not pull it towards the shift), at most CALM_S
+        # earlier (a slow rhythm that lifts S would otherwise push it ever further back).
+        end = np.fmax(np.fmin(since[idx], carry.calm_at[idx]), since[idx] - CALM_S)
         c, s = reference(
             chart,
             severity,
             [series[i] for i in idx.tolist()],
-            np.fmin(since[idx], carry.calm_at[idx]) - gap,
+            end - gap,
             [exclusions[i] for i in idx.tolist()],
             codes=tuple(_CODE[s] for s in SEVERITIES[: SEVERITIES.index(severity) + 1]),
             upto=since[idx],
