@@ -11,8 +11,10 @@ import pytest
 
 from spc_rules.detectors.paging import Severity, design_for
 from spc_rules.sidecar.config.model import ChartConfig, PagingConfig, RollingBaseline
+from spc_rules.sidecar.judge.baseline import Exclusions
 from spc_rules.sidecar.judge.evaluate import ChartResult
 from spc_rules.sidecar.judge.ledger import ViolationLedger, Violations
+from spc_rules.sidecar.judge.reference import reference
 from spc_rules.sidecar.progress import ChartProgress
 from spc_rules.sidecar.query.points import Points, SeriesKey
 
@@ -237,6 +239,18 @@ def test_a_shift_under_way_does_not_enter_the_page_reference() -> None:
         quiet = [r.alarms["page"] for r in results if not r.alarms["page"].carry.state.open[row]]
         ratios.append(quiet[-1].reference[row] / old[row])
     assert np.median(ratios) < 1.03
+
+
+def test_the_page_reference_centers_on_1h_and_takes_its_sigma_from_2h() -> None:
+    rng = np.random.default_rng(4)
+    older = rng.normal(0.0, 0.6, 240)  # the hour before: noisier
+    newer = rng.normal(0.1, 0.2, 240)  # the reference window itself: 1 h at 15 s
+    values = np.exp(np.concatenate([older, newer]))[None, :]
+    (points,) = _points(values).values()
+    end = np.array([float(points.timestamps[-1])])
+    center, sigma = reference(CHART, "page", [points], end, [Exclusions()], codes=(0.0,), upto=end)
+    assert abs(center[0] - 0.1) < 0.04  # the 1 h mean, not the 2 h one (0.05)
+    assert sigma[0] > 0.35  # the 2 h spread (about 0.45), not the 1 h one (0.2)
 
 
 def test_progress_logs_once_when_limits_will_exist_and_once_when_they_do(
