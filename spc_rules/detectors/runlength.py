@@ -269,11 +269,15 @@ def solve_h(
         return math.log(value) - math.log(target_arl)
 
     low = max(min_h, 1e-3)
+    step = 1.5
+    if reference_sd > 0:  # the plain chart's h is below: averaging the rate only raises it
+        low = solve_h(k, target_arl, clip=clip, outlier_rate=outlier_rate, states=states, min_h=low)
+        step = 1.1
     if gap(low) >= 0.0:
         return low
-    high = max(2.0 * low, 1.0)
+    high = max(step * low, 1.0)
     while gap(high) < 0.0:
-        low, high = high, 1.5 * high
+        low, high = high, step * high
         if high > 1e4:
             raise RuntimeError(f"no h up to 1e4 reaches ARL {target_arl} (k={k})")
     return float(brentq(gap, low, high, xtol=1e-6, rtol=1e-9))
