@@ -40,8 +40,12 @@ def reference(
     ``upto`` when it falls back to its earliest points), leaving out the episodes of the
     severity ``codes``."""
     window = _window(chart, severity)
+    spans = sorted({window, max(window, SIGMA_WINDOW)})
+    if chart.proportion is not None:  # a share and its sigma_z from one window, >= 2 h
+        spans = [spans[-1]]
+        window = spans[0]
     center, sigma = np.empty(0), np.empty(0)
-    for span in sorted({window, max(window, SIGMA_WINDOW)}):
+    for span in spans:
         c, s = _fit(chart, series, span, end=end, exclusions=exclusions, codes=codes, upto=upto)
         center = c if span == window else center
         sigma = s  # from the longer window when there are two
