@@ -37,8 +37,13 @@ def test_builtin_charts_cover_the_exporters_histograms_per_target() -> None:
         "gen_ai_client_operation_time_to_first_answer_chunk_seconds",
         "gen_ai_client_operation_time_per_output_chunk_seconds",
         "llmscope_probe_output_tokens_per_second",
+        "llmscope_probe_phase_duration_seconds",
     }
-    assert all(c.by == ("target",) for c in histograms)
+    # One series per target and vantage (docs/incidents.md); the phases per phase too.
+    assert all(c.by[:2] == ("target", "vantage") for c in histograms)
+    network = next(c for c in config.charts if c.name == "network_setup")
+    assert (network.by, network.side) == (("target", "vantage", "phase"), "ours")
+    assert config.incidents.failures == "probe_errors"
     duration = next(c for c in config.charts if c.name == "duration")
     assert duration.matchers == (Matcher("error_type", "=", ""),)
     assert duration.log

@@ -182,6 +182,17 @@ class Proportion:
 
 
 @dataclass(frozen=True)
+class IncidentSettings:
+    """How the sidecar groups alarm episodes into incidents (docs/incidents.md)."""
+
+    failures: str = "probe_errors"  # a kind p chart over failed probes; "": none
+    reason_label: str = "error_type"
+    min_failures: int = 3
+    settle_points: float = 2.0
+    settle_max: float = 60.0
+
+
+@dataclass(frozen=True)
 class ChartDefaults:
     """Chart settings a file can change for all charts under ``global``."""
 
