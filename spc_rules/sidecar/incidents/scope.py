@@ -6,7 +6,7 @@ its decision line (it *leans*: not yet an alarm, but moving with the others). Gr
 first, each taking the probes it covers (docs/incidents.md has the table and the reasons):
 
 - ``vantage`` V: alarmed probes of V span at least two endpoints and at least ``SHARE`` of the
-  endpoints V probes; or failures for network reasons (dns, connect, tls) span two endpoints;
+  endpoints V probes, and more than one model (one model on several endpoints is the model's); or failures for network reasons (dns, connect, tls) span two endpoints;
   or the alarmed series are all of charts on our side (``side: ours``: a proxy's own time);
 - ``endpoint`` E: at least two targets of E move, and at least ``SHARE`` of its targets;
 - ``model`` M: one model moves on at least two endpoints;
@@ -96,7 +96,10 @@ def _vantages(state: _Claims, known: Sequence[Identity]) -> Iterator[Group]:
     for vantage in sorted({state.who[p].vantage for p in state.free()}):
         probes = [p for p in state.free() if state.who[p].vantage == vantage]
         # Only alarmed probes count here: a leaning one may widen an endpoint, not blame us.
-        moved = {state.who[p].endpoint for p in probes if state.alarmed([p])}
+        alarmed = [p for p in probes if state.alarmed([p])]
+        moved = {state.who[p].endpoint for p in alarmed}
+        # One model moving on several endpoints is that model's, not ours.
+        models = {state.who[p].model for p in alarmed}
         network = {
             state.who[p].endpoint
             for p in probes
@@ -105,7 +108,8 @@ def _vantages(state: _Claims, known: Sequence[Identity]) -> Iterator[Group]:
         }
         ours = [p for p in probes if _ours(state.moving[p])]
         total = len(endpoints.get(vantage, set()) | moved)
-        if (_enough(len(moved), total) or len(network) >= 2) and state.alarmed(probes):
+        spread = _enough(len(moved), total) and len(models) >= 2
+        if (spread or len(network) >= 2) and alarmed:
             yield state.take("vantage", vantage or "unknown", probes, total)
         elif ours:
             yield state.take("vantage", vantage or "unknown", ours, total)
