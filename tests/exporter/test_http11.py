@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from exporter.transport import http11
 from exporter.transport.http11 import MAX_HEAD, ResponseParser, encode_request
 from exporter.transport.netfail import TransportError
+from servicekit.errors import LLMscopeError
 
 CHUNKED = (
     b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -190,3 +191,8 @@ def test_the_head_is_scanned_once_however_small_the_pieces(
     # Each piece is looked at once, plus three bytes of overlap per piece; a rescan of the
     # whole buffer per piece would be about 6,000 / 2 times the head.
     assert counter.looked_at <= len(raw) + 3 * (len(raw) // 10 + 1)
+
+
+def test_transport_errors_are_a_leaf_of_the_one_error_tree() -> None:
+    err = TransportError("protocol", "bad status line")
+    assert isinstance(err, LLMscopeError) and err.failure == "protocol"

@@ -19,6 +19,8 @@ from exporter.probing.harness import ProbeResult, run_probe
 from exporter.providers.openai import OpenAIProvider
 from exporter.providers.protocol import ProbeContext
 from exporter.transport.client import ProbeClient
+from exporter.transport.proxies import proxy_for
+from exporter.transport.urls import Origin
 from testkit.fakeserver import FakeRequest, FakeServer, serving
 from testkit.openai_fake import always, stream_script
 from tests.exporter.test_openai_probe import target
@@ -268,3 +270,11 @@ async def _until(condition: Callable[[], bool], limit: float = 10.0) -> None:
     while not condition() and loop.time() < deadline:
         await asyncio.sleep(0.01)
     assert condition()
+
+
+def test_a_no_proxy_port_that_is_no_ascii_number_is_a_host_entry_not_a_crash() -> None:
+    """ "\u00b2" is a digit to str.isdigit but not to int(): once an uncaught ValueError."""
+    origin = Origin("http", "llm.internal", 8000)
+    env = {"HTTP_PROXY": "http://127.0.0.1:3128", "NO_PROXY": "llm.internal:\u00b2, other"}
+    assert proxy_for(origin, env) is not None
+    assert proxy_for(origin, {**env, "NO_PROXY": "llm.internal:8000"}) is None
