@@ -76,7 +76,14 @@ class ResponseParser:
             if self._mode == "length" or (self._chunk_state == "data" and self._remaining):
                 return self._fast(data)
         buffer += data
-        if self.head is None and not self._parse_head():
+        if self.head is None:
+            if not self._parse_head():
+                return b""
+        elif self._mode == "chunked" and len(buffer) > len(data) and b"\n" not in data:
+            # A framing line (chunk size, trailer field) still incomplete: nothing to parse
+            # until its line feed, so a long line in small pieces is not parsed again each time.
+            if len(buffer) > MAX_HEAD:
+                raise TransportError("protocol", "chunk framing line too long")
             return b""
         return self._body()
 

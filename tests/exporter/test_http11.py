@@ -196,3 +196,26 @@ def test_the_head_is_scanned_once_however_small_the_pieces(
 def test_transport_errors_are_a_leaf_of_the_one_error_tree() -> None:
     err = TransportError("protocol", "bad status line")
     assert isinstance(err, LLMscopeError) and err.failure == "protocol"
+
+
+def test_a_long_trailer_line_in_small_pieces_is_parsed_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The chunk framing is parsed when a line ends, not again for every piece of it."""
+    calls = [0]
+    original = ResponseParser._chunks
+
+    def counting(self: ResponseParser, data: bytes) -> bytes:
+        calls[0] += 1
+        return original(self, data)
+
+    monkeypatch.setattr(ResponseParser, "_chunks", counting)
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n"
+        + b"X-Trailer: "
+        + b"t" * 60_000
+        + b"\r\n\r\n"
+    )
+    parser, body = parse(raw, list(range(10, len(raw), 10)))
+    assert parser.done and body == b"ok"
+    assert calls[0] < 20  # once per line end, not once per each of the 6,000 pieces
