@@ -14,10 +14,9 @@ from prometheus_client import CollectorRegistry
 from exporter.accounting.estimate import BUDGET_FACTOR, cost_table, over_budget, target_cost
 from exporter.app import Exporter
 from exporter.bench import cli as bench_cli
-from exporter.config.defaults import builtin_config
 from exporter.config.keys import missing_key
-from exporter.config.loader import load_file
 from exporter.config.types import Config
+from exporter.configfile import builtin_config, load_file
 from exporter.transport import loop as event_loop
 from servicekit import cli
 from servicekit.flags import add_common_flags

@@ -102,7 +102,9 @@ def endpoint_label(base_url: str) -> str:
     scheme, sep, rest = base_url.partition("://")
     if not sep:
         return ""
-    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    # The authority ends at the path, the query (a base_url may have one: docs/providers.md)
+    # or a fragment, whichever comes first.
+    host = rest.replace("?", "/").replace("#", "/").split("/", 1)[0].rsplit("@", 1)[-1]
     return f"{scheme}://{host}"
 
 

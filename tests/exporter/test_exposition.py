@@ -16,6 +16,7 @@ from exporter.accounting.pricing import cost_usd
 from exporter.config.types import PRESETS, Budget, Pricing, TargetConfig
 from exporter.metrics.identity import ModelIdentity
 from exporter.metrics.probes import ProbeMetrics
+from exporter.metrics.series import endpoint_label
 from exporter.probing.harness import ProbeResult
 from exporter.providers.protocol import ServedBy
 from testkit.realservers import PROMTOOL, require
@@ -138,6 +139,13 @@ def test_promtool_check_metrics_finds_nothing() -> None:
 def test_endpoint_label_keeps_only_scheme_and_host() -> None:
     assert 'endpoint="https://api.openai.com"' in exposition()
     assert "secret" not in exposition()
+
+
+def test_endpoint_label_leaves_out_a_query_right_after_the_host() -> None:
+    assert endpoint_label("https://r.openai.azure.com?api-version=x&sig=s") == (
+        "https://r.openai.azure.com"
+    )
+    assert endpoint_label("http://u:p@10.0.0.5:8000/v1?k=s") == "http://10.0.0.5:8000"
 
 
 def test_estimated_tokens_stay_out_of_the_semconv_histogram() -> None:

@@ -8,7 +8,7 @@ import time
 from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter.app import Exporter
-from exporter.config.loader import load_text
+from exporter.configfile import load_text
 from testkit.fakeserver import FakeRequest, Script, Step, serving
 from testkit.openai_fake import error_script, stream_script
 
