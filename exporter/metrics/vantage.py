@@ -36,17 +36,19 @@ def resolve(
 
     Raises ConfigError (one line) naming the source when the value is no usable label.
     """
+    hint = ""
     if flag is not None:
         value, source = flag, "--vantage"
     elif ENV in environ:
         value, source = environ[ENV], ENV
     else:
-        value, source = hostname(), "the host name (set --vantage or LLMSCOPE_VANTAGE)"
+        value, source = hostname(), "the host name"
+        hint = f" (or set --vantage or {ENV})"
     if not _VALID.fullmatch(value):
         shown = "empty" if not value else repr(value)
         raise ConfigError(
             f"vantage from {source} is {shown}: use 1 to 253 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
+            f"starting with a letter or digit{hint}"
         )
     return value
 

@@ -40,7 +40,8 @@ def test_the_flag_wins_over_the_environment_and_the_environment_over_the_host_na
         ('a"b', {}, "h", "vantage from --vantage is 'a\"b'"),
         ("-eu", {}, "h", "starting with a letter or digit"),
         ("x" * 254, {}, "h", "use 1 to 253 letters"),
-        (None, {}, "bad host", "from the host name (set --vantage or LLMSCOPE_VANTAGE)"),
+        (None, {}, "bad host", "from the host name is 'bad host': use"),
+        (None, {}, "bad host", "letter or digit (or set --vantage or LLMSCOPE_VANTAGE)"),
     ],
 )
 def test_a_bad_vantage_is_one_line_naming_its_source(
