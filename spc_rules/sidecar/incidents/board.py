@@ -144,5 +144,11 @@ def _key(group: Group) -> str:
     return f"{group.scope}:{group.subject}"
 
 
-def covered(incidents: Iterable[Incident]) -> set[Probe]:
-    return {p for i in incidents if i.is_open for p in i.probes}
+def covered(incidents: Iterable[Incident], now: float, after: float) -> set[Probe]:
+    """Probes of incidents that are open, settling, or resolved less than ``after`` ago."""
+    return {
+        p
+        for i in incidents
+        if math.isnan(i.resolved) or now - i.resolved < after
+        for p in i.probes
+    }

@@ -18,6 +18,9 @@ from spc_rules.sidecar.query.points import SeriesKey
 Failures = Mapping[str, Mapping[SeriesKey, FailureRun]]
 
 
+TICKET_AFTER_PAGE = 3600.0
+
+
 class IncidentEngine:
     """Page incidents first; ticket incidents of the probes no page covers."""
 
@@ -44,7 +47,9 @@ class IncidentEngine:
         population = _population(views, failures, info)
         pages = list(movements(views, "page", info, failures))
         self.boards["page"].update(now, decide(pages, population))
-        paged = covered(self.boards["page"].incidents)
+        # A ticket of a paged probe belongs to the page's incident, also in the hour after it
+        # (the slower ticket detector is still coming down); docs/incidents.md.
+        paged = covered(self.boards["page"].incidents, now, TICKET_AFTER_PAGE)
         tickets = [m for m in movements(views, "ticket", info, {}) if m.identity.probe not in paged]
         self.boards["ticket"].update(now, decide(tickets, population))
 

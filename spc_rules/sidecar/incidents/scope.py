@@ -6,8 +6,9 @@ its decision line (it *leans*: not yet an alarm, but moving with the others). Gr
 first, each taking the probes it covers (docs/incidents.md has the table and the reasons):
 
 - ``vantage`` V: alarmed probes of V span at least two endpoints and at least ``SHARE`` of the
-  endpoints V probes, and more than one model (one model on several endpoints is the model's); or failures for network reasons (dns, connect, tls) span two endpoints;
-  or the alarmed series are all of charts on our side (``side: ours``: a proxy's own time);
+  endpoints V probes, and more than one model (one model on several endpoints is the
+  model's); or failures for network reasons (dns, connect, tls) span two endpoints; or the
+  alarmed series are all of charts on our side (``side: ours``: a proxy's own time);
 - ``endpoint`` E: at least two targets of E move, and at least ``SHARE`` of its targets;
 - ``model`` M: one model moves on at least two endpoints;
 - ``target``: whatever alarmed probe is left, one group per target (all its vantages).
