@@ -41,15 +41,20 @@ def test_an_open_incident_grows_in_place_without_a_second_page() -> None:
     assert board.opened == {"endpoint": 1}
 
 
-def test_it_resolves_once_when_no_probe_is_alarmed() -> None:
+def test_it_resolves_once_after_two_calm_points() -> None:
     board = IncidentBoard("page", settle_points=0)
     board.update(100.0, decide([move("a-m1")], FLEET))
     board.update(115.0, decide([move("a-m1", alarmed=False, pressure=0.3)], FLEET))
-    (incident,) = board.published()
-    assert (incident.is_open, incident.resolved) == (False, 115.0)
-    board.update(130.0, [])
-    assert board.published() == [incident] and incident.resolved == 115.0
-    board.update(115.0 + 3601.0, [])
+    (incident,) = board.open()  # one calm point (15 s) is not yet two
+    # A late alarm of the same probe within the hold joins it: no second page.
+    board.update(120.0, decide([move("a-m1", "probe_errors")], FLEET))
+    board.update(135.0, [])
+    assert board.open() == [incident] and board.opened == {"target": 1}
+    board.update(150.0, [])
+    assert (incident.is_open, incident.resolved) == (False, 150.0)
+    board.update(165.0, [])
+    assert board.published() == [incident] and incident.resolved == 150.0
+    board.update(150.0 + 3601.0, [])
     assert board.published() == []
 
 

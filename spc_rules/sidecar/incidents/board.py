@@ -3,11 +3,13 @@
 An incident begins when a group with an alarmed member first appears. It **settles** for
 ``settle_points`` of its members' point interval, at most ``settle_max`` seconds (the other
 probes of one cause cross their lines within a few points of each other; the scope is decided
-again every cycle meanwhile),
-then it is **open**: published, so its alert pages. While open it keeps its identity (labels
-``incident``, ``scope``, ``subject``): groups that overlap it, even wider ones, join it and
-update its members and evidence in place, without a second page. It **resolves** once, at
-the first cycle where none of its probes is alarmed. Resolved incidents are kept for
+again every cycle meanwhile), then it is **open**: published, so its alert pages. While open
+it keeps its identity (labels ``incident``, ``scope``, ``subject``): groups that overlap it,
+even wider ones, join it and update its members and evidence in place, without a second
+page. It **resolves** once, at
+the first cycle after none of its probes has been alarmed for two of its longest point
+interval (a p chart's subgroup: its late points of the same failures join the incident
+instead of paging again; at most 15 minutes). Resolved incidents are kept for
 ``keep_resolved`` seconds for dashboards and replays.
 """
 
@@ -24,6 +26,8 @@ from spc_rules.sidecar.incidents.model import Scope
 from spc_rules.sidecar.incidents.scope import Group, Probe
 
 SETTLE_POINTS = 2
+RESOLVE_POINTS = 2.0
+RESOLVE_MAX = 900.0
 SETTLE_MAX = 60.0
 KEEP_RESOLVED = 3600.0
 
@@ -41,6 +45,8 @@ class Incident:
     members: set[tuple[str, str]] = field(default_factory=set)  # (chart, series), ever
     evidence: str = ""
     interval: float = math.nan  # members' median point interval
+    longest: float = 0.0  # the longest point interval among its members (a p chart's subgroup)
+    last_alarmed: float = math.nan  # the newest cycle with an alarmed member
 
     @property
     def key(self) -> str:
@@ -60,6 +66,7 @@ class Incident:
         intervals = [m.interval for m in group.members if m.interval > 0]
         if intervals:
             self.interval = statistics.median(intervals)
+            self.longest = max(self.longest, *intervals)
 
 
 class IncidentBoard:
@@ -92,6 +99,7 @@ class IncidentBoard:
                 if math.isnan(keeper.opened):
                     keeper.scope, keeper.subject = group.scope, group.subject
                 keeper.take(group)
+                keeper.last_alarmed = now
                 claimed.add(id(keeper))
                 for other in mine:
                     if other is not keeper and id(other) not in claimed:
@@ -103,12 +111,14 @@ class IncidentBoard:
             else:
                 fresh = Incident(self.severity, group.scope, group.subject, group.started, now)
                 fresh.take(group)
+                fresh.last_alarmed = now
                 live.append(fresh)
                 self.incidents.append(fresh)
                 claimed.add(id(fresh))
         for incident in live:
             if id(incident) not in claimed:
-                self._end(incident, now)
+                if math.isnan(incident.opened) or self._calm(incident, now):
+                    self._end(incident, now)
             elif math.isnan(incident.opened) and self._settled(incident, now):
                 incident.opened = now
                 self.opened[incident.scope] += 1
@@ -127,6 +137,13 @@ class IncidentBoard:
         saw the incident, at most ``settle_max`` (sparse cadences probe a round together)."""
         interval = incident.interval if incident.interval > 0 else 0.0
         return now - incident.seen >= min(self.settle_points * interval, self.settle_max)
+
+    def _calm(self, incident: Incident, now: float) -> bool:
+        """No member alarmed for ``RESOLVE_POINTS`` of its longest point interval (at most
+        ``RESOLVE_MAX``): a p chart's late subgroup of the same failures joins it instead of
+        paging again."""
+        hold = min(RESOLVE_POINTS * incident.longest, RESOLVE_MAX)
+        return now - incident.last_alarmed >= hold
 
     def _end(self, incident: Incident, now: float) -> None:
         """A settling incident that ends was never paged: it leaves no trace."""
@@ -147,8 +164,5 @@ def _key(group: Group) -> str:
 def covered(incidents: Iterable[Incident], now: float, after: float) -> set[Probe]:
     """Probes of incidents that are open, settling, or resolved less than ``after`` ago."""
     return {
-        p
-        for i in incidents
-        if math.isnan(i.resolved) or now - i.resolved < after
-        for p in i.probes
+        p for i in incidents if math.isnan(i.resolved) or now - i.resolved < after for p in i.probes
     }
