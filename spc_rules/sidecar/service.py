@@ -28,7 +28,7 @@ from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.config.windows import backoff
 from spc_rules.sidecar.failures import FailureLog
 from spc_rules.sidecar.incidents.engine import Failures, IncidentEngine
-from spc_rules.sidecar.incidents.identity import TargetInfo, fetch_info
+from spc_rules.sidecar.incidents.identity import TargetInfo, fetch_host_cpu, fetch_info
 from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.progress import ChartProgress
 from spc_rules.sidecar.publish import SidecarCollector
@@ -194,8 +194,10 @@ class Sidecar:
         info = await fetch_info(self.client, at_ms, round(self.config.lookback * 1000))
         if info is not None:
             self._info = info
+        # The newest minute of the host CPU: a saturated probing host is our side.
+        cpu = await fetch_host_cpu(self.client, at_ms, 60_000)
         self.incidents.configure(self.config.incidents)
-        self.incidents.update(now, self.collector.views, failures, self._info)
+        self.incidents.update(now, self.collector.views, failures, self._info, cpu)
         self.collector.incidents = self.incidents.incidents()
         self.collector.incidents_opened = self.incidents.opened()
 

@@ -119,3 +119,11 @@ def test_the_same_target_from_two_vantages_is_one_target_incident() -> None:
     west = Identity("a-m1", "m1", "https://a.example:443", "us")
     groups = decide([move("a-m1"), move("a-m1", who=west)], [*FLEET, west])
     assert [(g.scope, g.subject, len(g.probes)) for g in groups] == [("target", "a-m1", 2)]
+
+
+def test_a_saturated_probing_host_is_our_side() -> None:
+    moved = [move("a-m1"), move("a-m2")]  # one endpoint only: the provider's, unless...
+    assert [g.scope for g in decide(moved, FLEET, {"eu": 0.5})] == ["endpoint"]
+    groups = decide(moved, FLEET, {"eu": 0.97})
+    assert [(g.scope, g.subject) for g in groups] == [("vantage", "eu")]
+    assert groups[0].evidence.endswith("; host CPU 97%")

@@ -42,16 +42,21 @@ class IncidentEngine:
             self.boards[severity].opened = board.opened
 
     def update(
-        self, now: float, views: Mapping[str, ChartView], failures: Failures, info: TargetInfo
+        self,
+        now: float,
+        views: Mapping[str, ChartView],
+        failures: Failures,
+        info: TargetInfo,
+        host_cpu: Mapping[str, float] | None = None,
     ) -> None:
         population = _population(views, failures, info)
         pages = list(movements(views, "page", info, failures))
-        self.boards["page"].update(now, decide(pages, population))
+        self.boards["page"].update(now, decide(pages, population, host_cpu))
         # A ticket of a paged probe belongs to the page's incident, also in the hour after it
         # (the slower ticket detector is still coming down); docs/incidents.md.
         paged = covered(self.boards["page"].incidents, now, TICKET_AFTER_PAGE)
         tickets = [m for m in movements(views, "ticket", info, {}) if m.identity.probe not in paged]
-        self.boards["ticket"].update(now, decide(tickets, population))
+        self.boards["ticket"].update(now, decide(tickets, population, host_cpu))
 
     def opened(self) -> Counter[tuple[str, str]]:
         """Published incidents by (severity, scope), since the start."""

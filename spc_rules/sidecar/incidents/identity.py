@@ -58,6 +58,24 @@ async def fetch_info(client: PromClient, at_ms: int, span_ms: int) -> TargetInfo
         return None
 
 
+CPU_METRIC = "llmscope_host_cpu_utilization_ratio"
+
+
+async def fetch_host_cpu(client: PromClient, at_ms: int, span_ms: int) -> dict[str, float] | None:
+    """Each vantage's busiest host CPU share at its newest sample (the exporters' own host
+    collector); None when the query fails."""
+    try:
+        body = await client.raw_samples(CPU_METRIC, at_ms, span_ms)
+        found: dict[str, float] = {}
+        for s in decode_matrix(body):
+            if s.values.size:
+                vantage = s.labels.get("vantage", "")
+                found[vantage] = max(found.get(vantage, 0.0), float(s.values[-1]))
+        return found
+    except (QueryError, DecodeError):
+        return None
+
+
 def identify(labels: Mapping[str, str], series: str, info: TargetInfo) -> Identity:
     target = labels.get("target", "") or series
     vantage = labels.get("vantage", "")

@@ -7,8 +7,9 @@ first, each taking the probes it covers (docs/incidents.md has the table and the
 
 - ``vantage`` V: alarmed probes of V span at least two endpoints and at least ``SHARE`` of the
   endpoints V probes, and more than one model (one model on several endpoints is the
-  model's); or failures for network reasons (dns, connect, tls) span two endpoints; or the
-  alarmed series are all of charts on our side (``side: ours``: a proxy's own time);
+  model's); or failures for network reasons (dns, connect, tls) span two endpoints; or its
+  host's CPU is saturated (``CPU_SATURATED``) while two or more of its probes are alarmed; or
+  the alarmed series are all of charts on our side (``side: ours``: a proxy's own time);
 - ``endpoint`` E: at least two targets of E move, and at least ``SHARE`` of its targets;
 - ``model`` M: one model moves on at least two endpoints;
 - ``target``: whatever alarmed probe is left, one group per target (all its vantages).
@@ -20,13 +21,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from spc_rules.sidecar.incidents.evidence import describe
 from spc_rules.sidecar.incidents.model import NETWORK_REASONS, Identity, Movement, Scope
 
 JOIN_PRESSURE = 0.5  # a statistic half way to its line: moving with the others
+CPU_SATURATED = 0.9  # a probing host this busy slows its own measurements
 SHARE = 0.5  # of an endpoint's targets (of a vantage's endpoints) that must move
 
 Probe = tuple[str, str]  # (target, vantage)
@@ -49,8 +51,13 @@ class Group:
         return min((m.since for m in self.members if m.alarmed), default=math.nan)
 
 
-def decide(movements: Iterable[Movement], population: Iterable[Identity]) -> list[Group]:
-    """Groups of the probes that move now, widest scope first."""
+def decide(
+    movements: Iterable[Movement],
+    population: Iterable[Identity],
+    host_cpu: Mapping[str, float] | None = None,
+) -> list[Group]:
+    """Groups of the probes that move now, widest scope first. ``host_cpu``: each vantage's
+    host CPU share, where known."""
     known = sorted(set(population))
     moving: dict[Probe, list[Movement]] = defaultdict(list)
     for m in movements:
@@ -59,7 +66,7 @@ def decide(movements: Iterable[Movement], population: Iterable[Identity]) -> lis
     who = {i.probe: i for i in known}
     for probe, ms in moving.items():
         who.setdefault(probe, ms[0].identity)
-    state = _Claims(moving, who)
+    state = _Claims(moving, who, host_cpu or {})
     groups = [*_vantages(state, known), *_endpoints(state, known), *_models(state)]
     groups += _targets(state)
     return groups
@@ -68,9 +75,15 @@ def decide(movements: Iterable[Movement], population: Iterable[Identity]) -> lis
 class _Claims:
     """The moving probes and which of them a group has taken."""
 
-    def __init__(self, moving: dict[Probe, list[Movement]], who: dict[Probe, Identity]) -> None:
+    def __init__(
+        self,
+        moving: dict[Probe, list[Movement]],
+        who: dict[Probe, Identity],
+        host_cpu: Mapping[str, float],
+    ) -> None:
         self.moving = moving
         self.who = who
+        self.host_cpu = host_cpu
         self.claimed: set[Probe] = set()
 
     def free(self) -> list[Probe]:
@@ -83,7 +96,11 @@ class _Claims:
         chosen = sorted(set(probes))
         self.claimed.update(chosen)
         members = tuple(m for p in chosen for m in self.moving[p])
-        return Group(scope, subject, members, describe(scope, subject, members, of))
+        evidence = describe(scope, subject, members, of)
+        busy = [self.host_cpu[v] for v in {p[1] for p in chosen} if v in self.host_cpu]
+        if busy:
+            evidence += f"; host CPU {max(busy):.0%}"
+        return Group(scope, subject, members, evidence)
 
 
 def _enough(moved: int, total: int) -> bool:
@@ -110,7 +127,8 @@ def _vantages(state: _Claims, known: Sequence[Identity]) -> Iterator[Group]:
         ours = [p for p in probes if _ours(state.moving[p])]
         total = len(endpoints.get(vantage, set()) | moved)
         spread = _enough(len(moved), total) and len(models) >= 2
-        if (spread or len(network) >= 2) and alarmed:
+        hot = state.host_cpu.get(vantage, 0.0) >= CPU_SATURATED and len(alarmed) >= 2
+        if (spread or hot or len(network) >= 2) and alarmed:
             yield state.take("vantage", vantage or "unknown", probes, total)
         elif ours:
             yield state.take("vantage", vantage or "unknown", ours, total)
