@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from llmscope_stack.configs import scaled, write_all
+from llmscope_stack.configs import write_all
+from llmscope_stack.rulescale import scale_expr, scaled
 from llmscope_stack.settings import ROOT, Ports, Settings, from_environment
 from testkit.realservers import AMTOOL, PROMTOOL, require
 
