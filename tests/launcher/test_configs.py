@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from llmscope_stack.configs import write_all
-from llmscope_stack.rulescale import scale_expr, scaled
+from llmscope_stack.rulescale import scaled
 from llmscope_stack.settings import ROOT, Ports, Settings, from_environment
 from testkit.realservers import AMTOOL, PROMTOOL, require
 

@@ -65,10 +65,8 @@ def _minutes(n: float, interval: float) -> str:
 
 
 def _promtool_case(rules: list[Path], interval: float) -> dict[str, Any]:
-    series = 'target="simulated-small"'
-    good = (
-        f"0+1x{_PROBES} {_PROBES}x{_BAD - 1} {_PROBES + 1}+1x400"  # good probes within 1.28 s
-    )
+    series = 'job="llmscope-exporter",target="simulated-small"'
+    good = f"0+1x{_PROBES} {_PROBES}x{_BAD - 1} {_PROBES + 1}+1x400"  # good probes within 1.28 s
     labels = {
         "severity": "critical",
         "target": "simulated-small",
@@ -101,7 +99,7 @@ def _promtool_case(rules: list[Path], interval: float) -> dict[str, Any]:
                     },
                     {
                         "series": "llmscope_target_info"
-                        '{target="simulated-small",provider="simulated",model="sim-small"}',
+                        f'{{{series},provider="simulated",model="sim-small"}}',
                         "values": "1x500",
                     },
                 ],
@@ -134,10 +132,10 @@ def _without_annotations(path: Path, tmp_path: Path) -> Path:
 def test_the_fast_burn_page_keeps_the_readmes_timeline_at_any_interval(
     tmp_path: Path, interval: float
 ) -> None:
-    folder = (
-        ROOT / "prometheus" / "rules" if interval == 15 else _copies(tmp_path, f"{interval}s")
-    )
-    rules = [_without_annotations(folder / name, tmp_path) for name in ("slo.yml", "slo_burn_rate.yml")]
+    folder = ROOT / "prometheus" / "rules" if interval == 15 else _copies(tmp_path, f"{interval}s")
+    rules = [
+        _without_annotations(folder / name, tmp_path) for name in ("slo.yml", "slo_burn_rate.yml")
+    ]
     case = tmp_path / "fast_burn_test.yml"
     case.write_text(yaml.safe_dump(_promtool_case(rules, interval), sort_keys=False))
     done = subprocess.run(
