@@ -7,9 +7,9 @@ selector: ``${exporter}`` and ``${spc}`` in the templates (``up{${exporter}}``,
 The shipped rules are the templates with the defaults, the job names of
 ``prometheus/prometheus.yml``; an estate whose jobs are named otherwise generates its own
 (docs/prometheus.md). A rule file without a template reads no series and is written by hand
-(``slo.yml``: the SLO declarations, constants). Selecting every series, not only ``up``, also keeps the rules off
-another application's ``gen_ai_client_*`` histograms, which the OpenTelemetry semantic
-conventions name the same.
+(``slo.yml``: the SLO declarations, constants). Selecting every series, not only ``up``,
+also keeps the rules off another application's ``gen_ai_client_*`` histograms, which the
+OpenTelemetry semantic conventions name the same.
 """
 
 from __future__ import annotations
@@ -69,8 +69,10 @@ def render(name: str, template: str, selectors: Selectors) -> str:
 
 
 def rule_files(selectors: Selectors = Selectors()) -> dict[str, str]:
-    """Every rule file, by name, for ``selectors``."""
-    return {
-        path.name: render(path.name, path.read_text(encoding="utf-8"), selectors)
-        for path in sorted(TEMPLATES.glob("*.yml"))
-    }
+    """Every rule file, by name, for ``selectors``: each template rendered, and the rule files
+    written by hand that read no series (``slo.yml``, your SLO declarations) as they are."""
+    templates = {p.name: p for p in TEMPLATES.glob("*.yml")}
+    by_hand = {p.name: p for p in RULES.glob("*.yml") if p.name not in templates}
+    files = {n: render(n, p.read_text(encoding="utf-8"), selectors) for n, p in templates.items()}
+    files.update({n: p.read_text(encoding="utf-8") for n, p in by_hand.items()})
+    return dict(sorted(files.items()))
