@@ -9,8 +9,10 @@
     │                      exporter.transport.netfail turns it into a ProbeError's reason
     ├── QueryError         one Prometheus API query failed; ``reason`` is a bounded label
     │                      (spc_rules.sidecar.query.promapi)
-    └── DecodeError        a Prometheus API answer is not the expected JSON
-                           (spc_rules.sidecar.query.decode)
+    ├── DecodeError        a Prometheus API answer is not the expected JSON
+    │                      (spc_rules.sidecar.query.decode)
+    └── StartError         a part of the local stack could not start or become healthy
+                           (llmscope_stack.supervise)
 
 The roots live here so both services share them; the leaves live beside the code that raises
 them, because only that code knows their reasons.

@@ -65,8 +65,10 @@ def test_alert_has_for_severity_and_annotations(alert: b.Rule) -> None:
     else:
         assert alert.for_ is not None and b.duration_seconds(alert.for_) > 0, "needs a for"
     assert alert.labels.get("severity") in b.SEVERITIES
-    for key in ("summary", "description", "runbook_url"):
+    for key in ("summary", "summary_resolved", "description", "runbook_url"):
         assert alert.annotations.get(key, "").strip(), f"missing annotation {key}"
+    # The RESOLVED notification says the thing is back: the last firing value is stale then.
+    assert "$value" not in alert.annotations["summary_resolved"]
     description = alert.annotations["description"]
     assert "$labels." in description
     if alert.name not in VALUELESS:
