@@ -73,8 +73,8 @@ def register(
     """Register the collectors ``config`` enables and start the GPU sampler.
 
     ``psutil_module`` and ``nvml_module`` replace the real psutil and pynvml (tests pass
-    fakes), ``powercap`` the sysfs root of the RAPL zones. A host without a driver or a GPU gets a GPU collector that yields nothing and
-    succeeds, and ``energy_meter`` is None.
+    fakes), ``powercap`` the sysfs root of the RAPL zones. A host without a driver or a GPU
+    gets a GPU collector that yields nothing and succeeds, and ``energy_meter`` is None.
     """
     named: dict[str, DescribedCollector] = {}
     if config.host:

@@ -113,10 +113,11 @@ def _discover(root: Path) -> tuple[Zone, ...]:
         found.append(((top, -1 if sub is None else sub), _zone(path, name, sub is None)))
     zones = []
     for (top, sub), zone in sorted(found, key=lambda f: f[0]):
-        if sub >= 0:  # a sub-zone is named after its package: core, dram repeat per package
+        if sub < 0:
+            zones.append(zone)
+        else:  # a sub-zone is named after its package: core, dram repeat per package
             parent = names.get(str(top), f"intel-rapl:{top}")
-            zone = Zone(f"{parent}/{zone.label}", zone.path, zone.max_range_uj, False)
-        zones.append(zone)
+            zones.append(Zone(f"{parent}/{zone.label}", zone.path, zone.max_range_uj, False))
     return tuple(zones)
 
 
