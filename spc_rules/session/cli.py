@@ -260,7 +260,14 @@ def _report(args: argparse.Namespace) -> int:
     sessions = [_with_spec(store.load(p), args) for p in args.sessions]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = report.write(sessions, out, target=args.target, metric=args.metric, png=args.png)
+    written = report.write(
+        sessions,
+        out,
+        target=args.target,
+        metric=args.metric,
+        png=args.png,
+        carbon_intensity=args.carbon_intensity,
+    )
     for path in written:
         print(path)
     return 0
