@@ -7,8 +7,10 @@
     │   └── FrameError     a malformed AWS event-stream frame (exporter.providers.wire.eventstream)
     ├── QueryError         one Prometheus API query failed; ``reason`` is a bounded label
     │                      (spc_rules.sidecar.query.promapi)
-    └── DecodeError        a Prometheus API answer is not the expected JSON
-                           (spc_rules.sidecar.query.decode)
+    ├── DecodeError        a Prometheus API answer is not the expected JSON
+    │                      (spc_rules.sidecar.query.decode)
+    └── SessionError       a research session cannot be read or used as asked; one line
+                           (spc_rules.session.store)
 
 The roots live here so both services share them; the leaves live beside the code that raises
 them, because only that code knows their reasons.
