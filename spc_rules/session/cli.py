@@ -240,6 +240,14 @@ def _compare(args: argparse.Namespace) -> int:
     sessions = [_with_spec(store.load(p), args) for p in args.sessions]
     found = cmp.compare(sessions, args.target, args.metric)
     print(table.compare_table(found))
+    intensity = energy.carbon_intensity(sessions, args.carbon_intensity)
+    targets = [t for t in energy.targets_of(sessions) if args.target in (None, t)]
+    changes = energy.compare(
+        [{t: energy.summarize(s, t, intensity) for t in targets} for s in sessions]
+    )
+    if changes:
+        print("energy per 1,000 output tokens (* significant, Mann-Whitney U):")
+        print(table.energy_change_table(changes))
     if args.csv:
         write_rows(Path(args.csv), table.COMPARE_COLUMNS, table.compare_rows(found))
     return 0

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from spc_rules.session.compare import Comparison, TrendRow
-from spc_rules.session.energy import EnergySummary
+from spc_rules.session.energy import EnergyChange, EnergySummary
 from spc_rules.session.stats import Estimate
 from spc_rules.session.summary import SeriesSummary
 
@@ -239,6 +239,21 @@ def energy_table(rows: Iterable[tuple[str, EnergySummary | None, str | None]]) -
             )
         )
     return "\n".join(([render(head, body)] if body else []) + notes)
+
+
+def energy_change_table(changes: Iterable[EnergyChange]) -> str:
+    head = ("target", "session", "median Wh/1k tokens", "change [95% CI]", "p-value")
+    body = [
+        (
+            c.target,
+            f"{c.before.session} -> {c.after.session}",
+            f"{number(c.before.wh_per_1k.value)} -> {number(c.after.wh_per_1k.value)}",
+            f"{c.change.value:+.3g} [{c.change.low:+.3g}, {c.change.high:+.3g}]",
+            f"{c.test.p_value:.2g}" + (" *" if c.significant else ""),
+        )
+        for c in changes
+    ]
+    return render(head, body) if body else ""
 
 
 def render(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:

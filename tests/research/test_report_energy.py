@@ -137,3 +137,16 @@ def test_a_bad_energy_cell_is_one_line(sessions: tuple[Path, dict[str, np.ndarra
         f"llmscope-spc session summarize: {probes}:2: energy, output_tokens and "
         "duration_seconds must be numbers"
     )
+
+
+def test_compare_prints_the_change_of_energy_per_token(
+    sessions: tuple[Path, dict[str, np.ndarray]],
+) -> None:
+    root, _ = sessions
+    result = spc("session", "compare", str(root / "cool"), str(root / "hot"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    at = lines.index("energy per 1,000 output tokens (* significant, Mann-Whitney U):")
+    (local,) = [line for line in lines[at:] if line.startswith("local ")]
+    assert "cool -> hot" in local and local.endswith(" *")
+    assert not any(line.startswith("sim ") for line in lines[at:])
