@@ -62,7 +62,11 @@ class Rapl:
         if not self.root.is_dir():
             self.problem = f"no RAPL readable: {self.root} not present (not Linux, or no RAPL)"
             return ()
-        zones = _discover(self.root)
+        try:
+            zones = _discover(self.root)
+        except OSError as err:
+            self.problem = f"no RAPL readable: cannot list {self.root} ({err.strerror})"
+            return ()
         if not zones:
             self.problem = f"no RAPL readable: no intel-rapl zone under {self.root}"
             return ()
