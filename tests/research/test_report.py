@@ -117,6 +117,7 @@ def test_flagged_points_are_marked_and_named_and_zones_are_shaded(report: Path) 
     assert [len(t["x"]) for t in ecdf["data"]] == [40, 40]
     (verdict,) = [a["text"] for a in ecdf["layout"]["annotations"]]
     assert verdict.startswith("two vs one: median +") and verdict.endswith("significant at 0.05")
+    assert "]<br>Mann-Whitney p = " in verdict
     assert "not significant" not in verdict
     box = dict(figures)["compare-sim-duration-box"]
     assert [t["type"] for t in box["data"]] == ["box", "box"]

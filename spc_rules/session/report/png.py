@@ -82,7 +82,11 @@ def _verdicts(fig: Figure, lines: Sequence[str]) -> None:
 
 
 def _sized(lines: Sequence[str]) -> Figure:
-    return Figure(figsize=(7, 4 + 0.18 * len(lines)), dpi=100)
+    return Figure(figsize=(7, 4 + 0.18 * _count(lines)), dpi=100)
+
+
+def _count(lines: Sequence[str]) -> int:
+    return sum(line.count("\n") + 1 for line in lines)
 
 
 def ecdf_png(sb: SideBySide, path: Path) -> None:
@@ -123,6 +127,6 @@ def energy_png(points: Sequence[tuple[str, FloatArray, FloatArray]], path: Path)
 
 def _save_with(fig: Figure, path: Path, lines: Sequence[str]) -> None:
     # Room below the axes for the test's lines, written on the figure as in the HTML.
-    fig.tight_layout(rect=(0, 0.05 + 0.04 * len(lines), 1, 1))
+    fig.tight_layout(rect=(0, 0.05 + 0.04 * _count(lines), 1, 1))
     _verdicts(fig, lines)
     fig.savefig(path)
