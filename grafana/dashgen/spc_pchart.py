@@ -28,9 +28,9 @@ def error_rate(grid: Grid) -> None:
             TITLE,
             "Share of failed probes in each subgroup (blue points; the built-in chart pools "
             "5 minutes of probes) against the share of the baseline (green) and the 3-sigma "
-            "limits p ± 3·sqrt(p(1-p)/n) (red), which move with the subgroup size n: wider "
-            "when a subgroup holds fewer probes. A point above the UCL is an error rate the "
-            "baseline does not explain.",
+            "limits p ± 3·σz·sqrt(p(1-p)/n) (red; σz is Laney's factor, 1 without laney), "
+            "which move with the subgroup size n: wider when a subgroup holds fewer probes. "
+            "A point above the UCL is an error rate the baseline does not explain.",
             [
                 Query(f"max(llmscope_spc_last_value{{{E}}})", "failed share"),
                 Query(f"max(llmscope_spc_center{{{E}}})", "center"),
