@@ -13,6 +13,7 @@ from __future__ import annotations
 from grafana.dashgen.layout import Grid, row
 from grafana.dashgen.panels import Query, Style, stat, timeseries
 from grafana.dashgen.promql import SIDECAR
+from grafana.dashgen.spc_chart import S
 
 # The built-in error-rate chart (spc_rules/data/default.yml): failed probes among all.
 CHART = "probe_errors"
@@ -28,7 +29,7 @@ def error_rate(grid: Grid) -> None:
             TITLE,
             "Share of failed probes in each subgroup (blue points; the built-in chart pools "
             "5 minutes of probes) against the share of the baseline (green) and the 3-sigma "
-            "limits p ± 3·σz·sqrt(p(1-p)/n) (red; σz is Laney's factor, 1 without laney), "
+            f"limits p ± 3·{S}z·sqrt(p(1-p)/n) (red; {S}z is Laney's factor, 1 without laney), "
             "which move with the subgroup size n: wider when a subgroup holds fewer probes. "
             "A point above the UCL is an error rate the baseline does not explain.",
             [
