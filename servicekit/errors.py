@@ -5,6 +5,8 @@
     │   └── DocumentError  the problems found while reading one YAML document (servicekit.yamlconf)
     ├── ProbeError         one probe failed; ``reason`` is a bounded label (exporter.errors)
     │   └── FrameError     a malformed AWS event-stream frame (exporter.providers.wire.eventstream)
+    ├── TransportError     a failure below HTTP in the probe client; ``failure`` says which, and
+    │                      exporter.transport.netfail turns it into a ProbeError's reason
     ├── QueryError         one Prometheus API query failed; ``reason`` is a bounded label
     │                      (spc_rules.sidecar.query.promapi)
     ├── DecodeError        a Prometheus API answer is not the expected JSON

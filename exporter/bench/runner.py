@@ -12,7 +12,7 @@ from exporter.bench.energy import EnergyLedger, ProbeEnergy
 from exporter.config.types import TargetConfig
 from exporter.probing.harness import ProbeResult, run_probe
 from exporter.probing.workload import probe_prompt
-from exporter.providers.protocol import ProbeContext
+from exporter.providers.protocol import ProbeContext, Recall
 from exporter.providers.table import PROVIDERS
 from exporter.transport.client import ProbeClient
 
@@ -43,6 +43,7 @@ async def run_session(
     client = client or ProbeClient(keep_per_target=concurrency)
     gate = asyncio.Semaphore(concurrency)
     order = [t for _ in range(probes) for t in targets]
+    recalls = {t.name: Recall() for t in targets}  # a target's probes share their look-ups
 
     async def one(number: int, target: TargetConfig) -> Probed:
         async with gate:
@@ -56,6 +57,7 @@ async def run_session(
                 prompt=probe_prompt(target),
                 api_key=keys.get(target.name),
                 max_body_bytes=max_body_bytes,
+                recall=recalls[target.name],
             )
             result = await run_probe(PROVIDERS[target.provider], ctx)
             energy = ledger.end(number) if ledger is not None else None

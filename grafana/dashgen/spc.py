@@ -12,7 +12,7 @@ sidecar (`job` and `instance` variables), so two sidecars never double a series.
 
 from __future__ import annotations
 
-from grafana.dashgen import spc_chart, spc_pchart
+from grafana.dashgen import incidents, spc_chart, spc_pchart
 from grafana.dashgen.layout import (
     Grid,
     annotation,
@@ -304,6 +304,7 @@ def health(grid: Grid) -> None:
 
 def build() -> Json:
     grid = Grid()
+    incidents.open_incidents(grid, SIDECAR)
     for section in (summary, alarms, spc_chart.per_series, spc_pchart.error_rate, health):
         section(grid)
     return dashboard(
@@ -344,6 +345,7 @@ def build() -> Json:
         ],
         grid,
         annotations=[
+            incidents.incident_annotation(SIDECAR),
             # At the flagged point's own time: the value is that time, in milliseconds.
             annotation(
                 "SPC violations",

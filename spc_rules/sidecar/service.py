@@ -18,40 +18,29 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import httpx
 
 from servicekit.errors import ConfigError
+from spc_rules.sidecar import stages
 from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.config.windows import backoff
-from spc_rules.sidecar.families import ChartView
-from spc_rules.sidecar.judge.evaluate import live_series
+from spc_rules.sidecar.failures import FailureLog
+from spc_rules.sidecar.incidents.engine import Failures, IncidentEngine
+from spc_rules.sidecar.incidents.identity import TargetInfo, fetch_host_cpu, fetch_info
 from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.progress import ChartProgress
 from spc_rules.sidecar.publish import SidecarCollector
 from spc_rules.sidecar.query import fetching
-from spc_rules.sidecar.query.counters import points_of
-from spc_rules.sidecar.query.fetching import CachedBaseline, Fetch, Plan
-from spc_rules.sidecar.query.points import Points, SeriesKey
-from spc_rules.sidecar.query.promapi import PromClient, QueryError
+from spc_rules.sidecar.query.fetching import CachedBaseline
+from spc_rules.sidecar.query.promapi import PromClient
 from spc_rules.sidecar.query.samplecache import Held
 from spc_rules.sidecar.shard import WHOLE, Shard
 
 log = logging.getLogger("llmscope.spc")
 
 ConfigLoader = Callable[[], SidecarConfig]
-# (chart name, "window" or "baseline") -> the chart's points
-ChartPoints = dict[tuple[str, str], dict[SeriesKey, Points]]
-
-
-@dataclass(frozen=True)
-class _Computed:
-    """What the compute stage produced, applied on the event loop afterwards."""
-
-    views: dict[str, ChartView] = field(default_factory=dict)
-    baselines: dict[str, CachedBaseline] = field(default_factory=dict)
 
 
 class Sidecar:
@@ -84,9 +73,9 @@ class Sidecar:
         # Window samples kept between cycles (samplecache.py); off: every cycle fetches all.
         self._cache_samples = cache_samples
         self._held: dict[str, Held] = {}
-        self._failed_cycles = 0
-        self._failing: set[str] = set()  # kinds of query failure of the last cycle
-        self._broken: set[str] = set()  # charts whose evaluation raised in the last cycle
+        self.failures = FailureLog(self.client.base_url)
+        self.incidents = IncidentEngine(self.config.incidents)
+        self._info = TargetInfo()
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -141,8 +130,8 @@ class Sidecar:
             # Cleared before the cycle: a reload or stop during it must not wait an interval.
             self._wake.clear()
             await self._cycle_until_stopped()
-            if self._failed_cycles:
-                delay = backoff(self._failed_cycles, self.interval)
+            if self.failures.failed_cycles:
+                delay = backoff(self.failures.failed_cycles, self.interval)
             else:
                 delay = self.interval - (loop.time() - started)
             with contextlib.suppress(TimeoutError):
@@ -166,7 +155,7 @@ class Sidecar:
         except Exception:  # a bug must not stop the sidecar serving its last results
             log.exception("evaluation cycle failed")
             self.collector.health.up = False
-            self._failed_cycles += 1
+            self.failures.failed_cycles += 1
 
     async def cycle(self) -> bool:
         """One evaluation of every chart; True when every chart was evaluated."""
@@ -177,124 +166,49 @@ class Sidecar:
         plan = fetching.plan(config, now, self._baselines, self._held)
         bodies = await fetching.query(self.client, config, plan.queries())
         t1 = time.perf_counter()
-        broken: set[str] = set()
-        points, errors, held = await asyncio.to_thread(self._points, config, plan, bodies, broken)
-        self._held = held if self._cache_samples else {}
+        failures = self.failures
+        use = stages.Stages(self.shard, self.progress, self.ledger, failures.broke)
+        decoded = await asyncio.to_thread(use.decode, config, plan, bodies)
+        self._held = decoded.held if self._cache_samples else {}
         t2 = time.perf_counter()
         cached = dict(self._baselines)
-        computed = await asyncio.to_thread(self._compute, config, now, points, cached, broken)
-        # A reload during the cycle may have removed charts this cycle evaluated.
-        current = {c.name for c in self.config.charts}
-        self.ledger.retain(current)
-        self.progress.retain(current)
-        health.matches_nothing = dict(self.progress.matches_nothing)
-        self._baselines = {
-            k: v for k, v in {**self._baselines, **computed.baselines}.items() if k in current
-        }
-        views = {**self.collector.views, **computed.views}
-        self.collector.views = {k: v for k, v in views.items() if k in current}
+        computed = await asyncio.to_thread(use.compute, config, now, decoded.points, cached)
+        self._publish(computed)
+        await self._incidents(now, decoded.failures)
         t3 = time.perf_counter()
-        failed = set(errors) | broken
+        failed = failures.cycle_ended(decoded.errors)
+        current = {c.name for c in self.config.charts}
         chart_up = {n: health.chart_up.get(n, False) for n in sorted(current)}
         chart_up.update({c.name: c.name not in failed for c in config.charts if c.name in current})
         health.chart_up = chart_up
         health.stage_seconds.update(query=t1 - t0, decode=t2 - t1, compute=t3 - t2)
         health.cycles += 1
-        for err in {id(e): e for e in errors.values()}.values():
+        for err in {id(e): e for e in decoded.errors.values()}.values():
             health.query_errors[err.reason] += 1
-        self._report(errors)
-        self._report_broken(broken)
         health.up = not failed
         return not failed
 
-    def _points(
-        self,
-        config: SidecarConfig,
-        plan: Plan,
-        bodies: dict[Fetch, list[bytes] | QueryError],
-        broken: set[str],
-    ) -> tuple[ChartPoints, dict[str, QueryError], dict[str, Held]]:
-        """Decode every fetch once, then rebuild each chart's points from it (worker thread)."""
-        samples = fetching.collect(plan, bodies)
-        charts = {c.name: c for c in config.charts}
-        points: ChartPoints = {}
-        errors: dict[str, QueryError] = {}
-        answers = [((n, "window"), got) for n, got in samples.windows.items()]
-        answers += [((n, "baseline"), got) for n, got in samples.baselines.items()]
-        for (name, purpose), got in answers:
-            if isinstance(got, QueryError):
-                errors.setdefault(name, got)
-            elif name not in broken:
-                chart = charts[name]
-                try:
-                    report = self.progress.malformed(name)
-                    points[(name, purpose)] = points_of(chart, self.shard.parts(got, chart), report)
-                except Exception:
-                    self._broke(name, broken)
-        # A chart is evaluated only when all its fetches (window, baseline) came back.
-        return {k: v for k, v in points.items() if k[0] not in errors}, errors, samples.held
+    async def _incidents(self, now: float, failures: Failures) -> None:
+        """Group this cycle's episodes into incidents (docs/incidents.md)."""
+        at_ms = round(now * 1000)
+        info = await fetch_info(self.client, at_ms, round(self.config.lookback * 1000))
+        if info is not None:
+            self._info = info
+        # The newest minute of the host CPU: a saturated probing host is our side.
+        cpu = await fetch_host_cpu(self.client, at_ms, 60_000)
+        self.incidents.configure(self.config.incidents)
+        self.incidents.update(now, self.collector.views, failures, self._info, cpu)
+        self.collector.incidents = self.incidents.incidents()
+        self.collector.incidents_opened = self.incidents.opened()
 
-    def _compute(
-        self,
-        config: SidecarConfig,
-        now: float,
-        points: ChartPoints,
-        cached: Mapping[str, CachedBaseline],
-        broken: set[str],
-    ) -> _Computed:
-        """Judge every chart whose points are here (worker thread; the ledger is only ever
-        used by one cycle at a time)."""
-        out = _Computed()
-        for chart in config.charts:
-            if (chart.name, "window") not in points:
-                continue
-            try:
-                fresh = points.get((chart.name, "baseline"))
-                if fresh is not None:
-                    out.baselines[chart.name] = CachedBaseline(chart, now, fresh)
-                known = cached.get(chart.name)
-                baseline = fresh if fresh is not None else known.points if known else None
-                live = live_series(chart, points[(chart.name, "window")], now, config.lookback)
-                result, violations = self.ledger.judge(chart, live, now, baseline)
-                out.views[chart.name] = ChartView(result, violations)
-                self.progress.observe(result, now)
-            except Exception:
-                out.baselines.pop(chart.name, None)
-                self._broke(chart.name, broken)
-        return out
-
-    def _broke(self, name: str, broken: set[str]) -> None:
-        """Note a chart whose evaluation raised; log the traceback when it starts failing."""
-        if name not in self._broken:
-            log.exception("chart %s: evaluation failed; serving its last good results", name)
-        broken.add(name)
-
-    def _report_broken(self, broken: set[str]) -> None:
-        for name in sorted(self._broken - broken):
-            log.info("chart %s: evaluated again", name)
-        self._broken = broken
-
-    def _report(self, errors: dict[str, QueryError]) -> None:
-        """Log a kind of failure when it begins, and the recovery when all have ended."""
-        logged = set(self._failing)
-        for name, err in errors.items():
-            if err.reason not in logged:
-                logged.add(err.reason)
-                log.error(
-                    "chart %s: query to %s failed (%s): %s; serving the last good results",
-                    name,
-                    self.client.base_url,
-                    err.reason,
-                    err,
-                )
-        if errors:
-            self._failed_cycles += 1
-        else:
-            if self._failing:
-                log.info(
-                    "queries to %s succeed again after %d failed cycles",
-                    self.client.base_url,
-                    self._failed_cycles,
-                )
-            self._failed_cycles = 0
-        self._failing = {err.reason for err in errors.values()}
+    def _publish(self, computed: stages.Computed) -> None:
+        """Apply a cycle's results; a reload during the cycle may have removed charts."""
+        current = {c.name for c in self.config.charts}
+        self.ledger.retain(current)
+        self.progress.retain(current)
+        self.collector.health.matches_nothing = dict(self.progress.matches_nothing)
+        self._baselines = {
+            k: v for k, v in {**self._baselines, **computed.baselines}.items() if k in current
+        }
+        views = {**self.collector.views, **computed.views}
+        self.collector.views = {k: v for k, v in views.items() if k in current}

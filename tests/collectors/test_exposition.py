@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
+from prometheus_client import disable_created_metrics, generate_latest
 
 from exporter.collectors.energy import EnergyMeter, EnergyRecorder
 from exporter.collectors.gpu import GpuCollector, peak_reader
@@ -20,6 +20,7 @@ from exporter.collectors.nvml import Nvml
 from exporter.collectors.rapl import Rapl, RaplCollector
 from exporter.collectors.sampler import PeakSampler
 from exporter.config.types import TargetConfig
+from exporter.metrics.vantage import VantageRegistry
 from testkit.fake_nvml import FakeNvml, two_gpus
 from testkit.fake_powercap import two_packages, write_powercap
 from testkit.fake_psutil import FakePsutil, fake_is_virtual
@@ -47,7 +48,7 @@ def _exposition(rapl: Rapl) -> str:
     for watts in (90_000, 450_000):
         gpus[0].power_mw = watts
         sampler.sample_once()
-    registry = CollectorRegistry()
+    registry = VantageRegistry("eu-west-1")  # as the exporter's /metrics renders it
     ticks = iter(float(i) / 1000 for i in range(100))
     monitored = MonitoredCollectors(
         {
@@ -71,6 +72,12 @@ def test_telemetry_exposition_matches_the_golden_file() -> None:
     if os.environ.get("LLMSCOPE_UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(text, encoding="utf-8")
     assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_host_and_gpu_series_carry_the_vantage() -> None:
+    samples = [line for line in exposition().splitlines() if line and not line.startswith("#")]
+    assert any(line.startswith("llmscope_gpu_") for line in samples)
+    assert [line for line in samples if 'vantage="eu-west-1"' not in line] == []
 
 
 def test_telemetry_exposition_passes_promtool() -> None:

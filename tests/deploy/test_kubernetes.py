@@ -35,15 +35,20 @@ def _plain(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 _GoYaml.add_constructor("tag:yaml.org,2002:value", _plain)
 
 
-@pytest.fixture(scope="module")
-def rendered() -> list[dict[str, Any]]:
+def render(directory: Path) -> list[dict[str, Any]]:
+    """The objects ``kubectl kustomize`` renders from a kustomization directory."""
     out = subprocess.run(
-        [require("kubectl"), "kustomize", str(KUSTOMIZATION)],
+        [require("kubectl"), "kustomize", str(directory)],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     return [doc for doc in yaml.load_all(out, Loader=_GoYaml) if doc]
+
+
+@pytest.fixture(scope="module")
+def rendered() -> list[dict[str, Any]]:
+    return render(KUSTOMIZATION)
 
 
 def by_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

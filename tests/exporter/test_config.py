@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config.defaults import builtin_config
-from exporter.config.loader import default_interval, load_file, load_text
+from exporter.config.loader import default_interval
+from exporter.configfile import builtin_config, load_file, load_text
 from exporter.providers.openai import OpenAIOptions
 from exporter.providers.simulated import Scenario, SimulatedOptions
 from servicekit.errors import ConfigError

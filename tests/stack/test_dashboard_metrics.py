@@ -38,6 +38,10 @@ NOT_SHOWN = {
     "llmscope_spc_config_last_reload_success_timestamp_seconds": "see the reload flag",
     "llmscope_spc_shift_accepted_timestamp_seconds": "read by LLMscopeSPCShiftAccepted; the "
     "alarm table counts accepted shifts in the time range",
+    "llmscope_spc_incident_resolved_timestamp_seconds": "a resolved incident leaves the open "
+    "incidents table; its page is annotated",
+    "llmscope_spc_incident_target": "read by the rules that fold probe and SLO alerts into an "
+    "incident (prometheus/rules)",
     "llmscope_spc_chart_up": "per-chart health, alerted on (LLMscopeSPCChartEvaluationFailing); "
     "the sidecar-wide llmscope_spc_up is shown",
 }

@@ -1,0 +1,147 @@
+"""The decode and compute stages of a cycle, run in a worker thread (docs/sidecar.md).
+
+Decode turns each fetch's bodies into every chart's points once; compute judges each chart
+whose fetches all came back. A chart whose decoding or evaluation raises is reported through
+``broke`` and left out; the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from spc_rules.sidecar.config.loader import SidecarConfig
+from spc_rules.sidecar.config.model import ChartConfig, IncidentSettings
+from spc_rules.sidecar.families import ChartView
+from spc_rules.sidecar.incidents.engine import Failures
+from spc_rules.sidecar.incidents.failures import FailureRun, failure_runs
+from spc_rules.sidecar.judge.evaluate import live_series
+from spc_rules.sidecar.judge.ledger import ViolationLedger
+from spc_rules.sidecar.progress import ChartProgress
+from spc_rules.sidecar.query import fetching
+from spc_rules.sidecar.query.counters import points_of
+from spc_rules.sidecar.query.decode import RawSeries
+from spc_rules.sidecar.query.fetching import CachedBaseline, Fetch, Plan
+from spc_rules.sidecar.query.points import Points, SeriesKey
+from spc_rules.sidecar.query.promapi import QueryError
+from spc_rules.sidecar.query.samplecache import Held
+from spc_rules.sidecar.shard import Shard
+
+# (chart name, "window" or "baseline") -> the chart's points
+ChartPoints = dict[tuple[str, str], dict[SeriesKey, Points]]
+# Called with a chart's name inside the ``except`` of its failure.
+Broke = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    points: ChartPoints
+    errors: dict[str, QueryError]  # per chart: the first failed fetch
+    held: dict[str, Held]  # window samples to keep for the next cycle
+    failures: Failures = field(default_factory=dict)  # the failure chart's runs
+
+
+@dataclass(frozen=True)
+class Computed:
+    """What the compute stage produced, applied on the event loop afterwards."""
+
+    views: dict[str, ChartView] = field(default_factory=dict)
+    baselines: dict[str, CachedBaseline] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stages:
+    """What the stages use besides a cycle's own data: the shard's series, the charts'
+    progress, the ledger of what each series keeps, and where a broken chart is reported."""
+
+    shard: Shard
+    progress: ChartProgress
+    ledger: ViolationLedger
+    broke: Broke
+
+    def decode(
+        self, config: SidecarConfig, plan: Plan, bodies: dict[Fetch, list[bytes] | QueryError]
+    ) -> Decoded:
+        return decode(config, plan, bodies, self)
+
+    def compute(
+        self,
+        config: SidecarConfig,
+        now: float,
+        points: ChartPoints,
+        cached: Mapping[str, CachedBaseline],
+    ) -> Computed:
+        return compute(config, now, points, cached, self)
+
+
+def decode(
+    config: SidecarConfig,
+    plan: Plan,
+    bodies: dict[Fetch, list[bytes] | QueryError],
+    use: Stages,
+) -> Decoded:
+    """Decode every fetch once, then rebuild each chart's points from it."""
+    samples = fetching.collect(plan, bodies)
+    charts = {c.name: c for c in config.charts}
+    points: ChartPoints = {}
+    failures: dict[str, dict[SeriesKey, FailureRun]] = {}
+    errors: dict[str, QueryError] = {}
+    broken: set[str] = set()
+    answers = [((n, "window"), got) for n, got in samples.windows.items()]
+    answers += [((n, "baseline"), got) for n, got in samples.baselines.items()]
+    for (name, purpose), got in answers:
+        if isinstance(got, QueryError):
+            errors.setdefault(name, got)
+        elif name not in broken:
+            chart = charts[name]
+            try:
+                report = use.progress.malformed(name)
+                parts = use.shard.parts(got, chart)
+                points[(name, purpose)] = points_of(chart, parts, report)
+                if purpose == "window" and name == config.incidents.failures:
+                    failures[name] = _runs(config.incidents, chart, parts)
+            except Exception:
+                broken.add(name)
+                use.broke(name)
+    # A chart is evaluated only when all its fetches (window, baseline) came back.
+    kept = {k: v for k, v in points.items() if k[0] not in errors and k[0] not in broken}
+    runs = {k: v for k, v in failures.items() if k not in errors and k not in broken}
+    return Decoded(kept, errors, samples.held, runs)
+
+
+def _runs(
+    settings: IncidentSettings, chart: ChartConfig, parts: Sequence[list[RawSeries]]
+) -> dict[SeriesKey, FailureRun]:
+    numerator, denominator = parts
+    return failure_runs(
+        numerator, denominator, chart.by, settings.reason_label, settings.min_failures
+    )
+
+
+def compute(
+    config: SidecarConfig,
+    now: float,
+    points: ChartPoints,
+    cached: Mapping[str, CachedBaseline],
+    use: Stages,
+) -> Computed:
+    """Judge every chart whose points are here (the ledger is only ever used by one cycle
+    at a time)."""
+    out = Computed()
+    for chart in config.charts:
+        if (chart.name, "window") not in points:
+            continue
+        try:
+            fresh = points.get((chart.name, "baseline"))
+            if fresh is not None:
+                out.baselines[chart.name] = CachedBaseline(chart, now, fresh)
+            known = cached.get(chart.name)
+            baseline = fresh if fresh is not None else known.points if known else None
+            live = live_series(chart, points[(chart.name, "window")], now, config.lookback)
+            result, violations = use.ledger.judge(chart, live, now, baseline)
+            out.views[chart.name] = ChartView(result, violations)
+            use.progress.observe(result, now)
+        except Exception:
+            out.baselines.pop(chart.name, None)
+            use.broke(chart.name)
+    return out
