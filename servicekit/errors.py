@@ -11,8 +11,10 @@
     │                      (spc_rules.sidecar.query.promapi)
     ├── DecodeError        a Prometheus API answer is not the expected JSON
     │                      (spc_rules.sidecar.query.decode)
-    └── StartError         a part of the local stack could not start or become healthy
-                           (llmscope_stack.supervise)
+    ├── StartError         a part of the local stack could not start or become healthy
+    │                      (llmscope_stack.supervise)
+    └── SessionError       a research session cannot be read or used as asked; one line
+                           (spc_rules.session.store)
 
 The roots live here so both services share them; the leaves live beside the code that raises
 them, because only that code knows their reasons.

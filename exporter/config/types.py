@@ -78,6 +78,7 @@ class CollectorsConfig:
     per_cpu: bool = False
     gpu: bool = True
     gpu_sample_interval: float = 0.5
+    rapl: bool = True  # CPU energy through Linux powercap (exporter.collectors.rapl)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ sidecar (`job` and `instance` variables), so two sidecars never double a series.
 
 from __future__ import annotations
 
-from grafana.dashgen import incidents, spc_chart
+from grafana.dashgen import incidents, spc_chart, spc_pchart
 from grafana.dashgen.layout import (
     Grid,
     annotation,
@@ -305,7 +305,7 @@ def health(grid: Grid) -> None:
 def build() -> Json:
     grid = Grid()
     incidents.open_incidents(grid, SIDECAR)
-    for section in (summary, alarms, spc_chart.per_series, health):
+    for section in (summary, alarms, spc_chart.per_series, spc_pchart.error_rate, health):
         section(grid)
     return dashboard(
         UID,
@@ -331,6 +331,12 @@ def build() -> Json:
                 "series",
                 "Series",
                 f'label_values(llmscope_spc_limits_available{{{SIDECAR}, chart="$chart"}}, series)',
+            ),
+            query_variable(
+                spc_pchart.VARIABLE,
+                "Error-rate series",
+                "label_values(llmscope_spc_limits_available"
+                f'{{{SIDECAR}, chart="{spc_pchart.CHART}"}}, series)',
             ),
             *(
                 hidden_variable(name, f"label_values(llmscope_spc_chart_info{{{CHART}}}, {name})")

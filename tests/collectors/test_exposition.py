@@ -7,6 +7,7 @@ diff: every metric name, help text, type and label LLMscope publishes for teleme
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from prometheus_client import disable_created_metrics, generate_latest
@@ -16,10 +17,12 @@ from exporter.collectors.gpu import GpuCollector, peak_reader
 from exporter.collectors.health import MonitoredCollectors
 from exporter.collectors.host import HostCollector
 from exporter.collectors.nvml import Nvml
+from exporter.collectors.rapl import Rapl, RaplCollector
 from exporter.collectors.sampler import PeakSampler
 from exporter.config.types import TargetConfig
 from exporter.metrics.vantage import VantageRegistry
 from testkit.fake_nvml import FakeNvml, two_gpus
+from testkit.fake_powercap import two_packages, write_powercap
 from testkit.fake_psutil import FakePsutil, fake_is_virtual
 from tests.collectors.exposition import promtool_findings
 
@@ -31,6 +34,13 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 def exposition() -> str:
+    with tempfile.TemporaryDirectory() as folder:
+        rapl = Rapl(write_powercap(Path(folder) / "powercap", two_packages()))
+        rapl.open()
+        return _exposition(rapl)
+
+
+def _exposition(rapl: Rapl) -> str:
     gpus = two_gpus()
     nvml = Nvml(FakeNvml(gpus))
     devices = nvml.open()
@@ -44,6 +54,7 @@ def exposition() -> str:
         {
             "host": HostCollector(FakePsutil(), per_cpu=True, is_virtual=fake_is_virtual),
             "gpu": GpuCollector(nvml, devices, sampler),
+            "rapl": RaplCollector(rapl),
         },
         clock=lambda: next(ticks),
     )

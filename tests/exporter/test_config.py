@@ -224,6 +224,16 @@ def test_gpu_sample_interval_has_a_floor() -> None:
     ]
 
 
+def test_rapl_collector_switch() -> None:
+    text = """\
+    global: {collectors: {rapl: {enabled: false, zone: x}}}
+    targets: [{name: a, provider: simulated, model: m}]
+    """
+    assert errors_of(text) == [
+        't.yml:1: global.collectors.rapl.zone: unknown key "zone" (known: enabled)'
+    ]
+
+
 def test_a_key_pasted_into_api_key_env_is_refused_without_echo() -> None:
     text = """\
     targets:
