@@ -22,9 +22,11 @@ from testkit.openai_fake import error_script, stream_script
 @dataclass
 class Fleet:
     models: Sequence[str]
-    ttft: float = 0.15
-    gap: float = 0.01
-    spread: float = 0.1  # sigma of ln(ttft) per probe
+    # Long enough that a busy test machine's scheduling jitter (milliseconds) is small
+    # against the delays and their spread.
+    ttft: float = 0.25
+    gap: float = 0.04
+    spread: float = 0.2  # sigma of ln(ttft) per probe
     endpoints: list[FakeServer] = field(default_factory=list)
     factor: dict[tuple[int, str], float] = field(default_factory=dict)
     failing: set[int] = field(default_factory=set)

@@ -71,6 +71,9 @@ def test_a_leaning_target_widens_an_endpoint_but_never_pages_alone() -> None:
 def test_a_calm_statistic_below_the_join_pressure_is_not_moving() -> None:
     groups = decide([move("b-m1"), move("b-m2", alarmed=False, pressure=0.2)], FLEET)
     assert [(g.scope, g.subject) for g in groups] == [("target", "b-m1")]
+    # Half way to its line, but its newest point sits near the reference: noise.
+    groups = decide([move("b-m1"), move("b-m2", alarmed=False, pressure=0.8, ratio=1.1)], FLEET)
+    assert [(g.scope, g.subject) for g in groups] == [("target", "b-m1")]
 
 
 def test_one_model_on_several_endpoints_is_a_model_incident() -> None:
@@ -79,10 +82,14 @@ def test_one_model_on_several_endpoints_is_a_model_incident() -> None:
     assert "2 of 2 endpoints" in groups[0].evidence
 
 
-def test_targets_of_most_endpoints_of_a_vantage_are_the_vantage() -> None:
-    groups = decide([move("a-m1"), move("b-m3"), move("c-m2")], FLEET)
+def test_most_probes_across_endpoints_of_a_vantage_are_the_vantage() -> None:
+    moved = [move("a-m1"), move("a-m2"), move("b-m3"), move("c-m2"), move("c-m3")]
+    groups = decide(moved, FLEET)
     assert [(g.scope, g.subject) for g in groups] == [("vantage", "eu")]
     assert groups[0].evidence.startswith("vantage eu: 3 of 3 endpoints")
+    # One target on each endpoint is a third of what the vantage probes: not our side.
+    few = decide([move("a-m1"), move("b-m3"), move("c-m2")], FLEET)
+    assert [g.scope for g in few] == ["target", "target", "target"]
 
 
 def test_network_failures_across_endpoints_are_our_side() -> None:
@@ -107,10 +114,13 @@ def test_a_move_of_our_own_side_only_is_the_vantage() -> None:
     assert "our side moved: proxy_overhead" in groups[0].evidence
 
 
-def test_movement_across_endpoints_and_models_is_the_vantage() -> None:
+def test_an_endpoint_and_a_target_elsewhere_are_two_incidents() -> None:
     groups = decide([move("a-m1"), move("c-m1"), move("c-m2"), move("c-m3")], FLEET)
-    # Two endpoints of three moved, with several models: most of the vantage's endpoints.
-    assert [(g.scope, g.subject) for g in groups] == [("vantage", "eu")]
+    # Four probes of nine: not most of what the vantage probes.
+    assert [(g.scope, g.subject) for g in groups] == [
+        ("endpoint", "https://c.example:443"),
+        ("target", "a-m1"),
+    ]
     groups = decide([move("a-m1"), move("c-m1", alarmed=False, pressure=0.7)], FLEET)
     assert [(g.scope, g.subject) for g in groups] == [("model", "m1")]
 

@@ -2,12 +2,13 @@
 
 A probe is a target seen from one vantage. It **moves** when one of its chart series has an
 open episode (it is *alarmed*) or a detector statistic at least ``JOIN_PRESSURE`` of the way to
-its decision line (it *leans*: not yet an alarm, but moving with the others). Groups, widest
+its decision line with its newest point ``JOIN_RATIO`` from the reference (it *leans*: not yet
+an alarm, but moving with the others). Groups, widest
 first, each taking the probes it covers (docs/incidents.md has the table and the reasons):
 
-- ``vantage`` V: alarmed probes of V span at least two endpoints and at least ``SHARE`` of the
-  endpoints V probes, and more than one model (one model on several endpoints is the
-  model's); or failures for network reasons (dns, connect, tls) span two endpoints; or its
+- ``vantage`` V: alarmed probes of V are at least ``SHARE`` of its probes, span at least two
+  endpoints and ``SHARE`` of the endpoints V probes, and more than one model (one model on
+  several endpoints is the model's); or failures for network reasons (dns, connect, tls) span two endpoints; or its
   host's CPU is saturated (``CPU_SATURATED``) while two or more of its probes are alarmed; or
   the alarmed series are all of charts on our side (``side: ours``: a proxy's own time);
 - ``endpoint`` E: at least two targets of E move, and at least ``SHARE`` of its targets;
@@ -27,7 +28,8 @@ from dataclasses import dataclass
 from spc_rules.sidecar.incidents.evidence import describe
 from spc_rules.sidecar.incidents.model import NETWORK_REASONS, Identity, Movement, Scope
 
-JOIN_PRESSURE = 0.5  # a statistic half way to its line: moving with the others
+JOIN_PRESSURE = 0.5  # a statistic half way to its line: moving with the others ...
+JOIN_RATIO = 1.3  # ... when its newest point is at least this far from the reference
 CPU_SATURATED = 0.9  # a probing host this busy slows its own measurements
 SHARE = 0.5  # of an endpoint's targets (of a vantage's endpoints) that must move
 
@@ -61,7 +63,7 @@ def decide(
     known = sorted(set(population))
     moving: dict[Probe, list[Movement]] = defaultdict(list)
     for m in movements:
-        if m.alarmed or m.pressure >= JOIN_PRESSURE:
+        if m.alarmed or _leans(m):
             moving[m.identity.probe].append(m)
     who = {i.probe: i for i in known}
     for probe, ms in moving.items():
@@ -70,6 +72,12 @@ def decide(
     groups = [*_vantages(state, known), *_endpoints(state, known), *_models(state)]
     groups += _targets(state)
     return groups
+
+
+def _leans(m: Movement) -> bool:
+    """Half way to its line, and (where its ratio is known) materially moved: a statistic
+    that noise pushed up while the points sit near the reference is not moving."""
+    return m.pressure >= JOIN_PRESSURE and not (m.ratio < JOIN_RATIO)
 
 
 class _Claims:
@@ -109,8 +117,10 @@ def _enough(moved: int, total: int) -> bool:
 
 def _vantages(state: _Claims, known: Sequence[Identity]) -> Iterator[Group]:
     endpoints: dict[str, set[str]] = defaultdict(set)
+    probes_of: dict[str, set[Probe]] = defaultdict(set)
     for i in known:
         endpoints[i.vantage].add(i.endpoint)
+        probes_of[i.vantage].add(i.probe)
     for vantage in sorted({state.who[p].vantage for p in state.free()}):
         probes = [p for p in state.free() if state.who[p].vantage == vantage]
         # Only alarmed probes count here: a leaning one may widen an endpoint, not blame us.
@@ -126,7 +136,9 @@ def _vantages(state: _Claims, known: Sequence[Identity]) -> Iterator[Group]:
         }
         ours = [p for p in probes if _ours(state.moving[p])]
         total = len(endpoints.get(vantage, set()) | moved)
-        spread = _enough(len(moved), total) and len(models) >= 2
+        # Our side moves most of what we probe: most endpoints, most probes, several models.
+        share = len(alarmed) >= SHARE * len(probes_of.get(vantage, set()) | set(probes))
+        spread = _enough(len(moved), total) and len(models) >= 2 and share
         hot = state.host_cpu.get(vantage, 0.0) >= CPU_SATURATED and len(alarmed) >= 2
         if (spread or hot or len(network) >= 2) and alarmed:
             yield state.take("vantage", vantage or "unknown", probes, total)
