@@ -26,7 +26,7 @@ class Fleet:
     # against the delays and their spread.
     ttft: float = 0.25
     gap: float = 0.04
-    spread: float = 0.2  # sigma of ln(ttft) per probe
+    spread: float = 0.2  # sigma of ln(delay) per probe, first chunk and gaps
     endpoints: list[FakeServer] = field(default_factory=list)
     factor: dict[tuple[int, str], float] = field(default_factory=dict)
     failing: set[int] = field(default_factory=set)
@@ -68,9 +68,12 @@ class Fleet:
                 if index in self.failing:
                     return error_script(503, "The server is overloaded", kind="server_error")
                 k = self.factor.get((index, model), 1.0)
-                noise = rng.lognormvariate(0.0, self.spread)
+                # Real servers' delays vary from request to request, the first chunk's and
+                # the gaps' alike: without spread a chart's sigma is the machine's jitter.
+                first = rng.lognormvariate(0.0, self.spread)
+                gaps = rng.lognormvariate(0.0, self.spread)
             pieces = ["a", "b", "c", "d"]
-            return stream_script(pieces, ttft=self.ttft * k * noise, gap=self.gap * k)
+            return stream_script(pieces, ttft=self.ttft * k * first, gap=self.gap * k * gaps)
 
         return answer
 
