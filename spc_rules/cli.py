@@ -27,6 +27,8 @@ from spc_rules.sidecar.config.loader import (
     builtin_config,
     load_file,
 )
+from spc_rules.sidecar.config.presets import wanted_names
+from spc_rules.sidecar.discovery import DiscoveryError, stored_names
 from spc_rules.sidecar.presetwatch import PresetWatcher
 from spc_rules.sidecar.service import Sidecar
 from spc_rules.sidecar.shard import WHOLE, Shard, parse_shard
@@ -128,9 +130,10 @@ def _check_presets(args: argparse.Namespace) -> int:
         print("presets: none")
         return 0
     watcher = PresetWatcher(args.prometheus_url)
-    found = watcher.ask(config)
-    if found is None:
-        print(f"presets: {watcher.failing}", file=sys.stderr)
+    try:
+        found = stored_names(args.prometheus_url, wanted_names(config.presets), 10.0)
+    except DiscoveryError as err:
+        print(f"presets: {err}", file=sys.stderr)
         return 1
     for line in watcher.listing(config, found).lines():
         print(line)
