@@ -23,11 +23,14 @@ def test_vllm_exposition_is_what_prometheus_client_writes_for_vllms_families() -
     ours = Exposition("vllm")
     theirs: dict[str, Histogram | Counter] = {}
     for family in ENGINES["vllm"]:
-        cls = Histogram if family.kind == "histogram" else Counter
-        kwargs = {"buckets": family.buckets} if family.kind == "histogram" else {}
-        theirs[family.name] = cls(
-            family.name, family.help, family.labels, registry=registry, **kwargs
-        )
+        if family.kind == "histogram":
+            theirs[family.name] = Histogram(
+                family.name, family.help, family.labels, registry=registry, buckets=family.buckets
+            )
+        else:
+            theirs[family.name] = Counter(
+                family.name, family.help, family.labels, registry=registry
+            )
     values = np.random.default_rng(5).lognormal(0.0, 1.0, 50)
     for family in ENGINES["vllm"]:
         if family.kind == "histogram":
