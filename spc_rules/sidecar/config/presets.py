@@ -157,7 +157,7 @@ def read_selection(
     known = engine_names()
     if isinstance(node, yaml.ScalarNode):
         value = reader.choice(node, "presets", ("auto", "none"), "presets mode")
-        mode: Mode = "auto" if value == "auto" else "none"
+        mode: Mode = "none" if value == "none" else "auto"  # a bad value is reported once
         return PresetSelection(mode=mode, defaults=defaults)
     items = reader.sequence(node, "presets")
     engines: list[str] = []
@@ -205,11 +205,10 @@ def read_preset_chart(
         return None
     found = find(ref)
     if found is None:
-        reader.fail(
-            ref_node,
-            join_path(path, PRESET_KEY),
-            f'unknown preset "{ref}" (known: {", ".join(all_refs())})',
-        )
+        engine = ref.partition("/")[0]
+        refs = [r for r in all_refs() if r.startswith(engine + "/")]
+        known = f"known: {', '.join(refs)}" if refs else f"engines: {', '.join(engine_names())}"
+        reader.fail(ref_node, join_path(path, PRESET_KEY), f'unknown preset "{ref}" ({known})')
         return None
     _, _, preset = found
     own = [(k, v) for k, v in node.value if getattr(k, "value", None) != PRESET_KEY]
