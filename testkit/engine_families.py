@@ -233,6 +233,12 @@ ENGINES: Mapping[str, tuple[Family, ...]] = {
             "Provider",
             _LITELLM_DEPLOYMENT,
         ),
+        Family(
+            "litellm_remaining_tokens_metric",
+            "gauge",
+            "remaining tokens for model, returned from LLM API Provider",
+            _LITELLM_DEPLOYMENT,
+        ),
     ),
 }
 # metrics-rs writes counters under their own name; prometheus_client appends _total.

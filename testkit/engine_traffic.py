@@ -161,3 +161,5 @@ class Process:
         # The provider's x-ratelimit-remaining-requests: falls with use, refilled by its window.
         left = m.value("litellm_remaining_requests_metric", deployment, 10_000.0) - n
         m.set("litellm_remaining_requests_metric", deployment, left if left > 500 else 10_000.0)
+        tokens = m.value("litellm_remaining_tokens_metric", deployment, 2e6) - 300.0 * n
+        m.set("litellm_remaining_tokens_metric", deployment, tokens if tokens > 1e5 else 2e6)

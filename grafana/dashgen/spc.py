@@ -12,7 +12,7 @@ sidecar (`job` and `instance` variables), so two sidecars never double a series.
 
 from __future__ import annotations
 
-from grafana.dashgen import spc_chart
+from grafana.dashgen import serving, spc_chart
 from grafana.dashgen.layout import (
     Grid,
     annotation,
@@ -304,7 +304,14 @@ def health(grid: Grid) -> None:
 
 def build() -> Json:
     grid = Grid()
-    for section in (summary, alarms, spc_chart.per_series, health):
+    for section in (
+        summary,
+        alarms,
+        spc_chart.per_series,
+        serving.per_engine,
+        serving.litellm,
+        health,
+    ):
         section(grid)
     return dashboard(
         UID,
@@ -331,6 +338,7 @@ def build() -> Json:
                 "Series",
                 f'label_values(llmscope_spc_limits_available{{{SIDECAR}, chart="$chart"}}, series)',
             ),
+            serving.engine_variable(),
             *(
                 hidden_variable(name, f"label_values(llmscope_spc_chart_info{{{CHART}}}, {name})")
                 for name in ("metric", "selector", "by")

@@ -2,8 +2,9 @@
 
 At every load (the start, SIGHUP, ``POST /-/reload``) the watcher asks Prometheus which of the
 presets' metric names it stores (``discovery.py``) and adds the preset charts that have data
-beside the file's own. Every ``REFRESH`` it asks again and reloads when the answer changed,
-so an engine deployed later is charted without a restart, and one removed leaves. When
+beside the file's own. Every ``global.presets_refresh`` (5m) it asks again and reloads when
+the answer changed, so an engine deployed later is charted without a restart, and one removed
+leaves. When
 Prometheus cannot answer, the last answer stands (none at a start: ``auto`` then charts no
 preset until it can), and the next question comes sooner.
 """
@@ -21,8 +22,7 @@ from spc_rules.sidecar.discovery import Discover, DiscoveryError, stored_names
 
 log = logging.getLogger("llmscope.spc")
 
-REFRESH = 300.0  # seconds between two questions while Prometheus answers
-RETRY = 60.0  # ... and while it does not
+RETRY = 60.0  # seconds between two questions while Prometheus does not answer (at most)
 MAX_TIMEOUT = 10.0  # a load waits at most this long for the answer
 
 
@@ -87,9 +87,11 @@ class PresetWatcher:
     async def watch(
         self, current: Callable[[], SidecarConfig], reload: Callable[[], object]
     ) -> None:
-        """Ask again every REFRESH (RETRY while failing); reload when the answer changed."""
+        """Ask again every ``presets_refresh`` (at most RETRY while failing); reload when the
+        answer changed."""
         while True:
-            await asyncio.sleep(RETRY if self.failing else REFRESH)
+            refresh = current().presets_refresh
+            await asyncio.sleep(min(refresh, RETRY) if self.failing else refresh)
             config = current()
             if config.presets.mode == "none":
                 continue

@@ -196,11 +196,11 @@ def test_the_watcher_adds_found_presets_and_keeps_them_while_prometheus_is_down(
 
 
 def test_the_watcher_reloads_when_an_engine_appears(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(presetwatch, "REFRESH", 0.01)
     monkeypatch.setattr(presetwatch, "RETRY", 0.01)
     prom = _Prometheus(set())
     watcher = PresetWatcher("http://prom", prom)
-    current = watcher.apply(builtin_config())
+    current = watcher.apply(_load("global: {presets_refresh: 10ms}\n"))
+    assert current.presets_refresh == 0.01
     reloads: list[int] = []
 
     async def scenario() -> None:

@@ -41,6 +41,7 @@ _GLOBAL_KEYS = frozenset(
         "hold",
         "min_points",
         "paging",
+        "presets_refresh",
     }
 )
 
@@ -61,8 +62,10 @@ class SidecarConfig:
     # Ask the API for gzip: worth it across a slow network, not on a local one.
     compression: bool = False
     source: str = BUILTIN_SOURCE
-    # Engine presets to add once Prometheus says which exist (config/presets.py).
+    # Engine presets to add once Prometheus says which exist (config/presets.py), asked
+    # again this often (sidecar/presetwatch.py).
     presets: PresetSelection = NO_PRESETS
+    presets_refresh: float = 300.0
 
 
 def load_file(path: str | Path) -> SidecarConfig:
@@ -132,6 +135,7 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
         == "gzip",
         source=source,
         presets=selection,
+        presets_refresh=opt(gkeys, "presets_refresh", p, reader.duration, base.presets_refresh),
     )
 
 
