@@ -17,7 +17,7 @@ ENGINES = ("vllm", "sglang", "tgi", "litellm", "trtllm")
 _P = "(aborts|failures)"
 LATENCY = f'{SIDECAR}, chart=~"${{engine}}_.*", chart!~"${{engine}}_{_P}"'
 SHARE = f'{SIDECAR}, chart=~"${{engine}}_{_P}"'
-LITELLM = f'{SIDECAR}, chart=~"litellm_(overhead|api_latency)"'
+LITELLM = f'{SIDECAR}, chart=~"litellm_(request_latency|api_latency|overhead)"'
 
 
 def engine_variable() -> Json:
@@ -111,10 +111,11 @@ def litellm(grid: Grid) -> None:
     grid.add(
         timeseries(
             "Proxy overhead beside the upstream call",
-            "litellm_overhead (side ours: the proxy's own time per request, observed in "
-            "seconds although its help text says milliseconds) and litellm_api_latency "
-            "(side provider: the upstream call), each against its limits. A shift in the first "
-            "is ours to fix, one in the second the provider's.",
+            "litellm_request_latency (the whole request), litellm_api_latency (side provider: "
+            "the upstream call) and litellm_overhead (side ours: the proxy's own time per "
+            "request, observed in seconds although its help text says milliseconds), each "
+            "against its limits. A shift in the overhead is ours to fix, one in the upstream "
+            "call the provider's.",
             _lines(LITELLM, "{{chart}} {{series}}"),
             "s",
         ),

@@ -45,11 +45,12 @@ def _estate(end: float) -> str:
     rng = np.random.default_rng(2323)
     times = end - SCRAPE * np.arange(HOURS * 3600 / SCRAPE)[::-1]
     scrapes: dict[str, list[tuple[float, list[tuple[str, str, float]]]]] = {}
-    for engine, instance, labels in PROCESSES:
+    for i, (engine, instance, labels) in enumerate(PROCESSES):
         process = Process(engine, labels, rng, Workload(rate=2.0))
         target = {"job": engine, "instance": instance}
         rows = scrapes.setdefault(f"{engine}/{instance}", [])
-        for ts in times.tolist():
+        # Prometheus scrapes each target at its own offset within the interval.
+        for ts in (times - 2.1 * i).tolist():
             slow = labels.get("model_name") == SLOW_MODEL and ts > end - SLOW_FOR
             process.slow = 2.0 if slow else 1.0
             # A day's rhythm: the request rate drifts by a third over the three hours.

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spc_rules.sidecar.config.loader import builtin_config
+from spc_rules.sidecar.config.loader import builtin_config, load_text
 from spc_rules.sidecar.config.presets import wanted_names
 from spc_rules.sidecar.discovery import stored_names
+from testkit.backends import filled_victoria_metrics
 from testkit.engine_http import ServedEngines
 from testkit.engine_traffic import Process, Workload
 from testkit.realservers import Prometheus, free_port, http_get, prometheus
@@ -146,3 +147,17 @@ def test_the_sidecar_charts_every_engine_it_finds_with_limits(
     info = {dict(k[1])["chart"] for k in got if k[0] == "llmscope_spc_chart_info"}
     assert info == set(CHARTS) | set(P_CHARTS)
     assert not info & set(ABSENT)
+
+
+def test_discovery_answers_the_same_on_victoriametrics() -> None:
+    process = Process("vllm", ENGINES["vllm"], np.random.default_rng(4))
+    process.run(60.0)
+    stamp = round(time.time() * 1000) - 60_000
+    text = "".join(f"{s} {v!r} {stamp}\n" for _, s, v in process.metrics.samples())
+    wanted = wanted_names(load_text("presets: [vllm, tgi]\n", "t").presets)
+    with filled_victoria_metrics(text) as vm:
+        found = stored_names(vm.url, wanted, 5.0)
+    histograms = ("e2e_request_latency", "time_to_first_token", "time_per_output_token")
+    names = [f"vllm:{h}_seconds" for h in (*histograms, "request_queue_time")]
+    expected = {f"{n}{s}" for n in names for s in ("_sum", "_count")}
+    assert found == expected | {"vllm:request_success_total"}
