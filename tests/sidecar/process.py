@@ -36,4 +36,8 @@ def sidecar_process(
     finally:
         if process.poll() is None:
             process.terminate()
-            process.wait(10)
+            try:  # a cycle's compute thread (a paging design) can outlast the stop
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
