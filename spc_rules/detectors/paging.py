@@ -32,10 +32,8 @@ from functools import lru_cache
 from typing import Literal
 
 from spc_rules.detectors.runlength import (
-    DEFAULT_STATES,
     arl,
     averaged_arl,
-    lone_outlier_alarm_probability,
     run_length_quantiles,
     solve_h,
 )
@@ -111,11 +109,6 @@ class CusumDesign:
     reference_sd: float
     arl1_points: float  # ARL at the reference shift, zero state, no outliers
     outlier_rate: float
-    lone_outlier_page_probability: float  # P(one outlier alarms alone), random in-control time
-
-    def arl_at(self, shift_sigmas: float) -> float:
-        """Zero-state ARL (points) for a sustained shift of z by shift_sigmas (no outliers)."""
-        return arl(self.h, self.k, clip=self.clip, mu=shift_sigmas)
 
     def run_length_quantiles(
         self, shift_sigmas: float, probs: Sequence[float] = (0.5, 0.95)
@@ -199,7 +192,4 @@ def _design(
         reference_sd=sd,
         arl1_points=arl(h, k, clip=clip, mu=shift),
         outlier_rate=outlier_rate,
-        lone_outlier_page_probability=lone_outlier_alarm_probability(
-            h, k, clip=clip, outlier_rate=outlier_rate, states=DEFAULT_STATES
-        ),
     )

@@ -30,6 +30,19 @@ def _stored(*metrics: str) -> set[str]:
     return {f"{m}{suffix}" for m in metrics for suffix in ("_sum", "_count")}
 
 
+def test_litellm_charts_say_whose_time_they_measure() -> None:
+    config = _load("presets: [litellm]\n")
+    sides = {p.chart.name: p.chart.side for p in resolve(config.presets, (), None)}
+    assert sides == {
+        "litellm_request_latency": "unknown",
+        "litellm_api_latency": "provider",
+        "litellm_api_time_to_first_token": "provider",
+        "litellm_overhead": "ours",
+        "litellm_queue_time": "ours",
+        "litellm_failures": "unknown",
+    }
+
+
 def test_every_engine_has_latency_charts_and_all_but_trtllm_a_failure_share() -> None:
     engines = {e.name: e for e in catalog()}
     assert set(engines) == {"vllm", "sglang", "tgi", "litellm", "trtllm"}
@@ -96,7 +109,7 @@ def test_a_chart_starts_from_a_preset_and_changes_fields() -> None:
         ("model_name",),
         10.0,
     )
-    assert e2e.ewma is not None
+    assert "ewma" in e2e.signals
     assert (queue.name, queue.by) == ("vllm_queue_slo", ("model_name", "instance"))
     stored = _stored("vllm:e2e_request_latency_seconds", "vllm:request_queue_time_seconds")
     # The presets they started from are not charted a second time.

@@ -113,6 +113,13 @@ charts:
     lsl: 1ms
     ewma: true
     cusum: true
+  # The error-rate p chart of the SPC dashboard, in 2 s subgroups: sim-flaky fails 40%.
+  - name: probe_errors
+    kind: p
+    numerator: 'gen_ai_client_operation_duration_seconds_count{{error_type!=""}}'
+    denominator: gen_ai_client_operation_duration_seconds_count
+    by: [target]
+    subgroup: 2s
 """ + "".join(f"  - {{preset: {ref}, subgroup: 5s}}\n" for ref in _FAILURES)
 
 PROMETHEUS_CONFIG = """

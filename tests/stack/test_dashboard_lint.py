@@ -41,7 +41,7 @@ DS_VARIABLE = "${datasource}"
 # for these metrics; anything else is a typo Grafana would silently show as a bare number.
 UNITS = frozenset(
     {"none", "short", "percent", "percentunit", "bool", "bool_yes_no", "bool_on_off"}
-    | {"s", "ms", "µs", "ns", "m", "h", "d", "dtdurations", "dateTimeFromNow"}
+    | {"s", "ms", "µs", "ns", "m", "h", "d", "dtdurations", "dateTimeFromNow", "dateTimeAsIso"}
     | {"bytes", "decbytes", "Bps", "binBps", "bps", "iops", "ops", "reqps", "cps", "rps"}
     | {"currencyUSD", "watt", "kwatt", "joule", "watth", "kwatth", "celsius", "hertz"}
 )

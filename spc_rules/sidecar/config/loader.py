@@ -7,7 +7,7 @@ keys themselves are read in ``spc_rules.sidecar.config.charts``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -15,7 +15,8 @@ import yaml
 
 from servicekit.yamlconf import Reader, join_path, load_document, read_file
 from spc_rules.sidecar.config.detectors import read_paging
-from spc_rules.sidecar.config.model import ChartConfig, ChartDefaults
+from spc_rules.sidecar.config.incidents import check_failures, read_incidents
+from spc_rules.sidecar.config.model import ChartConfig, ChartDefaults, IncidentSettings
 from spc_rules.sidecar.config.presets import (
     NO_PRESETS,
     PresetSelection,
@@ -61,6 +62,7 @@ class SidecarConfig:
     baseline_refresh: float = 600.0
     # Ask the API for gzip: worth it across a slow network, not on a local one.
     compression: bool = False
+    incidents: IncidentSettings = field(default_factory=IncidentSettings)
     source: str = BUILTIN_SOURCE
     # Engine presets to add once Prometheus says which exist (config/presets.py), asked
     # again this often (sidecar/presetwatch.py).
@@ -83,7 +85,7 @@ def load_text(text: str, source: str) -> SidecarConfig:
 
 
 def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | None:
-    keys = reader.mapping(root, "", {"global", "charts", "presets"})
+    keys = reader.mapping(root, "", {"global", "charts", "presets", "incidents"})
     if keys is None:
         return None
     g = keys.get("global")
@@ -115,6 +117,9 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
     charts, selection = read_charts(reader, items or [], defaults, selection)
     names = [c.name for c in charts]
     charts = [c for i, c in enumerate(charts) if c.name not in names[:i]]
+    node = keys.get("incidents")
+    incidents = read_incidents(reader, node, "incidents")
+    incidents = check_failures(reader, node, incidents, charts)
     return SidecarConfig(
         charts=tuple(charts),
         interval=opt(gkeys, "interval", p, reader.duration, base.interval),
@@ -133,6 +138,7 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
             gkeys, "compression", p, lambda n, q: reader.choice(n, q, ("gzip", "none")), "none"
         )
         == "gzip",
+        incidents=incidents,
         source=source,
         presets=selection,
         presets_refresh=opt(gkeys, "presets_refresh", p, reader.duration, base.presets_refresh),

@@ -26,7 +26,6 @@ import yaml
 
 from servicekit.errors import ConfigError
 from servicekit.yamlconf import Reader, join_path, load_document
-from spc_rules.sidecar.config import charts as chart_reader
 from spc_rules.sidecar.config.charts import read_chart
 from spc_rules.sidecar.config.model import ChartConfig, ChartDefaults
 
@@ -99,7 +98,7 @@ def _engine(text: str, source: str) -> Engine:
         name = reader.optional(keys, "engine", "", reader.string, "")
         nodes = []
         for i, item in enumerate(reader.sequence(keys["charts"], "charts") or []):
-            chart = read_chart(reader, _chart_node(item), join_path("charts", i), ChartDefaults())
+            chart = read_chart(reader, item, join_path("charts", i), ChartDefaults())
             if chart is not None and isinstance(item, yaml.MappingNode):
                 nodes.append((chart.name, item))
         return Engine(
@@ -112,21 +111,12 @@ def _engine(text: str, source: str) -> Engine:
     return load_document(text, source, build)
 
 
-def _chart_node(node: yaml.Node) -> yaml.Node:
-    """The chart as the reader takes it. ``side`` (ours/provider: docs/engines.md) is kept
-    when the chart reader knows it, and left out by one that does not yet."""
-    if not isinstance(node, yaml.MappingNode) or "side" in chart_reader._CHART_KEYS:
-        return node
-    pairs = [(k, v) for k, v in node.value if getattr(k, "value", None) != "side"]
-    return yaml.MappingNode(node.tag, pairs, node.start_mark, node.end_mark, node.flow_style)
-
-
 def preset_charts(engine: Engine, defaults: ChartDefaults) -> list[PresetChart]:
     """The engine's charts read with a file's ``global`` defaults."""
     reader = Reader(engine.name)
     out = []
     for name, node in engine.nodes:
-        chart = read_chart(reader, _chart_node(node), name, defaults)
+        chart = read_chart(reader, node, name, defaults)
         if chart is not None:
             out.append(PresetChart(engine.name, engine.ref(name), chart))
     if reader.problems:  # shipped files are tested; only a broken install gets here
@@ -215,7 +205,7 @@ def read_preset_chart(
     mine = {getattr(k, "value", None) for k, _ in own}
     pairs = [(k, v) for k, v in preset.value if getattr(k, "value", None) not in mine] + own
     merged = yaml.MappingNode(node.tag, pairs, node.start_mark, node.end_mark)
-    chart = read_chart(reader, _chart_node(merged), path, defaults)
+    chart = read_chart(reader, merged, path, defaults)
     return None if chart is None else (ref, chart)
 
 

@@ -21,7 +21,6 @@ p charts page on mid-p scores against a reference share (``attributes``).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,7 +29,7 @@ import numpy as np
 from spc_rules import BatchLimits
 from spc_rules.detectors.paging import Severity, design_for
 from spc_rules.detectors.paging_run import PagingState, run_paging
-from spc_rules.sidecar.config.model import ChartConfig, PinnedBaseline
+from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge import attributes
 from spc_rules.sidecar.judge.baseline import Exclusions
 from spc_rules.sidecar.judge.judging import BoolArray
@@ -94,10 +93,10 @@ def judge_alarms(
     due = ~carry.state.open & ~(now - carry.fitted_at < REFIT_S)  # NaN: never fitted
     center, sigma = carry.center.copy(), carry.sigma.copy()
     fitted_at = carry.fitted_at.copy()
-    pinned = chart.baseline
-    if isinstance(pinned, PinnedBaseline):  # the configured normal is the reference too
-        center[:] = math.log(pinned.center) if chart.log else pinned.center
-        sigma[:], fitted_at[:], due[:] = pinned.sigma, now, False
+    pinned = chart.baseline.pinned(chart.log)
+    if pinned is not None:  # the configured normal is the reference too
+        center[:], sigma[:] = pinned
+        fitted_at[:], due[:] = now, False
     if due.any():
         idx = np.flatnonzero(due)
         # The reference ends where S was last 0, the CUSUM's estimate of when a shift began

@@ -16,9 +16,6 @@ import numpy as np
 from spc_rules import BatchLimits, capability_batch, fit_limits_batch
 from spc_rules.sidecar.config.model import (
     ChartConfig,
-    PinnedBaseline,
-    RangeBaseline,
-    RollingBaseline,
 )
 from spc_rules.sidecar.config.windows import evaluation_window, fetch_span
 from spc_rules.sidecar.judge import attributes
@@ -176,10 +173,10 @@ def _baseline_window(
     rows = len(keys)
     baseline = chart.baseline
     no = np.zeros(rows, bool)
-    if isinstance(baseline, RollingBaseline):
+    if baseline.rolling_window > 0:
         chosen = select(
             series,
-            start - baseline.window,
+            start - baseline.rolling_window,
             start,
             history.exclusions,
             min_points=chart.min_points,
@@ -188,9 +185,10 @@ def _baseline_window(
             flagged=True,
         )
         return chosen.window, chosen.provisional, chosen.usable
-    if isinstance(baseline, RangeBaseline):
+    span = baseline.fixed_range
+    if span is not None:
         fixed = fixed or {}
-        base = window([fixed.get(k, EMPTY) for k in keys], baseline.start, baseline.end)
+        base = window([fixed.get(k, EMPTY) for k in keys], *span)
         return base, no, base.counts
     return None, no, np.full(rows, chart.min_points, np.int64)
 
@@ -219,10 +217,10 @@ def _limits(chart: ChartConfig, base: Window | None, rows: int) -> Limits:
     if chart.proportion is not None:
         assert base is not None  # p charts pin no limits (config.counters)
         return attributes.fit(chart, base)
-    pinned = chart.baseline
-    if isinstance(pinned, PinnedBaseline):
-        center = np.log(pinned.center) if chart.log else pinned.center
-        return BatchLimits.pinned(np.full(rows, center), pinned.sigma, log=chart.log)
+    pinned = chart.baseline.pinned(chart.log)
+    if pinned is not None:
+        center, sigma = pinned
+        return BatchLimits.pinned(np.full(rows, center), sigma, log=chart.log)
     assert base is not None
     return fit_limits_batch(
         base.values,

@@ -1,6 +1,6 @@
 """What each chart series keeps between cycles, and counting each flagged point once.
 
-Per chart series: the high-water mark and the EWMA/CUSUM states (``judging.Carry``), and per
+Per chart series: the high-water mark and the detectors' states (``judging.Carry``), and per
 signal the count of flagged points and the newest flagged timestamp. Since a cycle flags only
 points no earlier cycle judged, every flag is new and counted as it comes, except one rule:
 the counters count flagged points whose timestamp is after ``counted_after`` (the sidecar's
@@ -32,9 +32,7 @@ from spc_rules.sidecar.query.points import IntArray, Points, SeriesKey
 @dataclass
 class _Series:
     judged_until: float = float("nan")
-    ewma: float = 0.0
-    cusum_upper: float = 0.0
-    cusum_lower: float = 0.0
+    states: dict[str, FloatArray] = field(default_factory=dict)  # per detector: its state
     totals: dict[str, int] = field(default_factory=dict)
     last: dict[str, float] = field(default_factory=dict)
     limits: tuple[float, float] = (float("nan"), float("nan"))  # kept Nelson center, sigma
@@ -69,8 +67,8 @@ class Violations:
 
 
 def _statistics(chart: ChartConfig) -> tuple[object, ...]:
-    """The settings that define what the EWMA and CUSUM states mean."""
-    return (chart.log, chart.ewma, chart.cusum)
+    """The settings that define what the detectors' states mean."""
+    return (chart.log, chart.detectors)
 
 
 def _alarm_meaning(chart: ChartConfig) -> tuple[object, ...]:
@@ -106,19 +104,21 @@ class ViolationLedger:
 
     def carry(self, chart: ChartConfig, keys: Sequence[SeriesKey]) -> Carry:
         """What the previous cycle left for these series of ``chart``. A reload that changed
-        the chart keeps the marks (no point is judged twice), but EWMA and CUSUM start from
+        the chart keeps the marks (no point is judged twice), but the detectors start from
         their zero state if their settings or the transform changed."""
         known = self._series.get(chart.name, {})
         previous = self._charts.get(chart.name)
         keep_charts = previous is None or _statistics(previous) == _statistics(chart)
         rows = [known.get(k) or _Series() for k in keys]
-        carry = Carry(
-            judged_until=np.array([s.judged_until for s in rows], dtype=np.float64),
-            ewma=np.array([s.ewma for s in rows], dtype=np.float64),
-            cusum_upper=np.array([s.cusum_upper for s in rows], dtype=np.float64),
-            cusum_lower=np.array([s.cusum_lower for s in rows], dtype=np.float64),
-        )
-        return carry if keep_charts else _marks(carry)
+        marks = np.array([s.judged_until for s in rows], dtype=np.float64)
+        if not keep_charts:
+            return Carry(marks)
+        states = {}
+        for detector in chart.detectors:
+            zero = np.zeros(detector.state_size)
+            kept = [s.states.get(detector.name, zero) for s in rows]
+            states[detector.name] = np.array(kept, np.float64).reshape(-1, detector.state_size)
+        return Carry(marks, states)
 
     def history(self, chart: ChartConfig, keys: Sequence[SeriesKey]) -> History:
         """Kept limits, exclusions and alarm states of these series; a reload that changes
@@ -171,9 +171,7 @@ class ViolationLedger:
             self._keep_history(state, result, row)
             alarms.count(state, result, row, self.counted_after)
             state.judged_until = float(carry.judged_until[row])
-            state.ewma = float(carry.ewma[row])
-            state.cusum_upper = float(carry.cusum_upper[row])
-            state.cusum_lower = float(carry.cusum_lower[row])
+            state.states = {name: st[row].copy() for name, st in carry.states.items()}
             for signal in chart.signals:
                 stamps = result.flagged.get(signal, ())
                 hits = stamps[row] if row < len(stamps) else np.empty(0)
@@ -244,9 +242,3 @@ class _AlarmCounts:
             self.episodes[severity][row], self.started[severity][row] = count, newest
             self.accepted[severity][row] = accepted
             self.accepted_at[severity][row] = accepted_at
-
-
-def _marks(carry: Carry) -> Carry:
-    """The marks of ``carry`` with zero-state charts."""
-    fresh = Carry.fresh(len(carry.judged_until))
-    return Carry(carry.judged_until, fresh.ewma, fresh.cusum_upper, fresh.cusum_lower)

@@ -14,7 +14,7 @@ import numpy as np
 from spc_rules import fit_limits_batch
 from spc_rules.detectors.paging import Severity
 from spc_rules.detectors.paging_scale import paging_scale
-from spc_rules.sidecar.config.model import ChartConfig, PinnedBaseline
+from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge import attributes
 from spc_rules.sidecar.judge.baseline import Exclusions, select
 from spc_rules.sidecar.query.decode import FloatArray
@@ -103,7 +103,7 @@ def reference_points(chart: ChartConfig, severity: Severity, interval: float) ->
     """How many points the page's reference averages: its design pays for their error. A
     pinned center is exact; so are the ticket's (docs/paging.md: why) and a p chart's share
     taken to be (its error in z units depends on the counts; not modelled yet)."""
-    exact = isinstance(chart.baseline, PinnedBaseline) or chart.proportion is not None
+    exact = chart.baseline.pinned(chart.log) is not None or chart.proportion is not None
     if exact or severity == "ticket":
         return math.inf
     return max(_window(chart, severity) / interval, 1.0)

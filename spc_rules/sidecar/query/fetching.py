@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from spc_rules.sidecar.config.loader import SidecarConfig
-from spc_rules.sidecar.config.model import ChartConfig, RangeBaseline
+from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.config.selector import render_selector
 from spc_rules.sidecar.config.windows import fetch_start
 from spc_rules.sidecar.query import samplecache
@@ -109,13 +109,14 @@ def plan(
         charts[chart.name] = (selectors, end_ms - span_ms)
         base = chart.baseline
         known = cached.get(chart.name)
-        if isinstance(base, RangeBaseline) and (
+        fixed = base.fixed_range
+        if fixed is not None and (
             known is None
             or known.chart != chart
             or now - known.fetched_at >= config.baseline_refresh
         ):
-            first = math.floor((base.start - config.lookback) * 1000)
-            last = math.ceil(base.end * 1000)
+            first = math.floor((fixed[0] - config.lookback) * 1000)
+            last = math.ceil(fixed[1] * 1000)
             baselines[chart.name] = tuple(Fetch(s, first, last) for s in selectors)
     windows: dict[str, WindowFetch] = {}
     for selector in sorted({s for ss, _ in charts.values() for s in ss}):
