@@ -12,7 +12,7 @@ sidecar (`job` and `instance` variables), so two sidecars never double a series.
 
 from __future__ import annotations
 
-from grafana.dashgen import incidents, spc_chart, spc_pchart
+from grafana.dashgen import incidents, serving, spc_chart, spc_pchart
 from grafana.dashgen.layout import (
     Grid,
     annotation,
@@ -305,7 +305,15 @@ def health(grid: Grid) -> None:
 def build() -> Json:
     grid = Grid()
     incidents.open_incidents(grid, SIDECAR)
-    for section in (summary, alarms, spc_chart.per_series, spc_pchart.error_rate, health):
+    for section in (
+        summary,
+        alarms,
+        spc_chart.per_series,
+        spc_pchart.error_rate,
+        serving.per_engine,
+        serving.litellm,
+        health,
+    ):
         section(grid)
     return dashboard(
         UID,
@@ -338,6 +346,7 @@ def build() -> Json:
                 "label_values(llmscope_spc_limits_available"
                 f'{{{SIDECAR}, chart="{spc_pchart.CHART}"}}, series)',
             ),
+            serving.engine_variable(),
             *(
                 hidden_variable(name, f"label_values(llmscope_spc_chart_info{{{CHART}}}, {name})")
                 for name in ("metric", "selector", "by")

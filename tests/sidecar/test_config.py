@@ -190,8 +190,14 @@ BAD = [
     ),
     ("", ["t.yml:1: the file is empty"]),
     ("charts: [\n", ["t.yml:2: invalid YAML: expected the node content, but found '<stream end>'"]),
-    ("global: {}\n", ["t.yml:1: charts: at least one chart is required"]),
-    ("charts: []\n", ["t.yml:1: charts: at least one chart is required"]),
+    (
+        "global: {}\npresets: none\n",
+        ["t.yml:1: charts: at least one chart is required, or presets"],
+    ),
+    (
+        "charts: []\n",
+        ["t.yml:1: charts: at least one chart is required, or presets"],
+    ),
     ("charts:\n  - name: a\n", ["t.yml:2: charts[0].metric: required"]),
     (
         "charts:\n  - {name: a, metric: m, colour: red}\n",

@@ -21,6 +21,7 @@ from exporter.collectors.host import HostCollector
 from exporter.collectors.rapl import Rapl, RaplCollector
 from exporter.config.types import Config
 from spc_rules.sidecar.publish import SidecarCollector
+from testkit.engine_families import ENGINES, RUST_STYLE
 from tests.stack.dashboards import ROOT, expressions, load_all
 from tests.stack.promql import Metric as Name
 from tests.stack.promql import scan
@@ -98,8 +99,23 @@ def _names_read() -> dict[str, str]:
     return read
 
 
+def _engine_series() -> set[str]:
+    """What the serving engines export (testkit/engine_families.py, from their sources): the
+    serving rows read LiteLLM's rate-limit gauges directly."""
+    names: set[str] = set()
+    for engine, families in ENGINES.items():
+        for f in families:
+            if f.kind == "histogram":
+                names |= {f.name + s for s in ("_bucket", "_sum", "_count")}
+            elif f.kind == "counter" and engine not in RUST_STYLE:
+                names.add(f.name + "_total")
+            else:
+                names.add(f.name)
+    return names
+
+
 FAMILIES = _families()
-SERIES = set().union(*(_series_names(f) for f in FAMILIES))
+SERIES = set().union(*(_series_names(f) for f in FAMILIES)) | _engine_series()
 RULES = _recording_rules(sorted(RULES_DIR.glob("*.yml")))
 
 

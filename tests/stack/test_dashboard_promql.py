@@ -27,6 +27,7 @@ VALUES = {
     "metric": "gen_ai_client_operation_duration_seconds",
     "selector": 'error_type=""',
     "by": "target",
+    "engine": "vllm",
 }
 
 

@@ -14,13 +14,19 @@ from pathlib import Path
 import yaml
 
 from servicekit.yamlconf import Reader, join_path, load_document, read_file
-from spc_rules.sidecar.config.charts import read_chart
 from spc_rules.sidecar.config.detectors import read_paging
 from spc_rules.sidecar.config.incidents import check_failures, read_incidents
 from spc_rules.sidecar.config.model import ChartConfig, ChartDefaults, IncidentSettings
+from spc_rules.sidecar.config.presets import (
+    NO_PRESETS,
+    PresetSelection,
+    read_charts,
+    read_selection,
+)
 
 DEFAULT_INTERVAL = 30.0
 BUILTIN_SOURCE = "built-in default"
+NO_CHARTS = "at least one chart is required, or presets"
 
 _GLOBAL_KEYS = frozenset(
     {
@@ -36,6 +42,7 @@ _GLOBAL_KEYS = frozenset(
         "hold",
         "min_points",
         "paging",
+        "presets_refresh",
     }
 )
 
@@ -57,6 +64,10 @@ class SidecarConfig:
     compression: bool = False
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
     source: str = BUILTIN_SOURCE
+    # Engine presets to add once Prometheus says which exist (config/presets.py), asked
+    # again this often (sidecar/presetwatch.py).
+    presets: PresetSelection = NO_PRESETS
+    presets_refresh: float = 300.0
 
 
 def load_file(path: str | Path) -> SidecarConfig:
@@ -74,7 +85,7 @@ def load_text(text: str, source: str) -> SidecarConfig:
 
 
 def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | None:
-    keys = reader.mapping(root, "", {"global", "charts", "incidents"})
+    keys = reader.mapping(root, "", {"global", "charts", "presets", "incidents"})
     if keys is None:
         return None
     g = keys.get("global")
@@ -92,18 +103,18 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
         paging=read_paging(reader, gkeys.get("paging"), "global.paging", defaults.paging),
     )
     charts_node = keys.get("charts")
-    if charts_node is None:
-        reader.fail(root, "charts", "at least one chart is required")
+    # A file without charts charts what it finds (presets: auto) unless it says otherwise.
+    selection = read_selection(
+        reader, keys.get("presets"), "auto" if charts_node is None else "none", defaults
+    )
+    if charts_node is None and selection.mode == "none":
+        reader.fail(root, "charts", NO_CHARTS)
         return None
-    items = reader.sequence(charts_node, "charts")
-    if items is not None and not items:
-        reader.fail(charts_node, "charts", "at least one chart is required")
+    items = [] if charts_node is None else reader.sequence(charts_node, "charts")
+    if charts_node is not None and items is not None and not items and selection.mode == "none":
+        reader.fail(charts_node, "charts", NO_CHARTS)
     _duplicates(reader, items or [])
-    charts = [
-        chart
-        for i, item in enumerate(items or [])
-        if (chart := read_chart(reader, item, join_path("charts", i), defaults)) is not None
-    ]
+    charts, selection = read_charts(reader, items or [], defaults, selection)
     names = [c.name for c in charts]
     charts = [c for i, c in enumerate(charts) if c.name not in names[:i]]
     node = keys.get("incidents")
@@ -129,6 +140,8 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
         == "gzip",
         incidents=incidents,
         source=source,
+        presets=selection,
+        presets_refresh=opt(gkeys, "presets_refresh", p, reader.duration, base.presets_refresh),
     )
 
 
