@@ -51,7 +51,7 @@ def phase(stack: Stack, fleet_: Fleet, what: dict[str, object], scope: str, subj
     time.sleep(20)
     got = criticals(stack, mark)
     seen = "\n".join(stack.lines[-30:])
-    episodes = query(stack, 'sum by (chart, severity) (llmscope_spc_alarms_total)')
+    episodes = query(stack, "sum by (chart, severity) (llmscope_spc_alarms_total)")
     incidents = query(stack, "llmscope_spc_incidents_total")
     assert [(n.alertname, n.labels.get("scope"), n.labels.get("subject")) for n in got] == [
         ("LLMscopeIncident", scope, subject)

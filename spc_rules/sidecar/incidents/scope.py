@@ -8,9 +8,10 @@ first, each taking the probes it covers (docs/incidents.md has the table and the
 
 - ``vantage`` V: alarmed probes of V are at least ``SHARE`` of its probes, span at least two
   endpoints and ``SHARE`` of the endpoints V probes, and more than one model (one model on
-  several endpoints is the model's); or failures for network reasons (dns, connect, tls) span two endpoints; or its
-  host's CPU is saturated (``CPU_SATURATED``) while two or more of its probes are alarmed; or
-  the alarmed series are all of charts on our side (``side: ours``: a proxy's own time);
+  several endpoints is the model's); or failures for network reasons (dns, connect, tls) span
+  two endpoints; or its host's CPU is saturated (``CPU_SATURATED``) while two or more of its
+  probes are alarmed; or the alarmed series are all of charts on our side (``side: ours``:
+  a proxy's own time);
 - ``endpoint`` E: at least two targets of E move, and at least ``SHARE`` of its targets;
 - ``model`` M: one model moves on at least two endpoints;
 - ``target``: whatever alarmed probe is left, one group per target (all its vantages).
