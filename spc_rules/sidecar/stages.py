@@ -97,7 +97,7 @@ def decode(
             try:
                 report = use.progress.malformed(name)
                 parts = use.shard.parts(got, chart)
-                points[(name, purpose)] = points_of(chart, parts, report)
+                points[(name, purpose)] = drop_small(chart, points_of(chart, parts, report))
                 if purpose == "window" and name == config.incidents.failures:
                     failures[name] = _runs(config.incidents, chart, parts)
             except Exception:
@@ -107,6 +107,17 @@ def decode(
     kept = {k: v for k, v in points.items() if k[0] not in errors and k[0] not in broken}
     runs = {k: v for k, v in failures.items() if k not in errors and k not in broken}
     return Decoded(kept, errors, samples.held, runs)
+
+
+def drop_small(chart: ChartConfig, points: dict[SeriesKey, Points]) -> dict[SeriesKey, Points]:
+    """Without the points of fewer observations than the chart's ``min_subgroup``."""
+    if chart.min_subgroup <= 1:
+        return points
+    out = {}
+    for key, p in points.items():
+        keep = p.sizes >= chart.min_subgroup
+        out[key] = Points(p.timestamps[keep], p.values[keep], p.sizes[keep], p.last_sample)
+    return out
 
 
 def _runs(

@@ -204,7 +204,8 @@ BAD = [
         [
             't.yml:2: charts[0].colour: unknown key "colour" (known: baseline, by, cusum, '
             "denominator, direction, estimator, evaluation, ewma, hold, kind, laney, lsl, "
-            "metric, min_effect, min_points, name, numerator, paging, refits, rules, selector, "
+            "metric, min_effect, min_points, min_subgroup, name, numerator, paging, refits, "
+            "rules, selector, "
             "side, subgroup, transform, usl)"
         ],
     ),

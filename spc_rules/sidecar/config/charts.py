@@ -50,6 +50,7 @@ _CHART_KEYS = frozenset(
         "min_effect",
         "hold",
         "min_points",
+        "min_subgroup",
         "refits",
         "direction",
         "paging",
@@ -104,6 +105,7 @@ def read_chart(
         min_points=opt(
             keys, "min_points", path, lambda n, p: reader.integer(n, p, 2), defaults.min_points
         ),
+        min_subgroup=opt(keys, "min_subgroup", path, lambda n, p: reader.integer(n, p, 1), 1),
         refits=opt(keys, "refits", path, lambda n, p: reader.integer(n, p, 0), 3),
         direction=opt(
             keys,

@@ -219,6 +219,9 @@ class ChartConfig:
     detectors: tuple[Detector, ...] = ()  # info detectors besides the rules (signals/)
     hold: float = 300.0
     min_points: int = 20
+    # Points of fewer observations than this are skipped, not plotted (real traffic: an
+    # interval with one or two requests; docs/engines.md). 1: every point.
+    min_subgroup: int = 1
     refits: int = 3
     direction: Direction = "up"
     paging: PagingConfig = field(default_factory=PagingConfig)
