@@ -47,10 +47,12 @@ def query(stack: Stack, expr: str) -> list[dict[str, object]]:
 
 
 def incident_page(n: Notification) -> bool:
+    """The scripted slowdown's one page: an incident of scope target (docs/incidents.md)."""
     return (
-        n.alertname.startswith("LLMscopeSPC")
+        n.alertname == "LLMscopeIncident"
         and n.severity in PAGE
-        and n.labels.get("target") == INCIDENT_TARGET
+        and n.labels.get("scope") == "target"
+        and n.labels.get("subject") == INCIDENT_TARGET
     )
 
 
@@ -95,14 +97,20 @@ def test_the_main_job_shows_spc_working_and_stops_clean(tmp_path: Path) -> None:
             "llmscope_spc_lower_control_limit",
         }
         stack.wait_for(lambda _: paged_then_resolved(stack), 240, "a page and its resolution")
-        # The RESOLVED line says the chart is back, not the firing text again.
+        # The RESOLVED line says the target is back, not the firing text again.
         resolved = [
             line
             for line in stack.lines
             if (n := parse(line)) and incident_page(n) and n.status == "RESOLVED"
         ]
-        assert resolved and all("back at its reference" in line for line in resolved), resolved
-        assert not any("moved up" in line for line in resolved), resolved
+        assert resolved and all("is back to normal" in line for line in resolved), resolved
+        assert not any("moved" in line for line in resolved), resolved
+        # One slowdown of one target: one page, however many of its charts moved.
+        pages = [n for n in stack.notifications() if n.severity == "critical"]
+        assert [(n.status, n.alertname) for n in pages] == [
+            ("FIRING", "LLMscopeIncident"),
+            ("RESOLVED", "LLMscopeIncident"),
+        ], pages
         children = stack.children()
         names = {c.name() for c in children}
         assert {"prometheus", "prometheus-alertmanager"} <= names, names
