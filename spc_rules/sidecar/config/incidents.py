@@ -3,7 +3,7 @@
 incidents:
   failures: probe_errors     # a kind p chart whose numerator counts failed probes
   reason_label: error_type   # the numerator's label that names the failure reason
-  min_failures: 3            # failed probes in a row before a series is failing
+  min_failures: 2            # failed probes in a row before a series is failing
   settle_points: 2           # an incident waits this many points before it pages ...
   settle_max: 60s            # ... but never longer than this
 """

@@ -187,7 +187,7 @@ class IncidentSettings:
 
     failures: str = "probe_errors"  # a kind p chart over failed probes; "": none
     reason_label: str = "error_type"
-    min_failures: int = 3
+    min_failures: int = 2
     settle_points: float = 2.0
     settle_max: float = 60.0
 

@@ -8,8 +8,8 @@ first, each taking the probes it covers (docs/incidents.md has the table and the
 
 - ``vantage`` V: alarmed probes of V are at least ``SHARE`` of its probes, span at least two
   endpoints and ``SHARE`` of the endpoints V probes, and more than one model (one model on
-  several endpoints is the model's); or failures for network reasons (dns, connect, tls) span
-  two endpoints; or its host's CPU is saturated (``CPU_SATURATED``) while two or more of its
+  several endpoints is the model's); or failures for network reasons (dns, connect, tls) of
+  two or more targets; or its host's CPU is saturated (``CPU_SATURATED``) while two or more of its
   probes are alarmed; or the alarmed series are all of charts on our side (``side: ours``:
   a proxy's own time);
 - ``endpoint`` E: at least two targets of E move, and at least ``SHARE`` of its targets;
@@ -130,7 +130,7 @@ def _vantages(state: _Claims, known: Sequence[Identity]) -> Iterator[Group]:
         # One model moving on several endpoints is that model's, not ours.
         models = {state.who[p].model for p in alarmed}
         network = {
-            state.who[p].endpoint
+            p
             for p in probes
             for m in state.moving[p]
             if m.failing and set(m.reasons) <= NETWORK_REASONS
