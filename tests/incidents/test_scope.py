@@ -137,3 +137,10 @@ def test_a_saturated_probing_host_is_our_side() -> None:
     groups = decide(moved, FLEET, {"eu": 0.97})
     assert [(g.scope, g.subject) for g in groups] == [("vantage", "eu")]
     assert groups[0].evidence.endswith("; host CPU 97%")
+
+
+def test_dns_failures_of_one_endpoints_targets_are_still_our_side() -> None:
+    # Fifteen models behind one router, and the probing host's resolver fails: ours.
+    dns = {"dns": 2}
+    groups = decide([move(f"a-m{i}", reasons=dns, ratio=math.nan) for i in (1, 2, 3)], FLEET)
+    assert [(g.scope, g.subject) for g in groups] == [("vantage", "eu")]
