@@ -21,6 +21,7 @@ p charts page on mid-p scores against a reference share (``attributes``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -82,15 +83,18 @@ def judge_alarms(
     *,
     fresh: Window,
     since: FloatArray,
+    upto: FloatArray,
+    ready: BoolArray,
     exclusions: Sequence[Exclusions],
     carry: AlarmCarry,
     now: float,
 ) -> Episodes:
-    """Run one severity over the new points of ``fresh`` (its ``inside`` part)."""
+    """Run one severity over the new points of ``fresh`` (its ``inside`` part), on the rows
+    ``ready`` to be judged; a provisional reference reads points up to ``upto``."""
     rows = len(series)
     paging = chart.paging
     gap = paging.ticket_gap if severity == "ticket" else 0.0
-    due = ~carry.state.open & ~(now - carry.fitted_at < REFIT_S)  # NaN: never fitted
+    due = ready & ~carry.state.open & ~(now - carry.fitted_at < REFIT_S)  # NaN: never fitted
     center, sigma = carry.center.copy(), carry.sigma.copy()
     fitted_at = carry.fitted_at.copy()
     pinned = chart.baseline.pinned(chart.log)
@@ -110,12 +114,12 @@ def judge_alarms(
             end - gap,
             [exclusions[i] for i in idx.tolist()],
             codes=tuple(_CODE[s] for s in SEVERITIES[: SEVERITIES.index(severity) + 1]),
-            upto=since[idx],
+            upto=upto[idx],
         )
         got = np.isfinite(c) & np.isfinite(s)
         # Without a fit (too few usable points) a row keeps the reference it had.
         center[idx[got]], sigma[idx[got]], fitted_at[idx[got]] = c[got], s[got], now
-    ok = np.isfinite(center) & np.isfinite(sigma) & (sigma > 0)
+    ok = ready & np.isfinite(center) & np.isfinite(sigma) & (sigma > 0)
     k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
     for row in np.flatnonzero(ok).tolist():
         interval = point_interval(series[row])
@@ -136,6 +140,8 @@ def judge_alarms(
         np.where(ok, center, np.nan), np.where(ok, sigma, 1.0), log=chart.log
     )
     z = attributes.paging_points(chart, limits, fresh)
+    if severity == "page":
+        z = _floored(chart, z, k, sigma, fresh.sizes)
     run = run_paging(z, k, h, clip, bad_side=chart.direction, state=carry.state)
     state, open_since = run.state, carry.open_since.copy()
     opened = _at(run.opened, fresh.timestamps)
@@ -164,6 +170,32 @@ def judge_alarms(
         reference=limits.line(0.0),
         carry=AlarmCarry(state, center, sigma, open_since, fitted_at, calm_at),
     )
+
+
+def _floored(
+    chart: ChartConfig, z: FloatArray, k: FloatArray, sigma: FloatArray, sizes: FloatArray
+) -> FloatArray:
+    """The page's practical floor (docs/paging.md): every point moves against the bad side
+    by what a move of ``min_effect`` exceeds k (``both``: |z| shrinks towards 0 by it), so
+    a move of min_effect adds nothing on average, a larger one is paged as fast as before
+    once clipped, and in control S only falls. 0 unless the design's shift is capped below
+    min_effect in sigma (a very steady series)."""
+    effect = chart.min_effect
+    if effect is None or effect <= 1.0 or not chart.log or chart.proportion is not None:
+        return z
+    with np.errstate(divide="ignore", invalid="ignore"):
+        at = math.log(effect) / sigma  # a move of min_effect, per individual value (z units)
+        n = np.where(np.isfinite(sizes), sizes, 1.0)
+        off = np.nan_to_num(np.maximum(at[:, None] * np.sqrt(n) - k[:, None], 0.0))
+    if not off.any():
+        return z
+    if chart.direction == "up":
+        moved: FloatArray = z - off
+    elif chart.direction == "down":
+        moved = z + off
+    else:
+        moved = np.sign(z) * np.maximum(np.abs(z) - off, 0.0)
+    return moved
 
 
 def _closings(

@@ -15,7 +15,7 @@ from spc_rules import fit_limits_batch
 from spc_rules.detectors.paging import Severity
 from spc_rules.detectors.paging_scale import paging_scale
 from spc_rules.sidecar.config.model import ChartConfig
-from spc_rules.sidecar.judge import attributes
+from spc_rules.sidecar.judge import attributes, warmup
 from spc_rules.sidecar.judge.baseline import Exclusions, select
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import Points
@@ -72,6 +72,7 @@ def _fit(
         upto=upto,
         codes=codes,
         flagged=False,
+        check=warmup.chart_check(chart),
     )
     w = chosen.window
     if chart.proportion is not None:
