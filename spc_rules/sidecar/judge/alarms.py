@@ -106,7 +106,8 @@ def judge_alarms(
         # The reference ends where S was last 0, the CUSUM's estimate of when a shift began
         # (points of a shift under way do not pull it towards the shift), at most CALM_S
         # earlier (a slow rhythm that lifts S would otherwise push it ever further back).
-        end = np.fmax(np.fmin(since[idx], carry.calm_at[idx]), since[idx] - CALM_S)
+        back = CALM_S * chart.cadence_scale
+        end = np.fmax(np.fmin(since[idx], carry.calm_at[idx]), since[idx] - back)
         c, s = reference(
             chart,
             severity,
@@ -120,22 +121,7 @@ def judge_alarms(
         # Without a fit (too few usable points) a row keeps the reference it had.
         center[idx[got]], sigma[idx[got]], fitted_at[idx[got]] = c[got], s[got], now
     ok = ready & np.isfinite(center) & np.isfinite(sigma) & (sigma > 0)
-    k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
-    for row in np.flatnonzero(ok).tolist():
-        interval = point_interval(series[row])
-        if not interval > 0:
-            ok[row] = False
-            continue
-        design = design_for(
-            paging.policy,
-            severity,
-            log_scale=chart.log,
-            sigma_fit=1.0 if chart.proportion is not None else float(sigma[row]),
-            point_interval_s=interval,
-            bad_side=chart.direction,
-            reference_points=reference_points(chart, severity, interval),
-        )
-        k[row], h[row], clip[row] = design.k, design.h, design.clip
+    k, h, clip = _designs(chart, severity, series, sigma, ok)
     limits = BatchLimits.pinned(
         np.where(ok, center, np.nan), np.where(ok, sigma, 1.0), log=chart.log
     )
@@ -170,6 +156,41 @@ def judge_alarms(
         reference=limits.line(0.0),
         carry=AlarmCarry(state, center, sigma, open_since, fitted_at, calm_at),
     )
+
+
+def _designs(
+    chart: ChartConfig,
+    severity: Severity,
+    series: Sequence[Points],
+    sigma: FloatArray,
+    ok: BoolArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """k, h and clip of each row ``ok`` to judge (memoized designs); a row without a design
+    is cleared from ``ok``."""
+    rows = len(series)
+    k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
+    for row in np.flatnonzero(ok).tolist():
+        interval = point_interval(series[row])
+        if not interval > 0:
+            ok[row] = False
+            continue
+        try:
+            design = design_for(
+                chart.paging.policy,
+                severity,
+                log_scale=chart.log,
+                sigma_fit=1.0 if chart.proportion is not None else float(sigma[row]),
+                point_interval_s=interval,
+                bad_side=chart.direction,
+                reference_points=reference_points(chart, severity, interval),
+            )
+        except (ValueError, RuntimeError):
+            # No h meets the budget: a reference of too few points for this sigma (its
+            # error alone would page). The series is not judged rather than the chart.
+            ok[row] = False
+            continue
+        k[row], h[row], clip[row] = design.k, design.h, design.clip
+    return k, h, clip
 
 
 def _floored(

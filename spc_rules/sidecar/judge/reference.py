@@ -40,7 +40,7 @@ def reference(
     ``upto`` when it falls back to its earliest points), leaving out the episodes of the
     severity ``codes``."""
     window = _window(chart, severity)
-    spans = sorted({window, max(window, SIGMA_WINDOW)})
+    spans = sorted({window, max(window, SIGMA_WINDOW * chart.cadence_scale)})
     if chart.proportion is not None:  # a share and its sigma_z from one window, >= 2 h
         spans = [spans[-1]]
         window = spans[0]
