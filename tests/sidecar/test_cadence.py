@@ -9,11 +9,16 @@ import math
 import numpy as np
 import pytest
 
+from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.config.model import PagingConfig
 from spc_rules.sidecar.config.windows import fetch_span
 from spc_rules.sidecar.judge.cadence import effective_chart, scale_for
 from spc_rules.sidecar.judge.ledger import ViolationLedger
+from spc_rules.sidecar.progress import ChartProgress
+from spc_rules.sidecar.query import fetching
 from spc_rules.sidecar.query.points import Points
+from spc_rules.sidecar.shard import Shard
+from spc_rules.sidecar.stages import Stages
 from tests.sidecar.test_alarms import CHART, T0, _points
 
 
@@ -85,3 +90,22 @@ def test_the_scale_is_a_power_of_two_that_a_wobbling_cadence_does_not_move() -> 
     assert math.isclose(fetch_span(effective_chart(CHART, 300.0)), 4 * 7 * 3600.0)
     assert PagingConfig().accept_after == 86_400.0  # at least the whole fetch span (28 h)
     assert effective_chart(CHART, 300.0).paging.accept_after == 28 * 3600.0
+
+
+def test_the_fetch_plan_and_the_compute_stage_use_the_cadence_of_the_previous_cycle() -> None:
+    config = load_text("charts: [{name: latency, metric: m, by: [target]}]", "c.yml")
+    (chart,) = config.charts
+    ledger = ViolationLedger(counted_after=T0)
+    now = T0 + 3600.0 * 10
+    before = fetching.plan(config, now, {}, {}, ledger.effective)
+    assert before.charts["latency"][1] == round((now - 7 * 3600.0 - config.lookback) * 1000)
+    # A cycle over hourly points: the next plan reaches back 64 times as far.
+    values = np.random.default_rng(5).lognormal(0.0, 0.3, (2, 10))
+    ledger.judge(ledger.effective(chart), _points(values, 3600.0), now)
+    after = fetching.plan(config, now, {}, {}, ledger.effective)
+    span = 64 * 7 * 3600.0 + config.lookback
+    assert after.charts["latency"][1] == round((now - span) * 1000)
+    use = Stages(Shard(), ChartProgress(), ledger, lambda name: None)
+    window = _points(values, 3600.0)
+    done = use.compute(config, now + 3600.0, {("latency", "window"): window}, {})
+    assert done.views["latency"].result.chart.cadence_scale == 64

@@ -141,7 +141,8 @@ def evaluate(
         window_start=start,
         limits_ok=ok,
         provisional=provisional & ok,
-        points_needed=np.where(ok, 0, np.maximum(chart.min_points - usable, 0)),
+        # At least 1 without limits: a series with enough points may wait for a steady level.
+        points_needed=np.where(ok, 0, np.maximum(chart.min_points - usable, 1)),
         point_interval=np.array([point_interval(p) for p in series], dtype=np.float64),
         center=limits.line(0.0, n_line),
         sigma=np.asarray(limits.sigma),
