@@ -21,7 +21,6 @@ p charts page on mid-p scores against a reference share (``attributes``).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ from spc_rules.detectors.paging_run import PagingState, run_paging
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge import attributes
 from spc_rules.sidecar.judge.baseline import Exclusions
+from spc_rules.sidecar.judge.floor import floored
 from spc_rules.sidecar.judge.judging import BoolArray
 from spc_rules.sidecar.judge.reference import point_interval, reference, reference_points
 from spc_rules.sidecar.query.decode import FloatArray
@@ -127,7 +127,7 @@ def judge_alarms(
     )
     z = attributes.paging_points(chart, limits, fresh)
     if severity == "page":
-        z = _floored(chart, z, k, sigma, fresh.sizes)
+        z = floored(chart, z, k, sigma, fresh.sizes)
     run = run_paging(z, k, h, clip, bad_side=chart.direction, state=carry.state)
     state, open_since = run.state, carry.open_since.copy()
     opened = _at(run.opened, fresh.timestamps)
@@ -191,32 +191,6 @@ def _designs(
             continue
         k[row], h[row], clip[row] = design.k, design.h, design.clip
     return k, h, clip
-
-
-def _floored(
-    chart: ChartConfig, z: FloatArray, k: FloatArray, sigma: FloatArray, sizes: FloatArray
-) -> FloatArray:
-    """The page's practical floor (docs/paging.md): every point moves against the bad side
-    by what a move of ``min_effect`` exceeds k (``both``: |z| shrinks towards 0 by it), so
-    a move of min_effect adds nothing on average, a larger one is paged as fast as before
-    once clipped, and in control S only falls. 0 unless the design's shift is capped below
-    min_effect in sigma (a very steady series)."""
-    effect = chart.min_effect
-    if effect is None or effect <= 1.0 or not chart.log or chart.proportion is not None:
-        return z
-    with np.errstate(divide="ignore", invalid="ignore"):
-        at = math.log(effect) / sigma  # a move of min_effect, per individual value (z units)
-        n = np.where(np.isfinite(sizes), sizes, 1.0)
-        off = np.nan_to_num(np.maximum(at[:, None] * np.sqrt(n) - k[:, None], 0.0))
-    if not off.any():
-        return z
-    if chart.direction == "up":
-        moved: FloatArray = z - off
-    elif chart.direction == "down":
-        moved = z + off
-    else:
-        moved = np.sign(z) * np.maximum(np.abs(z) - off, 0.0)
-    return moved
 
 
 def _closings(
