@@ -163,7 +163,7 @@ class Sidecar:
         now = round(self.clock(), 3)
         health = self.collector.health
         t0 = time.perf_counter()
-        plan = fetching.plan(config, now, self._baselines, self._held)
+        plan = fetching.plan(config, now, self._baselines, self._held, self.ledger.effective)
         bodies = await fetching.query(self.client, config, plan.queries())
         t1 = time.perf_counter()
         failures = self.failures

@@ -148,8 +148,9 @@ def compute(
                 out.baselines[chart.name] = CachedBaseline(chart, now, fresh)
             known = cached.get(chart.name)
             baseline = fresh if fresh is not None else known.points if known else None
-            live = live_series(chart, points[(chart.name, "window")], now, config.lookback)
-            result, violations = use.ledger.judge(chart, live, now, baseline)
+            judged = use.ledger.effective(chart)  # windows for its points' cadence
+            live = live_series(judged, points[(chart.name, "window")], now, config.lookback)
+            result, violations = use.ledger.judge(judged, live, now, baseline)
             out.views[chart.name] = ChartView(result, violations)
             use.progress.observe(result, now)
         except Exception:

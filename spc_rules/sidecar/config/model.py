@@ -125,7 +125,7 @@ class PagingConfig:
     false_pages_per_week: float = 1.0  # per `fleet_series` in-control series
     false_tickets_per_day: float = 1.0  # per `fleet_series` in-control series
     fleet_series: int = 100
-    page_shift: float = 1.7
+    page_shift: float = 1.85
     page_shift_sigmas: float = 2.0
     ticket_shift: float = 1.2
     ticket_shift_sigmas: float = 1.0
@@ -230,6 +230,9 @@ class ChartConfig:
     # No page for a move smaller than this ratio in the bad direction (log charts; None:
     # no floor), however small sigma is (docs/paging.md, "A practical floor").
     min_effect: float | None = DEFAULT_MIN_EFFECT
+    # How many times its configured windows a chart's are, for sparse points (set by
+    # judge/cadence.py from the points' spacing, never read from YAML).
+    cadence_scale: int = 1
 
     @property
     def kind(self) -> Kind:

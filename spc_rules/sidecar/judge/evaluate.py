@@ -18,7 +18,7 @@ from spc_rules.sidecar.config.model import (
     ChartConfig,
 )
 from spc_rules.sidecar.config.windows import evaluation_window, fetch_span
-from spc_rules.sidecar.judge import attributes
+from spc_rules.sidecar.judge import attributes, warmup
 from spc_rules.sidecar.judge.alarms import (
     SEVERITIES,
     Episodes,
@@ -102,7 +102,11 @@ def evaluate(
         chart, keys, series, start, fixed=baseline_points, history=history
     )
     limits = _kept(_limits(chart, base, rows), history)
+    ok = np.asarray(limits.ok)
     since = np.fmax(carry.judged_until, start)  # NaN (never judged): the window start
+    # A series judged for the first time (in the first cycle with limits: judge_new) has its
+    # alarm references fitted on any of its points, its first ones included (warmup.py).
+    pending = np.isnan(carry.judged_until)
     flagged, carried = judge_new(chart, series, limits, window_start=start, end=end, carry=carry)
     fresh = window(series, since, end)
     found: dict[str, Episodes] = accept_together(
@@ -113,6 +117,8 @@ def evaluate(
                 series,
                 fresh=fresh,
                 since=since,
+                upto=np.where(pending, now, since),
+                ready=ok | ~pending,
                 exclusions=history.exclusions,
                 carry=history.alarms[s],
                 now=now,
@@ -128,7 +134,6 @@ def evaluate(
     )
     last_size = _last(current, current.sizes)
     n_line = np.where(np.isnan(last_size), 1.0, last_size)
-    ok = np.asarray(limits.ok)
     return ChartResult(
         chart=chart,
         keys=keys,
@@ -136,7 +141,8 @@ def evaluate(
         window_start=start,
         limits_ok=ok,
         provisional=provisional & ok,
-        points_needed=np.where(ok, 0, np.maximum(chart.min_points - usable, 0)),
+        # At least 1 without limits: a series with enough points may wait for a steady level.
+        points_needed=np.where(ok, 0, np.maximum(chart.min_points - usable, 1)),
         point_interval=np.array([point_interval(p) for p in series], dtype=np.float64),
         center=limits.line(0.0, n_line),
         sigma=np.asarray(limits.sigma),
@@ -183,6 +189,7 @@ def _baseline_window(
             upto=start + chart.evaluation,
             codes=(0.0, 1.0),
             flagged=True,
+            check=warmup.chart_check(chart),
         )
         return chosen.window, chosen.provisional, chosen.usable
     span = baseline.fixed_range

@@ -4,7 +4,8 @@ A chart series carries from cycle to cycle a high-water mark (the timestamp of t
 point already judged) and its info detectors' states after that point (``signals/``). A
 cycle judges only the points newer than the mark (and inside the evaluation window), against
 the limits of that cycle, so a point's flags are decided once and never revised by later
-refits.
+refits. A series gets its first mark in the first cycle that has limits for it: points seen
+before are judged then, not skipped.
 
 - The Nelson rules see up to ``CONTEXT_POINTS`` older points before the new ones, judged
   against the same limits, so a run that began in an earlier cycle still completes; those
@@ -104,8 +105,11 @@ def judge_new(
         if name in masks:
             masks[name] = masks[name] & _bad(side, chart.direction)
     flagged = {name: _timestamps(mask & new, fresh.timestamps) for name, mask in masks.items()}
+    # A series without limits yet keeps no mark: its points wait, and the first cycle with
+    # limits judges the whole window (an incident among its first points is judged).
+    marked = np.asarray(ok) | np.isfinite(carry.judged_until)
     return flagged, Carry(
-        judged_until=np.fmax(carry.judged_until, _newest(fresh)),
+        judged_until=np.where(marked, np.fmax(carry.judged_until, _newest(fresh)), np.nan),
         # A series without limits goes back to the zero state.
         states={name: np.where(ok[:, None], st, 0.0) for name, st in states.items()},
     )

@@ -10,10 +10,15 @@ active through it), but the previous process already counted them, so counting t
 would make ``increase()`` see them twice.
 
 A series absent from a result is forgotten: if it comes back, it starts afresh.
+
+Per chart it also keeps the cadence of its points, from which ``effective`` stretches the
+chart's windows for sparse points (``cadence.py``): the live cycle and a replay judge (and
+fetch) each chart as ``effective`` gives it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +28,7 @@ from spc_rules.detectors.paging_run import PagingState
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge.alarms import SEVERITIES, AlarmCarry, History
 from spc_rules.sidecar.judge.baseline import Exclusions
+from spc_rules.sidecar.judge.cadence import chart_cadence, effective_chart
 from spc_rules.sidecar.judge.evaluate import ChartResult, evaluate
 from spc_rules.sidecar.judge.judging import Carry
 from spc_rules.sidecar.query.decode import FloatArray
@@ -81,6 +87,13 @@ class ViolationLedger:
         self.counted_after = counted_after
         self._series: dict[str, dict[SeriesKey, _Series]] = {}
         self._charts: dict[str, ChartConfig] = {}
+        self._cadence: dict[str, float] = {}  # per chart, seconds between points
+
+    def effective(self, chart: ChartConfig) -> ChartConfig:
+        """``chart`` (as configured) with its windows stretched to the cadence of its points
+        in the previous cycle; as configured until one is known."""
+        cadence = self._cadence.get(chart.name, float("nan"))
+        return effective_chart(chart, cadence, self._charts.get(chart.name))
 
     def judge(
         self,
@@ -185,6 +198,9 @@ class ViolationLedger:
             kept[key] = state
         self._series[chart.name] = kept
         self._charts[chart.name] = chart
+        cadence = chart_cadence(result.point_interval)
+        if math.isfinite(cadence):  # known: some series has two points
+            self._cadence[chart.name] = cadence
         return Violations(
             totals, last, alarms.episodes, alarms.started, alarms.accepted, alarms.accepted_at
         )
@@ -214,6 +230,8 @@ class ViolationLedger:
             del self._series[name]
         for name in set(self._charts) - charts:
             del self._charts[name]
+        for name in set(self._cadence) - charts:
+            del self._cadence[name]
 
 
 class _AlarmCounts:

@@ -15,7 +15,7 @@ from spc_rules import fit_limits_batch
 from spc_rules.detectors.paging import Severity
 from spc_rules.detectors.paging_scale import paging_scale
 from spc_rules.sidecar.config.model import ChartConfig
-from spc_rules.sidecar.judge import attributes
+from spc_rules.sidecar.judge import attributes, warmup
 from spc_rules.sidecar.judge.baseline import Exclusions, select
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import Points
@@ -40,7 +40,7 @@ def reference(
     ``upto`` when it falls back to its earliest points), leaving out the episodes of the
     severity ``codes``."""
     window = _window(chart, severity)
-    spans = sorted({window, max(window, SIGMA_WINDOW)})
+    spans = sorted({window, max(window, SIGMA_WINDOW * chart.cadence_scale)})
     if chart.proportion is not None:  # a share and its sigma_z from one window, >= 2 h
         spans = [spans[-1]]
         window = spans[0]
@@ -72,6 +72,7 @@ def _fit(
         upto=upto,
         codes=codes,
         flagged=False,
+        check=warmup.chart_check(chart),
     )
     w = chosen.window
     if chart.proportion is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from spc_rules.sidecar.config.loader import SidecarConfig
@@ -95,9 +95,11 @@ def plan(
     now: float,
     cached: Mapping[str, CachedBaseline],
     held: Mapping[str, Held],
+    effective: Callable[[ChartConfig], ChartConfig] | None = None,
 ) -> Plan:
     """Every selector's window query (only the news where ``held`` allows), and the
-    fixed-range baselines due for a (re)fetch."""
+    fixed-range baselines due for a (re)fetch. ``effective`` gives the windows a chart is
+    judged with (``ViolationLedger.effective``: stretched for sparse points)."""
     end_ms = round(now * 1000)  # the cycle's time is whole milliseconds
     lookback_ms = round(config.lookback * 1000)
     charts: dict[str, tuple[tuple[str, ...], int]] = {}
@@ -105,7 +107,8 @@ def plan(
     for chart in config.charts:
         selectors = selectors_of(chart)
         # Durations in whole milliseconds: the same range every cycle, whatever the float.
-        span_ms = round((now - fetch_start(chart, now, config.lookback)) * 1000)
+        judged = effective(chart) if effective is not None else chart
+        span_ms = round((now - fetch_start(judged, now, config.lookback)) * 1000)
         charts[chart.name] = (selectors, end_ms - span_ms)
         base = chart.baseline
         known = cached.get(chart.name)
