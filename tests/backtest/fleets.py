@@ -115,14 +115,14 @@ HOST = "probe-host"
 
 
 def router_hourly(path: Path, seed: int = 15) -> tuple[Path, list[Planted]]:
-    """10 days of hourly rounds of 15 models (one probe a minute within the round); on day
-    8 the probe host's DNS fails from 06:00 to 12:00, except the rounds of 08:00 and 10:00."""
+    """4 days of hourly rounds of 15 models (one probe a minute within the round); on day 3
+    the probe host's DNS fails in the rounds of 06:00 to 12:00, except the round of 10:00."""
     rng = np.random.default_rng(seed)
-    days, models = 10, [f"vendor/model-{i:02d}" for i in range(15)]
+    days, models = 4, [f"vendor/model-{i:02d}" for i in range(15)]
     levels = rng.normal(1.0, 0.6, len(models))
     start = math.floor(T0 / 86400) * 86400
-    outage = start + 7 * 86400 + 6 * 3600
-    failing = {outage + h * 3600 for h in (0, 1, 3, 5)}
+    outage = start + 2 * 86400 + 6 * 3600
+    failing = {outage + h * 3600 for h in (0, 1, 2, 3, 5, 6)}
     rows = []
     for hour in range(days * 24):
         round_at = start + hour * 3600.0
@@ -133,11 +133,11 @@ def router_hourly(path: Path, seed: int = 15) -> tuple[Path, list[Planted]]:
             else:
                 value, error = f"{math.exp(levels[i] + _noise(rng, 1, 0.3)[0]):.6f}", ""
             rows.append([f"{t:.3f}", METRIC, value, error, model, model, ROUTER, HOST])
-    planted = [Planted("vantage", HOST, outage, outage + 6 * 3600)]
+    planted = [Planted("vantage", HOST, outage, outage + 7 * 3600)]
     return write(path, rows), planted
 
 
-def in_control_requests(path: Path, seed: int = 3, days: float = 2.0) -> Path:
+def in_control_requests(path: Path, seed: int = 3, days: float = 1.5) -> Path:
     """12 request series at 1-minute points: ln latency = level + daily rhythm (+-15%) +
     AR(1) (phi 0.6) + noise with 1% outliers; nothing changes."""
     rng = np.random.default_rng(seed)
