@@ -14,22 +14,18 @@ from tests.backtest.support import replay
 
 
 def _sparse_fleet(path: Path) -> Path:
-    """6 targets probed every 5 minutes (with jitter) for 14 hours; at hour 11 one target
-    turns 4x for an hour and another fails (timeout) for 40 minutes."""
+    """6 targets probed in rounds every 10 minutes for 8 hours; at hour 6 one target turns
+    4x for an hour and another fails (timeout) for 40 minutes."""
     rng = np.random.default_rng(5)
     rows = []
-    n = 14 * 12
+    n = 8 * 6
     for endpoint in ENDPOINTS[:2]:
         for model in MODELS:
             target = f"{endpoint.split('.')[1]}/{model}"
-            ts = T0 + 300.0 * np.arange(n) + rng.uniform(0, 40, n)
+            ts = T0 + 600.0 * np.arange(n) + rng.uniform(0, 10, n)
             values = np.exp(rng.normal(0.5, 0.3) + rng.normal(0, 0.2, n))
-            values[
-                (ts >= T0 + 11 * 3600) & (ts < T0 + 12 * 3600) & (target == "alpha/m-small")
-            ] *= 4
-            down = (
-                (ts >= T0 + 11 * 3600) & (ts < T0 + 11 * 3600 + 2400) & (target == "beta/m-large")
-            )
+            values[(ts >= T0 + 6 * 3600) & (ts < T0 + 7 * 3600) & (target == "alpha/m-small")] *= 4
+            down = (ts >= T0 + 6 * 3600) & (ts < T0 + 6 * 3600 + 2400) & (target == "beta/m-large")
             for t, v, failed in zip(ts, values, down, strict=True):
                 value, error = ("", "timeout") if failed else (f"{v:.6f}", "")
                 rows.append([f"{t:.3f}", METRIC, value, error, target, model, endpoint, "eu"])
