@@ -13,6 +13,7 @@ from spc_rules.backtest.failurechart import with_failure_chart
 from spc_rules.cli import main
 from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.query.points import chart_points
+from testkit.realservers import free_port
 from tests.backtest.fleets import CHARTS, METRIC
 
 GOOD = "timestamp,metric,value,error,target\n"
@@ -171,3 +172,16 @@ def test_rows_become_the_exporters_counters_in_any_order(tmp_path: Path) -> None
     assert chart.by == ("target", "vantage") and chart.proportion is not None
     assert chart.proportion.numerator.text() == f'{METRIC}_count{{error_type!=""}}'
     assert chart.proportion.denominator.text() == f"{METRIC}_count"
+
+
+def test_an_unreachable_prometheus_is_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    code = main(
+        ["backtest", "--prometheus.url", url, "--start", "1780000000", "--end", "1780003600"]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("llmscope-spc backtest: cannot read ") and f"from {url}: connect" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
