@@ -21,6 +21,7 @@ from servicekit.logs import setup
 from servicekit.version import VERSION
 from servicekit.web.config import WebSettings
 from servicekit.yamlconf import parse_duration
+from spc_rules.backtest import cli as backtest_cli
 from spc_rules.session import cli as session_cli
 from spc_rules.sidecar.config.loader import (
     SidecarConfig,
@@ -66,7 +67,8 @@ def parser() -> argparse.ArgumentParser:
         prog="llmscope-spc",
         description="Read histograms from Prometheus, judge every series with SPC (limits, "
         "Nelson rules 1-8, EWMA, CUSUM, capability) and serve the results as metrics. "
-        "'llmscope-spc session --help': research sessions (capture, compare, trend, report).",
+        "'llmscope-spc session --help': research sessions (capture, compare, trend, report); "
+        "'llmscope-spc backtest --help': replay history and list the incidents it pages.",
     )
     add_common_flags(
         p,
@@ -111,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["session"]:
         return session_cli.main(args[1:])
+    if args[:1] == ["backtest"]:
+        return backtest_cli.main(args[1:])
     known, _ = parser().parse_known_args(args)
     if known.config_check and known.prometheus_url:
         return _check_presets(known)
