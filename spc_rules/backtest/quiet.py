@@ -6,8 +6,9 @@ edge (``lookback`` for a series' liveness, the evaluation window, the rolling ba
 the fetched span); or (dynamic events, from the state after the last cycle run) an alarm
 reference falls due for its refit (``alarms.REFIT_S`` after its fit, for series not in an
 episode), an open episode reaches ``accept_after``, a fixed-range baseline its
-``baseline_refresh``, or an incident is settling. A cycle with none of these since the
-last cycle run would find what that one found and leave the same state, so it is skipped;
+``baseline_refresh``, an incident is settling, or a calm open incident's hold ends. A cycle
+with none of these since the last cycle run would find what that one found and leave the same
+state, so it is skipped;
 ``tests/backtest/test_skipping.py`` replays with and without skipping and compares.
 Sparse histories (hourly probes) skip most cycles; a busy 15 s fleet skips none.
 """
@@ -79,8 +80,8 @@ class QuietCycles:
         """Note the dynamic events after the cycle run at ``now``."""
         due = math.inf
         for board in engine.boards.values():
-            if any(math.isnan(i.opened) and math.isnan(i.resolved) for i in board.incidents):
-                due = now  # settling: every cycle
+            # Settling: every cycle; open and calm: when its hold has passed.
+            due = min(due, board.due(now))
         for chart in self.config.charts:
             view = views.get(chart.name)
             known = baselines.get(chart.name)

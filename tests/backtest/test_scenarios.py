@@ -16,25 +16,6 @@ from tests.backtest import fleets
 from tests.backtest.support import pages, replay
 
 FIVE_MINUTES = 300.0
-# Decisions of the incident engine these tests found wrong on main (22ee2ad); strict, so a
-# fix turns them into failures that ask for the marker to go.
-MODEL_AS_VANTAGES = pytest.mark.xfail(
-    strict=True,
-    reason="engine: one model 2.5x on every endpoint from both vantages is paged as two "
-    "vantage incidents (scope._vantages claims it first: its alarmed probes span every "
-    "endpoint of each vantage)",
-)
-DNS_PAGES_TWICE = pytest.mark.xfail(
-    strict=True,
-    reason="engine: after the failure-run incident resolves, the probe_errors p chart's "
-    "page on the same failures opens a second vantage incident",
-)
-HOURLY_DNS = pytest.mark.xfail(
-    strict=True,
-    reason="engine: hourly failures page at the third round (min_failures 3) with scope "
-    "endpoint (one endpoint: the network-failure vantage rule needs two), then one target "
-    "page per model when each run's last success leaves the failure chart's window",
-)
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +30,10 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[fleets.Planted
     "index",
     [
         pytest.param(0, id="target"),
-        pytest.param(1, id="model", marks=MODEL_AS_VANTAGES),
+        pytest.param(1, id="model"),
         pytest.param(2, id="endpoint"),
         pytest.param(3, id="vantage"),
-        pytest.param(4, id="dns", marks=DNS_PAGES_TWICE),
+        pytest.param(4, id="dns"),
     ],
 )
 def test_each_incident_of_a_two_vantage_fleet_pages_once_with_its_scope(
@@ -80,7 +61,6 @@ def test_a_two_vantage_fleet_pages_nothing_but_its_incidents(
 
 
 @pytest.mark.slow
-@HOURLY_DNS
 def test_an_hourly_router_with_a_dns_outage_at_the_probe_host_pages_its_vantage(
     tmp_path: Path,
 ) -> None:

@@ -142,8 +142,20 @@ class IncidentBoard:
         """No member alarmed for ``RESOLVE_POINTS`` of its longest point interval (at most
         ``RESOLVE_MAX``): a p chart's late subgroup of the same failures joins it instead of
         paging again."""
-        hold = min(RESOLVE_POINTS * incident.longest, RESOLVE_MAX)
-        return now - incident.last_alarmed >= hold
+        return now >= incident.last_alarmed + _hold(incident)
+
+    def due(self, now: float) -> float:
+        """The earliest time after ``now`` at which this board changes with no new point: a
+        settling incident every cycle, an open one once its calm hold has passed."""
+        due = math.inf
+        for i in self.incidents:
+            if not math.isnan(i.resolved):
+                continue
+            if math.isnan(i.opened):
+                return now
+            if i.last_alarmed < now:
+                due = min(due, i.last_alarmed + _hold(i))
+        return due
 
     def _end(self, incident: Incident, now: float) -> None:
         """A settling incident that ends was never paged: it leaves no trace."""
@@ -155,6 +167,10 @@ class IncidentBoard:
     def published(self) -> list[Incident]:
         """Open, and resolved within ``keep_resolved``."""
         return [i for i in self.incidents if not math.isnan(i.opened)]
+
+
+def _hold(incident: Incident) -> float:
+    return min(RESOLVE_POINTS * incident.longest, RESOLVE_MAX)
 
 
 def _key(group: Group) -> str:
