@@ -18,7 +18,7 @@ from servicekit.flags import add_common_flags
 from servicekit.version import VERSION
 from servicekit.web.config import WebSettings
 from servicekit.yamlconf import parse_duration
-from spc_rules.session import cli as session_cli
+from spc_rules.sidecar import heap
 from spc_rules.sidecar.config.loader import (
     SidecarConfig,
     builtin_config,
@@ -103,6 +103,9 @@ def load_config(path: str | None) -> SidecarConfig:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["session"]:
+        # Imported here: sessions need scipy.stats and plotting, the service does not (RSS).
+        from spc_rules.session import cli as session_cli  # noqa: PLC0415
+
         return session_cli.main(args[1:])
     return cli.main(SERVICE, args)
 
@@ -121,6 +124,7 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
     def load() -> SidecarConfig:
         return first.pop() if first else load_config(args.config_file)
 
+    heap.keep_large_allocations()  # a cycle's big arrays reuse heap pages (heap.py)
     sidecar = Sidecar(load, args.prometheus_url, interval=args.interval)
     sidecar.shard = args.shard
     registry = CollectorRegistry()
