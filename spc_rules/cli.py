@@ -18,7 +18,6 @@ from servicekit.flags import add_common_flags
 from servicekit.version import VERSION
 from servicekit.web.config import WebSettings
 from servicekit.yamlconf import parse_duration
-from spc_rules.sidecar import heap
 from spc_rules.sidecar.config.loader import (
     SidecarConfig,
     builtin_config,
@@ -124,7 +123,6 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
     def load() -> SidecarConfig:
         return first.pop() if first else load_config(args.config_file)
 
-    heap.keep_large_allocations()  # a cycle's big arrays reuse heap pages (heap.py)
     sidecar = Sidecar(load, args.prometheus_url, interval=args.interval)
     sidecar.shard = args.shard
     registry = CollectorRegistry()

@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+from spc_rules.sidecar import heap
+
 SERVICE_ONLY = ("scipy.optimize", "scipy.stats", "plotly", "matplotlib", "pandas")
 
 
@@ -42,7 +44,7 @@ def test_importing_the_engine_sets_one_blas_thread_unless_the_environment_chose(
     assert _loaded_after(env_chose)["threads"] == "3"
 
 
-def test_the_sidecar_takes_large_arrays_from_the_heap_not_from_fresh_mappings() -> None:
+def test_a_large_estate_takes_large_arrays_from_the_heap_not_from_fresh_mappings() -> None:
     # glibc's mallinfo2 while a 64 MiB array is alive: hblkhd counts the bytes in mmap'ed
     # blocks (a fresh mapping per array, zero-filled by the kernel on every cycle), arena
     # the heap's (pages reused from one cycle to the next).
@@ -53,16 +55,16 @@ def test_the_sidecar_takes_large_arrays_from_the_heap_not_from_fresh_mappings() 
         "    _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', "
         "'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n"
         "libc = ctypes.CDLL(None); libc.mallinfo2.restype = Info\n"
-        "if sys.argv[1] == 'heap': assert heap.keep_large_allocations()\n"
+        "heap.fit_to(int(sys.argv[1]))\n"
         "a = np.ones(1 << 23)\n"
         "info = libc.mallinfo2()\n"
         "print(info.hblkhd >> 20, info.arena >> 20)\n"
     )
 
-    def mib(mode: str) -> tuple[int, int]:
+    def mib(series: int) -> tuple[int, int]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
         out = subprocess.run(
-            [sys.executable, "-c", probe, mode],
+            [sys.executable, "-c", probe, str(series)],
             check=False,
             env=env,
             capture_output=True,
@@ -72,7 +74,7 @@ def test_the_sidecar_takes_large_arrays_from_the_heap_not_from_fresh_mappings() 
         mapped, arena = out.stdout.split()
         return int(mapped), int(arena)
 
-    mapped, _ = mib("default")
-    assert mapped >= 64  # glibc's default: its own mapping
-    mapped, arena = mib("heap")
+    mapped, _ = mib(heap.LARGE_ESTATE - 1)  # a small estate keeps glibc's defaults
+    assert mapped >= 64  # the array has its own mapping, unmapped when freed
+    mapped, arena = mib(heap.LARGE_ESTATE)
     assert mapped < 64 and arena >= 64  # from the heap
