@@ -21,7 +21,7 @@ import psutil
 from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter.app import Exporter
-from exporter.config.loader import load_text
+from exporter.configfile import load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -24,7 +24,7 @@ from exporter.metrics.probes import ProbeMetrics
 from exporter.probing.harness import ProbeResult, run_probe
 from exporter.probing.scheduler import Scheduler
 from exporter.probing.workload import probe_prompt
-from exporter.providers.protocol import ProbeContext
+from exporter.providers.protocol import ProbeContext, Recall
 from exporter.providers.table import PROVIDERS
 from exporter.transport.client import ProbeClient
 from servicekit.cli import count
@@ -69,6 +69,7 @@ class Exporter:
         self._config: Config | None = None
         self._keys: dict[str, str | None] = {}
         self._logged_once: set[tuple[str, str]] = set()  # (target, reason) already logged
+        self._recalls: dict[str, Recall] = {}  # per probe target: its look-ups after a probe
         self._registry = registry
         self._collectors: Collectors | None = None
         self.energy = EnergyRecorder(registry, None)
@@ -146,6 +147,7 @@ class Exporter:
                 self._client.drop(gone)
         self._config = config
         self._logged_once.clear()
+        self._recalls.clear()  # look-ups after a probe start afresh: a target may have moved
         active: list[TargetConfig] = []
         self.metrics.declare(
             (t, PROVIDERS[t.provider].semconv_name, PROVIDERS[t.provider].endpoint(t))
@@ -216,6 +218,7 @@ class Exporter:
             prompt=probe_prompt(target),
             api_key=self._keys.get(target.name),
             max_body_bytes=self.config.max_body_bytes,
+            recall=self._recalls.setdefault(target.name, Recall()),
         )
         with self.metrics.in_flight():
             # NVML calls block in C: keep them off the event loop that times the stream.
@@ -270,6 +273,7 @@ class Exporter:
             prompt=job.canary.prompt,  # fixed: no nonce, the same question every time
             api_key=self._keys.get(parent.name),
             max_body_bytes=self.config.max_body_bytes,
+            recall=self._recalls.setdefault(probe_target.name, Recall()),
         )
         result = await run_probe(PROVIDERS[parent.provider], ctx)
         self._charge(parent, result)

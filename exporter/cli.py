@@ -9,15 +9,13 @@ import os
 import sys
 from collections.abc import Sequence
 
-from prometheus_client import CollectorRegistry
-
 from exporter.accounting.estimate import BUDGET_FACTOR, cost_table, over_budget, target_cost
 from exporter.app import Exporter
 from exporter.bench import cli as bench_cli
-from exporter.config.defaults import builtin_config
 from exporter.config.keys import missing_key
-from exporter.config.loader import load_file
 from exporter.config.types import Config
+from exporter.configfile import builtin_config, load_file
+from exporter.metrics import vantage
 from exporter.transport import loop as event_loop
 from servicekit import cli
 from servicekit.flags import add_common_flags
@@ -46,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"start even when a target's estimated daily cost is over {BUDGET_FACTOR:g} "
         "times its budget (the budget guard still pauses it)",
     )
+    p.add_argument(
+        "--vantage",
+        metavar="NAME",
+        help="where this exporter probes from, the vantage label of every series "
+        f"(default: ${vantage.ENV}, else the host name)",
+    )
     p.add_argument("--version", action="version", version=f"llmscope-exporter {VERSION}")
     return p
 
@@ -60,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[:1] == ["bench"]:
         return bench_cli.main(args[1:], load_config)
     return cli.main(SERVICE, args)
+
+
+def _settle_flags(args: argparse.Namespace) -> None:
+    args.vantage = vantage.resolve(args.vantage, os.environ)
 
 
 def _summary(config: Config) -> str:
@@ -89,7 +97,7 @@ def _check_cost(config: Config, ignore: bool) -> bool:
 
 
 async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> int:
-    registry = CollectorRegistry()
+    registry = vantage.VantageRegistry(args.vantage)
     first = [config]
 
     def load() -> Config:
@@ -121,11 +129,12 @@ async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> 
 
     cli.on_signals(stop.set, on_sighup)
     log.info(
-        "listening on %s (%s), %s from %s, %s event loop",
+        "listening on %s (%s), %s from %s, vantage %s, %s event loop",
         args.listen,
         web.description,
         cli.count(len(config.targets), "target"),
         config.source,
+        args.vantage,
         type(asyncio.get_running_loop()).__module__.split(".")[0],
     )
     try:
@@ -136,4 +145,6 @@ async def _serve(args: argparse.Namespace, config: Config, web: WebSettings) -> 
     return 0
 
 
-SERVICE = cli.Service("llmscope-exporter", parser, load_config, _summary, _serve)
+SERVICE = cli.Service(
+    "llmscope-exporter", parser, load_config, _summary, _serve, settle_flags=_settle_flags
+)

@@ -11,17 +11,17 @@ from typing import Final, Literal, get_args
 from servicekit.errors import LLMscopeError
 
 Reason = Literal[
-    "auth",  # 401 or 403
+    "auth",  # 401 or 403, or a proxy that wants credentials (407)
     "rate_limited",  # 429
     "client_error",  # any other 4xx
     "server_error",  # 5xx
     "provider_error",  # an error event or error object inside a 200 stream
     "dns",  # the host name does not resolve
-    "connect",  # connection refused or reset before a response
+    "connect",  # connection refused or reset before a response, or a proxy refused it
     "tls",  # TLS handshake or certificate failure
     "timeout",  # no response within the connect/first-byte/overall deadline
     "stall",  # the stream started, then went quiet for longer than stall_timeout
-    "protocol",  # wrong content type, malformed frame or JSON, invalid UTF-8
+    "protocol",  # wrong content type, malformed HTTP, frame or JSON, invalid UTF-8, a 3xx
     "truncated",  # the stream ended before the provider's end marker
     "oversized",  # the body grew past the configured limit
     "empty",  # the stream ended normally with no content

@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
+from llmscope_stack.rulescale import scale_keys, scale_rules
 from llmscope_stack.settings import ROOT, Settings
-from servicekit.yamlconf import parse_duration
 
-_SPC_DURATIONS = ("interval", "evaluation", "baseline", "hold")
+# A p chart's subgroup is a window too: 5 minutes hold 20 probes at 15 s, 20 s at 1 s.
+_SPC_DURATIONS = ("interval", "evaluation", "baseline", "hold", "subgroup")
 _ROUTE_DURATIONS = ("group_wait", "group_interval", "repeat_interval")
 _JOB_ADDRESSES = {
     "llmscope-exporter": "exporter",
@@ -58,23 +59,16 @@ def write_all(settings: Settings) -> Generated:
     return out
 
 
-def scaled(text: str, scale: float) -> str:
-    """A duration multiplied by ``scale``, in whole milliseconds (at least 1 ms)."""
-    if scale == 1.0:
-        return text
-    return f"{max(1, round(parse_duration(text) * scale * 1000))}ms"
-
-
 def prometheus_config(settings: Settings, rules: str, token: Path | None) -> dict[str, Any]:
     config = _load(ROOT / "prometheus" / "prometheus.yml")
     scale = settings.scale
-    _scale_keys(config["global"], ("scrape_interval", "evaluation_interval"), scale)
+    scale_keys(config["global"], ("scrape_interval", "evaluation_interval"), scale)
     port = {name: getattr(settings.ports, attr) for name, attr in _JOB_ADDRESSES.items()}
     address = f"{settings.host}:{settings.ports.alertmanager}"
     config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [address]}]}]
     config["rule_files"] = [rules]
     for job in config["scrape_configs"]:
-        _scale_keys(job, ("scrape_interval", "scrape_timeout"), scale)
+        scale_keys(job, ("scrape_interval", "scrape_timeout"), scale)
         if scale < 1.0 and "scrape_timeout" in job and "scrape_interval" in job:
             # A compressed timeline keeps whole intervals for a scrape: a 167 ms timeout
             # would fail scrapes whenever the machine is busy.
@@ -97,20 +91,21 @@ def alertmanager_config(settings: Settings) -> dict[str, Any]:
         str(ROOT / "alertmanager" / pattern) for pattern in config.get("templates", [])
     ]
     if "resolve_timeout" in config.get("global", {}):
-        _scale_keys(config["global"], ("resolve_timeout",), settings.scale)
-    _walk_routes(config["route"], lambda r: _scale_keys(r, _ROUTE_DURATIONS, settings.scale))
+        scale_keys(config["global"], ("resolve_timeout",), settings.scale)
+    _walk_routes(config["route"], lambda r: scale_keys(r, _ROUTE_DURATIONS, settings.scale))
     return config
 
 
 def spc_config(settings: Settings) -> dict[str, Any]:
     config = _load(settings.spc_config or ROOT / "spc_rules" / "data" / "default.yml")
     for block in (config.setdefault("global", {}), *config.get("charts", [])):
-        _scale_keys(block, _SPC_DURATIONS, settings.scale)
+        scale_keys(block, _SPC_DURATIONS, settings.scale)
     return config
 
 
 def _rules(settings: Settings, folder: Path) -> str:
-    """The shipped rule files as they are, or copies with every ``for`` scaled."""
+    """The shipped rule files as they are, or copies on the compressed timeline
+    (rulescale.py: windows, offsets, ``for`` and ``keep_firing_for``)."""
     shipped = ROOT / "prometheus" / "rules"
     if settings.scale == 1.0:
         return str(shipped / "*.yml")
@@ -119,24 +114,8 @@ def _rules(settings: Settings, folder: Path) -> str:
     for stale in out.glob("*.yml"):
         stale.unlink()
     for path in sorted(shipped.glob("*.yml")):
-        doc = _load(path)
-        for group in doc.get("groups", []):
-            _scale_keys(group, ("interval",), settings.scale)
-            for rule in group.get("rules", []):
-                _scale_keys(rule, ("for", "keep_firing_for"), settings.scale)
-        _dump(out / path.name, doc)
+        _dump(out / path.name, scale_rules(_load(path), settings.scale))
     return str(out / "*.yml")
-
-
-def _scale_keys(block: dict[str, Any], keys: tuple[str, ...], scale: float) -> None:
-    """Scale the durations among ``keys``; other values (a baseline range) stay as they are."""
-    for key in keys:
-        value = block.get(key)
-        if isinstance(value, str):
-            try:
-                block[key] = scaled(value, scale)
-            except ValueError:
-                continue
 
 
 def _walk_routes(route: dict[str, Any], visit: Callable[[dict[str, Any]], None]) -> None:

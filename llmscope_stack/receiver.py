@@ -6,7 +6,8 @@ Alertmanager POSTs one JSON body per notification (its webhook format: ``status`
     12:03:04 FIRING   critical LLMscopeSPCOutOfControl chart="duration" target="simulated-small":
     duration of simulated-small is out of control (Nelson rule 1).
 
-(one line on the terminal; wrapped here).
+(one line on the terminal; wrapped here). A RESOLVED notification says what is back to normal
+(the rules' ``summary_resolved``), not the firing text again.
 
 A body that is not a notification gets a line saying so, and the receiver goes on.
 """
@@ -34,13 +35,28 @@ def format_notification(body: dict[str, Any], now: float | None = None) -> str:
     )
     severity = common.get("severity", "-")
     labels = " ".join(f'{k}="{v}"' for k, v in sorted(common.items()) if k not in _QUIET)
-    summary = (body.get("commonAnnotations") or {}).get("summary")
-    if summary is None and alerts:
-        summary = alerts[0].get("annotations", {}).get("summary")
-    more = f" ({len(alerts)} alerts)" if len(alerts) > 1 else ""
     status = str(body.get("status", "?")).upper()
+    summary = _summary(body, alerts, resolved=status == "RESOLVED")
+    more = f" ({len(alerts)} alerts)" if len(alerts) > 1 else ""
     text = f"{stamp} {status:<8} {severity} {name} {labels}".rstrip()
     return f"{text}: {summary or 'no summary'}{more}".replace("\n", " ")
+
+
+def _summary(body: dict[str, Any], alerts: list[dict[str, Any]], *, resolved: bool) -> str | None:
+    """The firing summary, or for a resolved notification its ``summary_resolved``; an alert
+    without one (not LLMscope's) is said to be resolved, its firing text in brackets."""
+    keys = ("summary_resolved", "summary") if resolved else ("summary",)
+    found = [_annotation(body, alerts, key) for key in keys]
+    if not resolved or found[0] is not None:
+        return found[0]
+    return f"resolved (was: {found[1]})" if found[1] is not None else "resolved"
+
+
+def _annotation(body: dict[str, Any], alerts: list[dict[str, Any]], key: str) -> str | None:
+    value = (body.get("commonAnnotations") or {}).get(key)
+    if value is None and alerts:
+        value = alerts[0].get("annotations", {}).get(key)
+    return None if value is None else str(value)
 
 
 class Receiver:

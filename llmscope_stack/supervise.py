@@ -19,10 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from servicekit.errors import LLMscopeError
+
 STOP_TIMEOUT = 10.0  # seconds a child gets to exit after SIGTERM before SIGKILL
 
 
-class StartError(Exception):
+class StartError(LLMscopeError):
     """A child that could not start or did not become healthy; the message says which."""
 
 

@@ -31,12 +31,16 @@ class Service(Generic[C]):
     load: Callable[[str | None], C]
     summary: Callable[[C], str]  # "valid, 3 targets" for --config.check
     serve: Callable[[argparse.Namespace, C, WebSettings], Coroutine[Any, Any, int]]
+    # Checks and completes the command's own flags (a default from the environment, say);
+    # raises ConfigError, reported like a configuration problem, at start and --config.check.
+    settle_flags: Callable[[argparse.Namespace], None] = lambda args: None
 
 
 def main(service: Service[C], argv: Sequence[str] | None) -> int:
     args = service.parser().parse_args(argv)
     setup(args.log_level)
     try:
+        service.settle_flags(args)
         config = service.load(args.config_file)
         web = web_settings(args)
     except ConfigError as err:

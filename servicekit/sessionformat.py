@@ -8,7 +8,7 @@ each other, so the format is defined here, once (docs/research.md describes it):
   sidecar rebuilds from a histogram between two scrapes: one observation (size 1) or the mean
   of ``size`` observations. Metric names are the sidecar's built-in chart names.
 - ``probes.csv``: every probe's record (bench sessions only; a capture has no probes).
-- ``metadata.json``: what was measured, how, where and when (``METADATA_KEYS``).
+- ``metadata.json``: what was measured, how, where and when (docs/research.md lists its keys).
 - ``summary.json``: per target and metric, written by ``llmscope-spc session summarize``.
 """
 
@@ -28,7 +28,9 @@ from pathlib import Path
 from servicekit.version import VERSION
 from servicekit.yamlconf import parse_duration
 
-FORMAT_VERSION = 1
+# 2: probes.csv gained the energy columns and metadata.json its "energy" object. Readers
+# take every version up to this one: a format 1 session simply has no energy.
+FORMAT_VERSION = 2
 POINTS_FILE = "points.csv"
 PROBES_FILE = "probes.csv"
 METADATA_FILE = "metadata.json"
@@ -52,9 +54,9 @@ PROBE_COLUMNS = (
     "cost_usd",
     "status",
     "error",  # the bounded reason, empty on success
+    "cpu_energy_joules",  # CPU packages (RAPL) charged to the probe; empty when not measured
+    "gpu_energy_joules",  # the target's GPUs (NVML); empty when not measured
 )
-# Keys of metadata.json; "metrics" maps a metric name to {"unit", "usl", "lsl"[, "log"]}.
-METADATA_KEYS = ("format", "kind", "targets", "metrics", "start", "end", "versions", "machine")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ Exit codes: 0 after a clean stop or a valid ``--config.check``, 1 when it cannot
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -14,7 +15,9 @@ from collections.abc import Sequence
 from prometheus_client import CollectorRegistry
 
 from servicekit import cli
-from servicekit.flags import add_common_flags
+from servicekit.errors import ConfigError
+from servicekit.flags import add_common_flags, report_config_error
+from servicekit.logs import setup
 from servicekit.version import VERSION
 from servicekit.web.config import WebSettings
 from servicekit.yamlconf import parse_duration
@@ -23,6 +26,9 @@ from spc_rules.sidecar.config.loader import (
     builtin_config,
     load_file,
 )
+from spc_rules.sidecar.config.presets import wanted_names
+from spc_rules.sidecar.discovery import DiscoveryError, stored_names
+from spc_rules.sidecar.presetwatch import PresetWatcher
 from spc_rules.sidecar.service import Sidecar
 from spc_rules.sidecar.shard import WHOLE, Shard, parse_shard
 
@@ -59,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
         prog="llmscope-spc",
         description="Read histograms from Prometheus, judge every series with SPC (limits, "
         "Nelson rules 1-8, EWMA, CUSUM, capability) and serve the results as metrics. "
-        "'llmscope-spc session --help': research sessions (capture, compare, trend, report).",
+        "'llmscope-spc session --help': research sessions (capture, compare, trend, report); "
+        "'llmscope-spc backtest --help': replay history and list the incidents it pages.",
     )
     add_common_flags(
         p,
@@ -72,9 +79,10 @@ def parser() -> argparse.ArgumentParser:
         dest="prometheus_url",
         metavar="URL",
         type=_url,
-        default=DEFAULT_PROMETHEUS,
+        default=None,
         help="base URL of the Prometheus HTTP API: Prometheus, Thanos, Mimir (with its "
-        f"/prometheus prefix) or VictoriaMetrics (default {DEFAULT_PROMETHEUS})",
+        f"/prometheus prefix) or VictoriaMetrics (default {DEFAULT_PROMETHEUS}); with "
+        "--config.check, also list the engine preset charts it has data for",
     )
     p.add_argument(
         "--spc.interval",
@@ -106,7 +114,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         from spc_rules.session import cli as session_cli  # noqa: PLC0415
 
         return session_cli.main(args[1:])
+    if args[:1] == ["backtest"]:
+        from spc_rules.backtest import cli as backtest_cli  # noqa: PLC0415 (as sessions)
+
+        return backtest_cli.main(args[1:])
+    known, _ = parser().parse_known_args(args)
+    if known.config_check and known.prometheus_url:
+        return _check_presets(known)
     return cli.main(SERVICE, args)
+
+
+def _check_presets(args: argparse.Namespace) -> int:
+    """--config.check with --prometheus.url: validate, then list what the presets would chart
+    against that Prometheus; 1 when it cannot be asked."""
+    setup(args.log_level)
+    try:
+        config = load_config(args.config_file)
+    except ConfigError as err:
+        return report_config_error(SERVICE.program, err)
+    print(_summary(config))
+    if config.presets.mode == "none":
+        print("presets: none")
+        return 0
+    watcher = PresetWatcher(args.prometheus_url)
+    try:
+        found = stored_names(args.prometheus_url, wanted_names(config.presets), 10.0)
+    except DiscoveryError as err:
+        print(f"presets: {err}", file=sys.stderr)
+        return 1
+    for line in watcher.listing(config, found).lines():
+        print(line)
+    return 0
 
 
 def charts_phrase(count: int) -> str:
@@ -119,11 +157,13 @@ def _summary(config: SidecarConfig) -> str:
 
 async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettings) -> int:
     first = [config]
+    url = args.prometheus_url or DEFAULT_PROMETHEUS
+    presets = PresetWatcher(url)
 
     def load() -> SidecarConfig:
-        return first.pop() if first else load_config(args.config_file)
+        return presets.apply(first.pop() if first else load_config(args.config_file))
 
-    sidecar = Sidecar(load, args.prometheus_url, interval=args.interval)
+    sidecar = Sidecar(load, url, interval=args.interval)
     sidecar.shard = args.shard
     registry = CollectorRegistry()
     registry.register(sidecar.collector)
@@ -132,7 +172,7 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
         web,
         registry,
         title="LLMscope SPC sidecar",
-        blurb=f"Control limits and rule violations of histograms read from {args.prometheus_url}.",
+        blurb=f"Control limits and rule violations of histograms read from {url}.",
         reload=lambda: _reload(sidecar),
         logger=log,
     )
@@ -141,19 +181,21 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
         return 1
     server.start()
     cli.on_signals(sidecar.stop, sidecar.reload)
+    watch = asyncio.create_task(presets.watch(lambda: sidecar.config, sidecar.reload))
     log.info(
         "listening on %s (%s), %s from %s, reading %s every %gs, shard %s",
         args.listen,
         web.description,
-        charts_phrase(len(config.charts)),
+        charts_phrase(len(sidecar.config.charts)),
         config.source,
-        args.prometheus_url,
+        url,
         sidecar.interval,
         args.shard,
     )
     try:
         await sidecar.run()
     finally:
+        watch.cancel()
         server.stop()
         await sidecar.aclose()
     return 0

@@ -33,6 +33,11 @@ class Script:
     ending: str = "end"
     # Delay before the status line, for timeouts before any response.
     header_delay: float = 0.0
+    # The whole response as bytes, written in ``raw_piece``-byte pieces (0: in one write)
+    # and the connection closed after it: for servers that break HTTP/1.1 itself (a bad
+    # Content-Length, a folded field). Status, headers and steps are then unused.
+    raw: bytes | None = None
+    raw_piece: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,10 @@ Route = Callable[[FakeRequest], Script]
 
 _REASONS = {
     200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    307: "Temporary Redirect",
+    308: "Permanent Redirect",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -115,6 +124,12 @@ class FakeServer:
     ) -> bool:
         if script.header_delay:
             await asyncio.sleep(script.header_delay)
+        if script.raw is not None:
+            size = script.raw_piece or len(script.raw) or 1
+            for start in range(0, len(script.raw), size):
+                writer.write(script.raw[start : start + size])
+                await writer.drain()
+            return False
         head = [f"HTTP/1.1 {script.status} {_REASONS.get(script.status, 'Status')}"]
         head += [f"{k}: {v}" for k, v in script.headers.items()]
         head.append("Transfer-Encoding: chunked")
@@ -197,8 +212,3 @@ def serving_in_thread(route: Route) -> Iterator[FakeServer]:
 def sse(*events: str, delay: float = 0.0) -> list[Step]:
     """Each event (already framed, e.g. ``data: {...}\\n\\n``) as one step."""
     return [Step(e.encode(), delay) for e in events]
-
-
-def split_every(data: bytes, size: int, delay: float = 0.0) -> list[Step]:
-    """A body cut into pieces of ``size`` bytes, to test decoders on arbitrary splits."""
-    return [Step(data[i : i + size], delay) for i in range(0, len(data), size)]

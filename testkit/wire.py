@@ -185,7 +185,28 @@ def ollama_script(plan: Plan, model: str = "llama3.2") -> Script:
 
 
 def ollama_tags(*models: str, digest: str = "0" * 64) -> Script:
-    body = {"models": [{"name": m, "model": m, "size": 1, "digest": digest} for m in models]}
+    """``GET /api/tags`` as ollama's docs/api.md shows it ("List Local Models")."""
+    details = {
+        "parent_model": "",
+        "format": "gguf",
+        "family": "llama",
+        "families": ["llama"],
+        "parameter_size": "3.2B",
+        "quantization_level": "Q4_K_M",
+    }
+    body = {
+        "models": [
+            {
+                "name": m,
+                "model": m,
+                "modified_at": "2025-05-10T08:06:48.639712648-07:00",
+                "size": 2019393189,
+                "digest": digest,
+                "details": details,
+            }
+            for m in models
+        ]
+    }
     return Script(
         headers={"Content-Type": "application/json"}, steps=[Step(json.dumps(body).encode())]
     )

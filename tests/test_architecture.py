@@ -124,6 +124,12 @@ def test_no_service_imports_the_launcher() -> None:
     assert forbidden(graph(), "spc_rules", "llmscope_stack") == []
 
 
+def test_the_exporters_config_imports_neither_providers_nor_canaries() -> None:
+    # Providers and canaries read the config's types; the loader is handed the provider
+    # table (exporter.configfile binds it), so the arrows point one way.
+    assert forbidden(graph(), "exporter.config", "exporter.providers", "exporter.canary") == []
+
+
 def test_exporter_never_imports_spc_rules() -> None:
     assert forbidden(graph(), "exporter", "spc_rules", "testkit") == []
 

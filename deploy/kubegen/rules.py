@@ -1,20 +1,20 @@
-"""One PrometheusRule holding every group of ``prometheus/rules/*.yml``, unchanged."""
+"""One PrometheusRule holding every group of the rule files (``rulefiles.py``), unchanged."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from deploy.kubegen.common import RELEASE, ROOT, load, metadata
+import yaml
+
+from deploy.kubegen.common import RELEASE, metadata
 
 SOURCE = "prometheus/rules/*.yml"
 
 
-def prometheus_rule() -> dict[str, Any]:
-    groups = [
-        group
-        for path in sorted((ROOT / "prometheus" / "rules").glob("*.yml"))
-        for group in load(path)["groups"]
-    ]
+def prometheus_rule(files: Mapping[str, str]) -> dict[str, Any]:
+    """The PrometheusRule of ``files`` (name -> text, as ``rulefiles.rule_files`` gives)."""
+    groups = [group for name in sorted(files) for group in yaml.safe_load(files[name])["groups"]]
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",

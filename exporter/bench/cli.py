@@ -17,9 +17,13 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from exporter.bench.energy import EnergyLedger, TargetEnergy, plan
 from exporter.bench.progress import Progress
 from exporter.bench.records import metadata_document, points, probe_row
 from exporter.bench.runner import Probed, run_session
+from exporter.collectors.energy import EnergyMeter
+from exporter.collectors.nvml import Nvml
+from exporter.collectors.rapl import POWERCAP, Rapl
 from exporter.config.types import Config, TargetConfig
 from servicekit.errors import ConfigError
 from servicekit.flags import report_config_error
@@ -56,6 +60,16 @@ def _spec(text: str) -> Spec:
         return parse_spec(text, {m.name: m.unit for m in PROBE_METRICS})
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _intensity(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a number') from None
+    if not 0 < value < 10_000:
+        raise argparse.ArgumentTypeError("must be above 0 and below 10000 gCO2e/kWh")
+    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -95,6 +109,20 @@ def parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not run llmscope-spc session summarize on the folder",
     )
+    p.add_argument(
+        "--carbon-intensity",
+        dest="carbon_intensity",
+        type=_intensity,
+        metavar="G",
+        help="grid carbon intensity in gCO2e per kWh, for grams per 1,000 tokens (no default: "
+        "only your grid's operator knows it)",
+    )
+    p.add_argument(
+        "--powercap",
+        default=str(POWERCAP),
+        metavar="DIR",
+        help=f"sysfs folder of the RAPL zones (default {POWERCAP})",
+    )
     p.add_argument("--log.level", dest="log_level", choices=list(LEVELS), default="warn")
     return p
 
@@ -123,6 +151,7 @@ def main(argv: Sequence[str], load: Callable[[str | None], Config]) -> int:
         done.append(p)
         progress.advance(not p.result.success)
 
+    energy, ledger, closing = _energy(targets, Path(args.powercap))
     start = time.time()
     interrupted = False
     try:
@@ -134,10 +163,13 @@ def main(argv: Sequence[str], load: Callable[[str | None], Config]) -> int:
                 keys=keys,
                 max_body_bytes=config.max_body_bytes,
                 on_probe=record,
+                ledger=ledger,
             )
         )
     except KeyboardInterrupt:  # keep what finished: a partial session is still a session
         interrupted = True
+    finally:
+        closing()
     progress.finish()
     done.sort(key=lambda p: p.result.timestamp)
     write_rows(out / PROBES_FILE, PROBE_COLUMNS, (probe_row(p) for p in done))
@@ -150,6 +182,8 @@ def main(argv: Sequence[str], load: Callable[[str | None], Config]) -> int:
         end=time.time(),
         probes=args.probes,
         concurrency=args.concurrency,
+        energy=energy,
+        carbon_intensity=args.carbon_intensity,
     )
     write_json(out / METADATA_FILE, document)
     what = "interrupted, wrote" if interrupted else "wrote"
@@ -162,6 +196,30 @@ def main(argv: Sequence[str], load: Callable[[str | None], Config]) -> int:
         if subprocess.run(summarize, check=False).returncode != 0:
             return 1
     return 0
+
+
+def _energy(
+    targets: Sequence[TargetConfig], powercap: Path
+) -> tuple[dict[str, TargetEnergy], EnergyLedger | None, Callable[[], None]]:
+    """What each target is charged from, the ledger that charges it, and how to let NVML
+    go; GPUs are opened only for targets that name one."""
+    rapl = Rapl(powercap)
+    rapl.open()
+    nvml: Nvml | None = None
+    meter: EnergyMeter | None = None
+    gpu_problem = ""
+    if any(t.gpu is not None for t in targets):
+        nvml = Nvml.load()
+        devices = nvml.open() if nvml is not None else ()
+        if nvml is None:
+            gpu_problem = "no GPU monitored: the nvidia-ml-py package (pynvml) is not installed"
+        elif not devices:
+            gpu_problem = "no GPU monitored: NVML found no driver or GPU"
+        else:
+            meter = EnergyMeter(nvml, devices)
+    plans = plan(targets, rapl, meter, gpu_problem)
+    ledger = EnergyLedger(targets, plans, rapl, meter)
+    return plans, (ledger if ledger.active else None), (nvml.close if nvml else lambda: None)
 
 
 def _targets(

@@ -9,10 +9,11 @@ tokens per second.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
+from exporter.bench.energy import TargetEnergy
 from exporter.bench.runner import Probed
 from exporter.config.types import Config, TargetConfig
 from servicekit.sessionformat import (
@@ -50,6 +51,8 @@ def probe_row(p: Probed) -> dict[str, object]:
         "cost_usd": p.cost,
         "status": r.status,
         "error": r.reason or "",
+        "cpu_energy_joules": p.energy.cpu_joules if p.energy else None,
+        "gpu_energy_joules": p.energy.gpu_joules if p.energy else None,
     }
 
 
@@ -85,6 +88,8 @@ def metadata_document(
     end: float,
     probes: int,
     concurrency: int,
+    energy: Mapping[str, TargetEnergy],
+    carbon_intensity: float | None,
 ) -> dict[str, object]:
     return {
         "format": FORMAT_VERSION,
@@ -103,4 +108,11 @@ def metadata_document(
         "machine": machine(),
         "bench": {"probes_per_target": probes, "concurrency": concurrency},
         "config": {"source": config.source, "digest": config_digest(config, targets)},
+        "energy": {
+            "targets": {name: e.document() for name, e in energy.items()},
+            "attribution": "each counter's step between probe events is shared equally "
+            "among the probes in flight that use it",
+            # Grid carbon intensity as given with --carbon-intensity; no default.
+            "carbon_intensity_g_per_kwh": carbon_intensity,
+        },
     }

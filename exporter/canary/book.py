@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from exporter.canary.answers import ModalWindow, fingerprint
-from exporter.canary.config import CanaryConfig
 from exporter.canary.state import StateFile, Windows
+from exporter.config.canaries import CanaryConfig
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from exporter.canary.config import CanaryConfig
+from exporter.config.canaries import CanaryConfig
 from exporter.config.types import Sampling, TargetConfig, Workload
 
 

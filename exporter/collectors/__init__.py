@@ -1,4 +1,4 @@
-"""Host (psutil) and GPU (NVML) telemetry, registered on the exporter's registry.
+"""Host (psutil), GPU (NVML) and CPU energy (RAPL) telemetry, registered on the exporter's registry.
 
 ``register`` is the one entry point: it registers the enabled collectors behind a health
 wrapper, starts the GPU peak sampler, and returns a handle whose ``stop()`` undoes all of it
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -19,6 +20,7 @@ from exporter.collectors.gpu import GpuCollector, peak_reader
 from exporter.collectors.health import DescribedCollector, MonitoredCollectors
 from exporter.collectors.host import HostCollector
 from exporter.collectors.nvml import Nvml
+from exporter.collectors.rapl import POWERCAP, Rapl, RaplCollector
 from exporter.collectors.sampler import PeakSampler
 from exporter.config.types import CollectorsConfig
 
@@ -66,17 +68,24 @@ def register(
     *,
     psutil_module: Any = None,
     nvml_module: Any = None,
+    powercap: Path = POWERCAP,
 ) -> Collectors:
     """Register the collectors ``config`` enables and start the GPU sampler.
 
     ``psutil_module`` and ``nvml_module`` replace the real psutil and pynvml (tests pass
-    fakes). A host without a driver or a GPU gets a GPU collector that yields nothing and
-    succeeds, and ``energy_meter`` is None.
+    fakes), ``powercap`` the sysfs root of the RAPL zones. A host without a driver or a GPU
+    gets a GPU collector that yields nothing and succeeds, and ``energy_meter`` is None.
     """
     named: dict[str, DescribedCollector] = {}
     if config.host:
         source = psutil if psutil_module is None else psutil_module
         named["host"] = HostCollector(source, per_cpu=config.per_cpu)
+
+    if config.rapl:
+        rapl = Rapl(powercap)
+        if not rapl.open():
+            log.info("no CPU energy: %s", rapl.problem)
+        named["rapl"] = RaplCollector(rapl)
 
     nvml: Nvml | None = None
     sampler: PeakSampler | None = None

@@ -1,1 +1,2 @@
-"""The exporter's configuration: frozen types, the YAML loader, the built-in default."""
+"""The exporter's configuration: frozen types and the YAML loader (exporter.configfile binds
+the provider table and holds the built-in default)."""

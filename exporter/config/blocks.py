@@ -13,7 +13,8 @@ from servicekit.yamlconf import INVALID, Reader, join_path
 
 _PRICING_KEYS = frozenset({"input", "output", "cached_input"})
 _BUDGET_KEYS = frozenset({"daily_tokens", "daily_usd"})
-_COLLECTOR_KEYS = frozenset({"host", "gpu"})
+_COLLECTOR_KEYS = frozenset({"host", "gpu", "rapl"})
+_RAPL_KEYS = frozenset({"enabled"})
 _HOST_KEYS = frozenset({"enabled", "per_cpu"})
 _GPU_KEYS = frozenset({"enabled", "sample_interval"})
 _WORKLOAD_KEYS = frozenset({"preset", "input_tokens", "output_tokens", "cache"})
@@ -94,6 +95,9 @@ def collectors(reader: Reader, node: yaml.Node | None) -> CollectorsConfig:
     gpu = keys.get("gpu")
     hkeys = (reader.mapping(host, "global.collectors.host", _HOST_KEYS) if host else {}) or {}
     gkeys = (reader.mapping(gpu, "global.collectors.gpu", _GPU_KEYS) if gpu else {}) or {}
+    rapl = keys.get("rapl")
+    rp = "global.collectors.rapl"
+    rkeys = (reader.mapping(rapl, rp, _RAPL_KEYS) if rapl else {}) or {}
     hp, gp = "global.collectors.host", "global.collectors.gpu"
     return CollectorsConfig(
         host=reader.optional(hkeys, "enabled", hp, reader.boolean, True),
@@ -102,6 +106,7 @@ def collectors(reader: Reader, node: yaml.Node | None) -> CollectorsConfig:
         gpu_sample_interval=reader.optional(
             gkeys, "sample_interval", gp, _sample_interval(reader), 0.5
         ),
+        rapl=reader.optional(rkeys, "enabled", rp, reader.boolean, True),
     )
 
 

@@ -2,20 +2,21 @@
 
 Every problem in a file is reported together, one line each, with its YAML path and line
 (``llmscope.yml:14: targets[1].interval: bad duration "3x" ...``). Provider-specific keys
-are validated by the provider module itself, so this module knows no wire format.
+are validated by the provider module itself, handed in as ``kinds`` (``exporter.configfile``
+binds the provider table), so this module knows no wire format and imports no provider.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
-from exporter.canary.config import canaries as canary_block
 from exporter.config import blocks as config_blocks
+from exporter.config.canaries import canaries as canary_block
+from exporter.config.keys import mapping_without_secrets, variable_name
 from exporter.config.types import (
     DEFAULT_CANARY_STATE,
     DEFAULT_INTERVAL,
@@ -25,8 +26,8 @@ from exporter.config.types import (
     Connection,
     Pricing,
     TargetConfig,
+    TargetKind,
 )
-from exporter.providers.table import PROVIDERS
 from servicekit.errors import ConfigError
 from servicekit.yamlconf import Reader, join_path, load_document, parse_duration, read_file
 
@@ -36,6 +37,7 @@ __all__ = [
     "Config",
     "Pricing",
     "TargetConfig",
+    "TargetKind",
     "default_interval",
     "load_file",
     "load_text",
@@ -94,16 +96,24 @@ def default_interval(environ: Mapping[str, str] = os.environ) -> float:
     return seconds
 
 
-def load_file(path: str | Path, environ: Mapping[str, str] = os.environ) -> Config:
-    return load_text(read_file(path), str(path), environ)
+Kinds = Mapping[str, TargetKind]
 
 
-def load_text(text: str, source: str, environ: Mapping[str, str] = os.environ) -> Config:
+def load_file(path: str | Path, kinds: Kinds, environ: Mapping[str, str] = os.environ) -> Config:
+    return load_text(read_file(path), str(path), kinds, environ)
+
+
+def load_text(
+    text: str, source: str, kinds: Kinds, environ: Mapping[str, str] = os.environ
+) -> Config:
+    """The configuration in ``text``; ``kinds`` maps each ``provider`` value to its keys."""
     interval = default_interval(environ)
-    return load_document(text, source, lambda r, root: _config(r, root, interval, source))
+    return load_document(text, source, lambda r, root: _config(r, root, interval, kinds, source))
 
 
-def _config(reader: Reader, root: yaml.Node, interval: float, source: str) -> Config | None:
+def _config(
+    reader: Reader, root: yaml.Node, interval: float, kinds: Kinds, source: str
+) -> Config | None:
     keys = reader.mapping(root, "", {"global", "targets"})
     if keys is None:
         return None
@@ -144,7 +154,7 @@ def _config(reader: Reader, root: yaml.Node, interval: float, source: str) -> Co
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
         path = join_path("targets", i)
-        target = _target(reader, item, path, interval=interval, timeout=timeout, stall=stall)
+        target = _target(reader, item, path, kinds, interval=interval, timeout=timeout, stall=stall)
         if target is None:
             continue
         if target.name in seen:
@@ -170,29 +180,36 @@ def _config(reader: Reader, root: yaml.Node, interval: float, source: str) -> Co
 
 
 def _target(
-    reader: Reader, node: yaml.Node, path: str, *, interval: float, timeout: float, stall: float
+    reader: Reader,
+    node: yaml.Node,
+    path: str,
+    kinds: Kinds,
+    *,
+    interval: float,
+    timeout: float,
+    stall: float,
 ) -> TargetConfig | None:
     provider_kind = None
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if getattr(key_node, "value", None) == "provider":
                 provider_kind = reader.choice(
-                    value_node, join_path(path, "provider"), PROVIDERS, what="provider"
+                    value_node, join_path(path, "provider"), kinds, what="provider"
                 )
-    provider = PROVIDERS.get(provider_kind or "")
+    provider = kinds.get(provider_kind or "")
     allowed = _TARGET_KEYS | (provider.option_keys if provider else frozenset())
     if provider_kind is None and isinstance(node, yaml.MappingNode):
         # Without a valid provider we cannot know its keys: check the common ones only.
-        allowed = _TARGET_KEYS | frozenset().union(*(p.option_keys for p in PROVIDERS.values()))
-    keys = _mapping_without_secrets(reader, node, path, allowed)
+        allowed = _TARGET_KEYS.union(*(p.option_keys for p in kinds.values()))
+    keys = mapping_without_secrets(reader, node, path, allowed)
     if keys is None:
         return None
     if "provider" not in keys:
-        reader.fail(node, join_path(path, "provider"), f"required (one of: {', '.join(PROVIDERS)})")
+        reader.fail(node, join_path(path, "provider"), f"required (one of: {', '.join(kinds)})")
     name = _required(reader, keys, "name", path, node)
     model = _required(reader, keys, "model", path, node)
     opt = reader.optional
-    key_env = opt(keys, "api_key_env", path, _variable_name(reader), None)
+    key_env = opt(keys, "api_key_env", path, variable_name(reader), None)
     workload = config_blocks.workload(reader, keys.get("workload"), join_path(path, "workload"))
     max_tokens = opt(
         keys, "max_tokens", path, lambda n, p: reader.integer(n, p, 1), _DEFAULT_TARGET.max_tokens
@@ -229,47 +246,6 @@ def _target(
     return target if name and model and provider is not None else None
 
 
-def _mapping_without_secrets(
-    reader: Reader, node: yaml.Node, path: str, allowed: frozenset[str]
-) -> dict[str, yaml.Node] | None:
-    """Like ``reader.mapping``, but a literal key in the file gets its own advice."""
-    if isinstance(node, yaml.MappingNode):
-        kept = []
-        for key_node, value_node in node.value:
-            if getattr(key_node, "value", None) in {"api_key", "apikey", "key", "token"}:
-                reader.fail(
-                    key_node,
-                    join_path(path, key_node.value),
-                    "API keys are not accepted in the config file; put the key in an "
-                    "environment variable and name that variable in api_key_env",
-                )
-            else:
-                kept.append((key_node, value_node))
-        node = yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark)
-    return reader.mapping(node, path, allowed)
-
-
-_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _variable_name(reader: Reader) -> Callable[[yaml.Node, str], str | None]:
-    """An environment variable's name; a pasted key is refused without being echoed."""
-
-    def convert(node: yaml.Node, path: str) -> str | None:
-        value = reader.string(node, path)
-        if value is not None and not _VARIABLE_NAME.fullmatch(value):
-            reader.fail(
-                node,
-                path,
-                "must be the NAME of an environment variable (letters, digits, _); "
-                "this value looks like a key itself, and keys do not belong in the file",
-            )
-            return None
-        return value
-
-    return convert
-
-
 def _required(
     reader: Reader, keys: Mapping[str, yaml.Node], key: str, path: str, node: yaml.Node
 ) -> str | None:
@@ -284,7 +260,3 @@ def _connection(reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> Con
         keys, "connection", path, lambda n, p: reader.choice(n, p, ("keepalive", "fresh")), None
     )
     return "fresh" if value == "fresh" else "keepalive"
-
-
-def _positive(reader: Reader) -> Callable[[yaml.Node, str], int | None]:
-    return lambda node, path: reader.integer(node, path, 1)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
-from exporter.canary.config import CanaryConfig
+import yaml
+
+from exporter.config.canaries import CanaryConfig
+from servicekit.yamlconf import Reader
 
 # Each default is stated here once; the loader reads them from these dataclasses.
 DEFAULT_INTERVAL = 15.0
@@ -74,6 +78,7 @@ class CollectorsConfig:
     per_cpu: bool = False
     gpu: bool = True
     gpu_sample_interval: float = 0.5
+    rapl: bool = True  # CPU energy through Linux powercap (exporter.collectors.rapl)
 
 
 @dataclass(frozen=True)
@@ -111,3 +116,23 @@ class Config:
     collectors: CollectorsConfig = CollectorsConfig()
     canary_state_file: str = DEFAULT_CANARY_STATE
     source: str = "built-in default"
+
+
+class TargetKind(Protocol):
+    """What the loader needs of a ``provider`` kind: its own keys, read and checked.
+
+    Every provider module is one (``exporter.providers.protocol.Provider``); the loader is
+    handed the table of them (``exporter.configfile`` binds it), so config imports no
+    provider and each provider's keys stay in its own module.
+    """
+
+    @property
+    def option_keys(self) -> frozenset[str]: ...
+
+    def parse_options(self, reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> object:
+        """This kind's keys of a target as a frozen options object."""
+        ...
+
+    def validate(self, reader: Reader, target: TargetConfig, node: yaml.Node, path: str) -> None:
+        """Checks that need the whole target (a required base_url, say)."""
+        ...

@@ -181,8 +181,9 @@ def families(targets: list[TargetSeries], in_flight: int) -> Iterator[Metric]:
     yield from _budget_families(targets)
     yield gauge(
         "llmscope_target_info",
-        "Configured targets (value is always 1).",
-        ["target", "provider", "model", "endpoint"],
+        "Configured targets (value is always 1); endpoint is scheme://host:port of the URL "
+        "probed, server_address and server_port its parts (OpenTelemetry's server.*).",
+        ["target", "provider", "model", "endpoint", "server_address", "server_port"],
         targets,
         lambda s: [(s.info[1:], 1.0)],
     )

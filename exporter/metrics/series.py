@@ -11,6 +11,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from exporter.config.endpoint import endpoint_of
 from exporter.config.types import TargetConfig
 from exporter.errors import REASONS
 
@@ -53,7 +54,8 @@ class TargetSeries:
 
     # target, provider (semconv), model, operation, workload: the request metrics' labels
     genai: tuple[str, str, str, str, str]
-    info: tuple[str, str, str, str]  # target, provider kind, model, endpoint
+    # target, provider kind, model, endpoint, server_address, server_port
+    info: tuple[str, str, str, str, str, str]
     interval: float
     budget: Budget | None
     probes: float = 0.0
@@ -78,10 +80,15 @@ class TargetSeries:
     cost: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, target: TargetConfig, semconv_name: str, endpoint: str) -> TargetSeries:
+    def of(cls, target: TargetConfig, semconv_name: str, root_url: str) -> TargetSeries:
         return cls(
             genai=(target.name, semconv_name, target.model, OPERATION, target.workload.name),
-            info=(target.name, target.provider, target.model, endpoint_label(endpoint)),
+            info=(
+                target.name,
+                target.provider,
+                target.model,
+                *endpoint_of(target, root_url).labels(),
+            ),
             interval=target.interval,
             budget=budget_of(target),
         )
@@ -95,15 +102,6 @@ def budget_of(target: TargetConfig) -> Budget | None:
     if target.budget is None:
         return None
     return Budget(daily_usd=target.budget.daily_usd, daily_tokens=target.budget.daily_tokens)
-
-
-def endpoint_label(base_url: str) -> str:
-    """scheme://host[:port] of a base URL: paths and query strings can carry secrets."""
-    scheme, sep, rest = base_url.partition("://")
-    if not sep:
-        return ""
-    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    return f"{scheme}://{host}"
 
 
 def histo(slot: dict[str, Histo], key: str, bounds: Sequence[float]) -> Histo:

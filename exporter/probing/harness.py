@@ -164,6 +164,8 @@ async def run_probe(provider: Provider, ctx: ProbeContext) -> ProbeResult:
         log.exception("target %s: unexpected error in probe", target.name)
         failure = ProbeError("internal", f"internal error: {type(err).__name__}")
     end = clock()
+    if failure is not None:
+        ctx.recall.stale = True  # a server that failed may come back serving something else
     chunks, usage = tally.chunks, tally.usage
     served = await _identify(provider, ctx, tally.served) if chunks else tally.served
     # A server that reports no usage gets an estimate, flagged so it is never mixed

@@ -32,6 +32,7 @@ from exporter.providers.protocol import (
 )
 from exporter.providers.wire.jsonbody import as_int, error_summary, loads_or_none, parse_object
 from exporter.providers.wire.sse import MarkedStreamDecoder, SseEvent
+from exporter.transport.urls import append_path
 from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ class AnthropicProvider(HttpProvider):
             body["thinking"] = {"type": "enabled", "budget_tokens": options.thinking_budget}
         return HttpCall(
             method="POST",
-            url=f"{self.endpoint(target)}/v1/messages",
+            url=append_path(self.endpoint(target), "/v1/messages"),
             headers=headers,
             body=json.dumps(body).encode(),
             content_types=SSE_TYPES,

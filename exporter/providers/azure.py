@@ -4,7 +4,8 @@
 key in an ``api-key`` header, as Azure's data-plane inference reference documents it.
 ``base_url`` is the resource endpoint the SDK's ``azure_endpoint`` takes
 (``https://NAME.openai.azure.com``). Streams, usage chunks and rate-limit headers are the
-OpenAI ones, so the decoder is shared.
+OpenAI ones, so the decoder is shared. An ``api-version`` in ``base_url``'s own query wins
+over ``api_version`` (``exporter.transport.urls.append_path``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import quote
 import yaml
 
 from exporter.providers.openai import OpenAIOptions, OpenAIProvider
+from exporter.transport.urls import append_path
 from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
@@ -55,10 +57,8 @@ class AzureOpenAIProvider(OpenAIProvider):
         azure = options if isinstance(options, AzureOptions) else AzureOptions()
         deployment = quote(azure.deployment or target.model, safe="")
         version = quote(azure.api_version, safe="")
-        return (
-            f"{target.base_url}/openai/deployments/{deployment}/chat/completions"
-            f"?api-version={version}"
-        )
+        path = f"/openai/deployments/{deployment}/chat/completions?api-version={version}"
+        return append_path(target.base_url, path)
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return {"api-key": api_key}

@@ -37,6 +37,7 @@ from exporter.providers.protocol import (
 from exporter.providers.wire import sigv4
 from exporter.providers.wire.eventstream import EventStreamDecoder, Message
 from exporter.providers.wire.jsonbody import as_int, parse_object
+from exporter.transport.urls import append_path
 from servicekit.logs import SECRETS
 from servicekit.yamlconf import Reader
 
@@ -183,7 +184,7 @@ class BedrockProvider(HttpProvider):
                 "client_error", "no AWS region: set region in the target or AWS_REGION"
             )
         base = self.endpoint(target)
-        url = f"{base}/model/{quote(target.model, safe='')}/converse-stream"
+        url = append_path(base, f"/model/{quote(target.model, safe='')}/converse-stream")
         inference: dict[str, float | int] = {"maxTokens": target.max_tokens}
         if target.sampling is not None and target.sampling.temperature is not None:
             inference["temperature"] = target.sampling.temperature  # Converse takes no seed
@@ -209,16 +210,19 @@ class BedrockProvider(HttpProvider):
             secrets = credentials.secrets
             for secret in secrets:
                 SECRETS.add(secret)
-            headers = sigv4.sign(
-                "POST",
-                url,
-                headers,
-                body,
-                credentials,
-                region=region,
-                service=SIGNING_NAME,
-                now=self._now(),
-            )
+            try:
+                headers = sigv4.sign(
+                    "POST",
+                    url,
+                    headers,
+                    body,
+                    credentials,
+                    region=region,
+                    service=SIGNING_NAME,
+                    now=self._now(),
+                )
+            except ValueError as err:  # as the probe client would refuse it, unsigned
+                raise ProbeError("invalid_url", f"bad URL: {url.split('?')[0]} {err}") from None
         return HttpCall("POST", url, headers, body, EVENTSTREAM_TYPES, secrets)
 
     def decoder(self) -> StreamDecoder:

@@ -35,6 +35,7 @@ from exporter.providers.wire.jsonbody import as_int, error_summary, loads_or_non
 from exporter.providers.wire.lines import LineSplitter
 from exporter.providers.wire.sse import SseDecoder, SseEvent
 from exporter.transport.netfail import finite_seconds
+from exporter.transport.urls import append_path
 from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
@@ -194,7 +195,9 @@ class GeminiProvider(HttpProvider):
         base = self.endpoint(target)
         return HttpCall(
             method="POST",
-            url=f"{base}/{options.api_version}/models/{model}:streamGenerateContent?alt=sse",
+            url=append_path(
+                base, f"/{options.api_version}/models/{model}:streamGenerateContent?alt=sse"
+            ),
             headers=headers,
             body=json.dumps(body).encode(),
             content_types=SSE_TYPES,

@@ -72,6 +72,8 @@ async def http_stream(
                 status=status,
                 retry_after=retry_after_seconds(response.headers) or provider.retry_after(body),
             )
+        if 300 <= status < 400:
+            raise _redirect(response, call)
         _check_content_type(response, call)
         decoder = provider.decoder()
         limit, received = ctx.max_body_bytes, 0
@@ -100,13 +102,32 @@ def _check_content_type(response: Response, call: HttpCall) -> None:
             f"unexpected content type {media} (expected {', '.join(call.content_types)})",
             status=response.status,
         )
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if encoding != "identity":
+    # A list (RFC 9110 section 8.4) whose empty elements a recipient ignores: an empty
+    # field, or "identity", names no coding, so the body is read as it is.
+    raw = response.headers.get("content-encoding", "")
+    codings = [
+        c.strip().lower() for c in raw.split(",") if c.strip().lower() not in ("", "identity")
+    ]
+    if codings:
         raise ProbeError(
             "protocol",
-            f"the body is {encoding}-encoded although the probe asked for identity",
+            f"the body is {', '.join(codings)}-encoded (Content-Encoding: {raw[:40]}) although "
+            "the probe asked for identity",
             status=response.status,
         )
+
+
+def _redirect(response: Response, call: HttpCall) -> ProbeError:
+    """A 3xx: probes measure the URL they were given and follow no redirect. Its query is
+    left out of the message (a signed URL's may hold a credential)."""
+    location = response.headers.get("location", "").split("?")[0][:200]
+    where = f" to {redact(location, *call.secrets)}" if location else " without a Location"
+    return ProbeError(
+        "protocol",
+        f"HTTP {response.status}: a redirect{where}; probes follow no redirect, so point "
+        "base_url at where it leads",
+        status=response.status,
+    )
 
 
 async def _read_limited(response: Response, limit: int) -> bytes:

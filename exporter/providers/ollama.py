@@ -7,7 +7,10 @@ and a final object with ``done: true`` holding the token counts (``prompt_eval_c
 their reasoning in ``message.thinking`` first. An error after the stream started arrives as
 ``{"error": "..."}``. ``/api/generate`` objects (text in ``response``, reasoning in
 ``thinking``) decode the same way. Each object names the ``model``; its digest comes from
-``/api/tags`` after the probe.
+``/api/tags`` after the probe, asked only when it can have changed: at a target's first
+probe, when the stream names another model, after a failed probe (a server restarted or a
+model not found may come back with a new pull), and at least every ``TAGS_REFRESH`` seconds
+(a pull under the same tag changes nothing in the stream). Every other probe reuses it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from exporter.providers.wire.jsonbody import as_int, parse_object
 from exporter.providers.wire.lines import LineSplitter
 from exporter.transport.client import keepalive_idle
 from exporter.transport.netfail import TransportError
+from exporter.transport.urls import append_path
 from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
@@ -42,6 +46,7 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "http://localhost:11434"
 TAGS_TIMEOUT = 2.0  # seconds for the digest look-up after a probe
+TAGS_REFRESH = 300.0  # seconds a digest is reused: a re-pull shows within five minutes
 NDJSON_TYPES = ("application/x-ndjson",)
 # Final-object duration fields (nanoseconds) and the phase names they are exported under.
 TIMINGS = {
@@ -153,7 +158,7 @@ class OllamaProvider(HttpProvider):
             headers["Authorization"] = f"Bearer {api_key}"
         return HttpCall(
             method="POST",
-            url=f"{self.endpoint(target)}/api/chat",
+            url=append_path(self.endpoint(target), "/api/chat"),
             headers=headers,
             body=json.dumps(body).encode(),
             content_types=NDJSON_TYPES,
@@ -165,12 +170,27 @@ class OllamaProvider(HttpProvider):
 
     async def identify(self, ctx: ProbeContext, served: ServedBy) -> ServedBy:
         """The served model's digest from ``GET /api/tags`` (a new pull under the same tag
-        changes it). Any failure leaves the identity as the stream gave it."""
+        changes it), or the one looked up before while it cannot have changed. A failed
+        look-up leaves the identity as the stream gave it until the next is due."""
         name = served.model or ctx.target.model
+        recall, now = ctx.recall, ctx.clock()
+        known = recall.served
+        if (
+            known is not None
+            and known.model == name
+            and not recall.stale
+            and now - recall.at < TAGS_REFRESH
+        ):
+            return served.merged(ServedBy(digest=known.digest))
+        digest = await self._lookup(ctx, name)
+        recall.served, recall.at, recall.stale = ServedBy(model=name, digest=digest), now, False
+        return served.merged(ServedBy(digest=digest))
+
+    async def _lookup(self, ctx: ProbeContext, name: str) -> str | None:
         headers = {"Authorization": f"Bearer {ctx.api_key}"} if ctx.api_key else {}
         try:
             status, raw = await ctx.client.get(
-                f"{self.endpoint(ctx.target)}/api/tags",
+                append_path(self.endpoint(ctx.target), "/api/tags"),
                 pool=ctx.target.name,
                 headers=headers,
                 timeout=min(ctx.target.stall_timeout, TAGS_TIMEOUT),
@@ -178,8 +198,8 @@ class OllamaProvider(HttpProvider):
             )
             body = json.loads(raw) if status == 200 else None
         except (TransportError, ValueError):
-            return served
-        return served.merged(ServedBy(digest=tag_digest(body, name)))
+            return None
+        return tag_digest(body, name)
 
 
 def tag_digest(body: object, name: str) -> str | None:
@@ -191,3 +211,12 @@ def tag_digest(body: object, name: str) -> str | None:
             digest = entry.get("digest")
             return digest if isinstance(digest, str) and digest else None
     return None
+
+
+def first_model(body: object) -> str | None:
+    """The first model an ``/api/tags`` body lists (the built-in configuration probes it)."""
+    models = body.get("models") if isinstance(body, dict) else None
+    if not isinstance(models, list) or not models or not isinstance(models[0], dict):
+        return None
+    name = models[0].get("model") or models[0].get("name")
+    return name if isinstance(name, str) and name else None

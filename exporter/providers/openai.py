@@ -28,6 +28,7 @@ from exporter.providers.protocol import (
 )
 from exporter.providers.wire.jsonbody import as_int, parse_object
 from exporter.providers.wire.sse import MarkedStreamDecoder, SseEvent
+from exporter.transport.urls import append_path
 from servicekit.yamlconf import Reader
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ class OpenAIProvider(HttpProvider):
 
     def chat_url(self, target: TargetConfig, options: OpenAIOptions) -> str:
         """The Chat Completions URL; flavours (Azure) change only this and the auth."""
-        return f"{target.base_url}/chat/completions"
+        return append_path(target.base_url, "/chat/completions")
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}

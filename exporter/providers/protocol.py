@@ -11,6 +11,7 @@ harness or the config loader.
 from __future__ import annotations
 
 import abc
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -114,6 +115,19 @@ class HttpCall:
 
 
 @dataclass
+class Recall:
+    """What a provider's look-up after the stream (``Provider.identify``) found for one
+    target, kept by the caller between that target's probes, so that a look-up whose answer
+    cannot have changed is skipped (Ollama's digest: docs/providers.md). The harness marks
+    it ``stale`` when a probe fails; the exporter keeps one per target and starts afresh on
+    a reload."""
+
+    served: ServedBy | None = None  # what the last look-up completed
+    at: float = -math.inf  # the probe clock's reading at that look-up
+    stale: bool = False
+
+
+@dataclass
 class ProbeContext:
     """Everything one probe needs; the HTTP helper fills in what the server said."""
 
@@ -127,6 +141,7 @@ class ProbeContext:
     headers: Mapping[str, str] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     body_started: bool = False
+    recall: Recall = field(default_factory=Recall)  # the target's, shared between its probes
 
 
 class Provider(abc.ABC):

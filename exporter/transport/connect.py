@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Callable
 from typing import cast
 
-from exporter.transport.netfail import TransportError
+from exporter.transport.netfail import Failure, TransportError
 from exporter.transport.proxies import Proxy
 from exporter.transport.urls import Origin
 from exporter.transport.wire import Wire
@@ -113,13 +113,18 @@ async def _open(
 
 
 async def _tunnel(wire: Wire, origin: Origin, proxy: Proxy, timeout: float) -> None:
-    """``CONNECT`` through an HTTP proxy; TLS to the origin then runs inside the tunnel."""
+    """``CONNECT`` through an HTTP proxy; TLS to the origin then runs inside the tunnel.
+
+    A refusal is judged by its status alone: its body (often an HTML page) is never read,
+    and the connection is closed with it.
+    """
     headers = [("Host", origin.host_port)]
     if proxy.authorization:
         headers.append(("Proxy-Authorization", proxy.authorization))
     wire.send("CONNECT", origin.host_port, headers, b"")
     head = await wire.head(timeout)
     if not 200 <= head.status < 300:
+        failure: Failure = "proxy_auth" if head.status == 407 else "connect"
         raise TransportError(
-            "connect", f"proxy {proxy.origin.authority} refused the tunnel: HTTP {head.status}"
+            failure, f"proxy {proxy.origin.authority} refused the tunnel: HTTP {head.status}"
         )

@@ -19,7 +19,10 @@ _FIELD_VALUE = re.compile(rb"[^\x00-\x08\x0a-\x1f\x7f]*")  # no CR, LF, NUL or c
 _TARGET = re.compile(rb"[\x21-\x7e]+")
 _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: [^\r\n]*)?")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "\u00b2".isdigit() is True
 MAX_HEAD = 64 * 1024  # a response head larger than this is not a provider's
+# Fields that hold one value: a repeat of the same value is dropped, a different one refused.
+_SINGLETONS = frozenset({"content-type", "location"})
 
 
 def encode_request(
@@ -55,9 +58,10 @@ class ResponseParser:
     """
 
     def __init__(self, method: str, *, may_keep: bool = True) -> None:
-        self._no_body = method in ("HEAD", "CONNECT")  # a CONNECT's 2xx opens a tunnel
+        self._method = method
         self._may_keep = may_keep
         self._buffer = bytearray()
+        self._scanned = 0  # bytes of the buffer already searched for the end of the head
         self.head: Head | None = None
         self.done = False
         self._mode = ""  # "length", "chunked" or "close"
@@ -72,7 +76,14 @@ class ResponseParser:
             if self._mode == "length" or (self._chunk_state == "data" and self._remaining):
                 return self._fast(data)
         buffer += data
-        if self.head is None and not self._parse_head():
+        if self.head is None:
+            if not self._parse_head():
+                return b""
+        elif self._mode == "chunked" and len(buffer) > len(data) and b"\n" not in data:
+            # A framing line (chunk size, trailer field) still incomplete: nothing to parse
+            # until its line feed, so a long line in small pieces is not parsed again each time.
+            if len(buffer) > MAX_HEAD:
+                raise TransportError("protocol", "chunk framing line too long")
             return b""
         return self._body()
 
@@ -90,14 +101,21 @@ class ResponseParser:
     # -- head --------------------------------------------------------------------------
 
     def _parse_head(self) -> bool:
+        """Each byte is searched once: the search goes on where the last piece ended (less
+        three bytes, for an end split between pieces), and the size limit holds however
+        the head arrives."""
         while self.head is None:
-            end = _HEAD_END.search(self._buffer)
-            if end is None:
-                if len(self._buffer) > MAX_HEAD:
+            end = _HEAD_END.search(self._buffer, max(self._scanned - 3, 0))
+            # A head that ends past the limit, or cannot end before it (the last three bytes
+            # may still begin the blank line), is refused whatever the pieces were.
+            if end is None or end.start() > MAX_HEAD:
+                if end is not None or len(self._buffer) > MAX_HEAD + 3:
                     raise TransportError("protocol", f"response head longer than {MAX_HEAD} bytes")
+                self._scanned = len(self._buffer)
                 return False
             raw = bytes(self._buffer[: end.start()])
             del self._buffer[: end.end()]
+            self._scanned = 0
             head = self._head(raw)
             if head is not None:
                 self.head = head
@@ -113,13 +131,7 @@ class ResponseParser:
             raise TransportError("protocol", "the server switched protocols unasked")
         if 100 <= status < 200:
             return None  # an interim response (100 Continue, 103 Early Hints): skip it
-        headers: dict[str, str] = {}
-        for line in field_lines:
-            name, colon, value = line.partition(b":")
-            if not colon or not _TOKEN.fullmatch(name):
-                raise TransportError("protocol", f"bad header line {line[:60]!r}")
-            key, text = name.decode("ascii").lower(), value.strip(b" \t").decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        headers = _fields(field_lines)
         keep = (
             self._may_keep and match[1] == b"1" and not _has_token(headers, "connection", "close")
         )
@@ -127,16 +139,30 @@ class ResponseParser:
         return Head(status, headers, keep and self._mode != "close")
 
     def _framing(self, status: int, headers: dict[str, str]) -> None:
-        """RFC 9112 section 6.3: how the body's length is known."""
-        if self._no_body or status in (204, 304):
+        """RFC 9112 section 6.3: how the body's length is known. A refused CONNECT (not
+        2xx) has a body like any other answer; only a tunnel's 2xx has none."""
+        tunnel = self._method == "CONNECT" and 200 <= status < 300
+        if tunnel or self._method == "HEAD" or status in (204, 304):
             self._mode, self._remaining = "length", 0
         elif "transfer-encoding" in headers:
             codings = [c.strip().lower() for c in headers["transfer-encoding"].split(",")]
-            self._mode = "chunked" if codings[-1] == "chunked" else "close"
+            codings = [c for c in codings if c]
+            if codings != ["chunked"]:
+                # Any other coding (gzip, or gzip under chunked) would need decoding, and
+                # the probe asked for none: say so rather than hand over coded bytes.
+                raise TransportError(
+                    "protocol",
+                    f"unsupported transfer coding {headers['transfer-encoding']!r} "
+                    "(the probe client reads chunked only)",
+                )
+            self._mode = "chunked"
         elif "content-length" in headers:
             values = {v.strip() for v in headers["content-length"].split(",")}
-            if len(values) != 1 or not (value := values.pop()).isdigit():
-                raise TransportError("protocol", "bad Content-Length")
+            value = values.pop() if len(values) == 1 else ""
+            if not _CONTENT_LENGTH.fullmatch(value):
+                raise TransportError(
+                    "protocol", f"bad Content-Length {headers['content-length'][:20]!r}"
+                )
             self._mode, self._remaining = "length", int(value)
         else:
             self._mode = "close"
@@ -210,6 +236,36 @@ class ResponseParser:
         if pos < end_of_data:
             self._buffer += data[pos:]
         return out[0] if len(out) == 1 else b"".join(out)
+
+
+def _fields(lines: list[bytes]) -> dict[str, str]:
+    """Header fields by lower-case name, repeats of a list field joined by ", ".
+
+    A line that starts with a space or tab continues the field before it (obs-fold): RFC
+    9112 section 5.2 has a user agent replace each fold with a space, so it is unfolded,
+    not refused. Before the first field there is nothing to continue: that is refused.
+    """
+    headers: dict[str, str] = {}
+    key = ""
+    for line in lines:
+        if line[:1] in (b" ", b"\t"):
+            if not key:
+                raise TransportError("protocol", f"bad header line {line[:60]!r}")
+            more = line.strip(b" \t").decode("latin-1")
+            headers[key] = f"{headers[key]} {more}".strip()
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon or not _TOKEN.fullmatch(name):
+            raise TransportError("protocol", f"bad header line {line[:60]!r}")
+        key, text = name.decode("ascii").lower(), value.strip(b" \t").decode("latin-1")
+        if key not in headers:
+            headers[key] = text
+        elif key not in _SINGLETONS:
+            headers[key] = f"{headers[key]}, {text}"
+        elif headers[key] != text:
+            # Two media types (or two targets): which one the body has is a guess.
+            raise TransportError("protocol", f"two different {name.decode()} fields")
+    return headers
 
 
 def _has_token(headers: dict[str, str], name: str, token: str) -> bool:

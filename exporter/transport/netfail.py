@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from exporter.errors import ProbeError
+from servicekit.errors import LLMscopeError
 from servicekit.redact import redact
 
 # What went wrong below HTTP, as the probe client (exporter.transport.client) tells it.
@@ -17,6 +18,7 @@ Failure = Literal[
     "request",  # the request cannot be sent as built (a header value with a line break)
     "dns",  # name resolution failed
     "connect",  # TCP connect refused or unreachable, or a proxy refused the tunnel
+    "proxy_auth",  # the proxy refused the tunnel with 407: its credentials are missing or wrong
     "connect_timeout",  # DNS, TCP, proxy tunnel and TLS did not finish within the timeout
     "tls",  # handshake or certificate failure
     "read_timeout",  # silence longer than stall_timeout, before or inside the body
@@ -25,8 +27,12 @@ Failure = Literal[
 ]
 
 
-class TransportError(Exception):
-    """A failure below HTTP; ``failure`` says which, the message is safe to log."""
+class TransportError(LLMscopeError):
+    """A failure below HTTP; ``failure`` says which, the message is safe to log.
+
+    A leaf of servicekit.errors' tree; ``classify_transport_error`` turns it into the
+    ProbeError (and reason) a probe fails with, so it never leaves the probe client's callers.
+    """
 
     def __init__(self, failure: Failure, message: str) -> None:
         super().__init__(message)
@@ -96,6 +102,8 @@ def classify_transport_error(
         if body_started:
             return ProbeError("stall", "the stream went quiet past stall_timeout")
         return ProbeError("timeout", "no response within stall_timeout")
+    if failure == "proxy_auth":
+        return ProbeError("auth", f"proxy authentication failed: {text}")
     if failure == "dns":
         return ProbeError("dns", f"name resolution failed: {text}")
     if failure == "tls":

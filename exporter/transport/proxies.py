@@ -59,7 +59,9 @@ def _bypass(target: Origin, no_proxy: str) -> bool:
             except ValueError:
                 pass
         host, sep, port = entry.lstrip(".").rpartition(":")
-        if not sep or ":" in host or not port.isdigit():  # no port (or an IPv6 literal)
+        # No port, an IPv6 literal, or a port that is no ASCII number ("\u00b2" is a digit
+        # to str.isdigit but not to int): the entry is a host name only.
+        if not sep or ":" in host or not (port.isascii() and port.isdigit() and len(port) < 6):
             host, port = entry.lstrip("."), ""
         if port and int(port) != target.port:
             continue

@@ -2,7 +2,8 @@
 
 A probe speaks HTTP/1.1 over TCP, with or without TLS, so a URL needs the scheme
 ``http://`` or ``https://``, a host, a port in range, and nothing that cannot go on the
-request line (spaces, control or non-ASCII characters).
+request line (spaces, control or non-ASCII characters). A ``base_url`` may carry a query
+(Azure's ``?api-version=...``): ``append_path`` puts a provider's path before it.
 """
 
 from __future__ import annotations
@@ -58,7 +59,23 @@ def split_url(url: str) -> tuple[Origin, str]:
         raise ValueError("carries credentials; put keys in an environment variable instead")
     if not parts.hostname:
         raise ValueError("has no host")
+    if "#" in url:
+        raise ValueError("has a fragment (#...), which is never sent to a server")
     if port == 0:
         raise ValueError("has port 0")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Origin(scheme, parts.hostname, port or DEFAULT_PORTS[scheme]), target
+
+
+def append_path(base_url: str, path: str) -> str:
+    """``path`` (which may hold its own query) appended to the path of ``base_url``, before
+    the query of ``base_url``: ``https://h/openai/v1?api-version=x`` and ``/chat/completions``
+    give ``https://h/openai/v1/chat/completions?api-version=x``. The base's parameters come
+    first; one of the path's that the base also names is left out (the base_url wins)."""
+    root, _, base_query = base_url.partition("?")
+    path, _, own_query = path.partition("?")
+    given = [p for p in base_query.split("&") if p]
+    names = {p.partition("=")[0] for p in given}
+    added = [p for p in own_query.split("&") if p and p.partition("=")[0] not in names]
+    query = "&".join(given + added)
+    return root.rstrip("/") + path + (f"?{query}" if query else "")

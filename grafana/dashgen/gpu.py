@@ -236,3 +236,21 @@ def energy(grid: Grid) -> None:
         4,
         8,
     )
+    grid.add(
+        timeseries(
+            "CPU power from RAPL",
+            "Mean power of each RAPL zone over the rate interval, from the CPU energy counter "
+            "(Linux powercap; package-N is a whole socket, its sub-zones are parts of it or "
+            "beside it). No series where RAPL is not readable: docs/telemetry.md.",
+            [
+                Query(
+                    f"rate(llmscope_cpu_energy_joules_total{{{INST}}}{RATE})",
+                    "{{instance}} {{zone}}",
+                )
+            ],
+            "watt",
+            min_value=0,
+        ),
+        12,
+        8,
+    )

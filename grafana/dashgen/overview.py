@@ -7,6 +7,7 @@ with ``$__rate_interval``.
 
 from __future__ import annotations
 
+from grafana.dashgen import incidents
 from grafana.dashgen import overview_health as health
 from grafana.dashgen import overview_usage as usage
 from grafana.dashgen.layout import (
@@ -23,6 +24,7 @@ UID = "llmscope-overview"
 
 def build() -> Json:
     grid = Grid()
+    incidents.open_incidents(grid)
     for section in (
         health.now,
         health.latency,
@@ -43,6 +45,7 @@ def build() -> Json:
         ],
         grid,
         annotations=[
+            incidents.incident_annotation(),
             annotation(
                 "Model changes",
                 '(increase(llmscope_model_changes_total{target=~"$target"}[$__rate_interval]) > 0)'
@@ -53,6 +56,6 @@ def build() -> Json:
                 "{{response_model}}{{model_version}} {{system_fingerprint}}{{model_digest}}",
                 tags="target,response_model,model_version",
                 color="orange",
-            )
+            ),
         ],
     )

@@ -12,7 +12,7 @@ sidecar (`job` and `instance` variables), so two sidecars never double a series.
 
 from __future__ import annotations
 
-from grafana.dashgen import spc_chart
+from grafana.dashgen import incidents, serving, spc_chart, spc_pchart
 from grafana.dashgen.layout import (
     Grid,
     annotation,
@@ -304,7 +304,16 @@ def health(grid: Grid) -> None:
 
 def build() -> Json:
     grid = Grid()
-    for section in (summary, alarms, spc_chart.per_series, health):
+    incidents.open_incidents(grid, SIDECAR)
+    for section in (
+        summary,
+        alarms,
+        spc_chart.per_series,
+        spc_pchart.error_rate,
+        serving.per_engine,
+        serving.litellm,
+        health,
+    ):
         section(grid)
     return dashboard(
         UID,
@@ -331,6 +340,13 @@ def build() -> Json:
                 "Series",
                 f'label_values(llmscope_spc_limits_available{{{SIDECAR}, chart="$chart"}}, series)',
             ),
+            query_variable(
+                spc_pchart.VARIABLE,
+                "Error-rate series",
+                "label_values(llmscope_spc_limits_available"
+                f'{{{SIDECAR}, chart="{spc_pchart.CHART}"}}, series)',
+            ),
+            serving.engine_variable(),
             *(
                 hidden_variable(name, f"label_values(llmscope_spc_chart_info{{{CHART}}}, {name})")
                 for name in ("metric", "selector", "by")
@@ -338,6 +354,7 @@ def build() -> Json:
         ],
         grid,
         annotations=[
+            incidents.incident_annotation(SIDECAR),
             # At the flagged point's own time: the value is that time, in milliseconds.
             annotation(
                 "SPC violations",

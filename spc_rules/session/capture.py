@@ -40,8 +40,9 @@ def unit_of(metric: str) -> str:
 
 
 def series_name(chart: ChartConfig, key: SeriesKey) -> str:
-    """The session's ``target``: the values of the chart's ``by`` labels, or the chart name."""
-    return ",".join(key) if chart.by else chart.name
+    """The session's ``target``: the non-empty values of the chart's ``by`` labels (a series
+    without a vantage is named by its target alone), or the chart name."""
+    return ",".join(v for v in key if v) or chart.name
 
 
 async def fetch_points(

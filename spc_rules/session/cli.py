@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import sys
 import time
@@ -27,7 +28,7 @@ from servicekit.sessionformat import (
 from servicekit.yamlconf import parse_duration
 from spc_rules.session import capture as cap
 from spc_rules.session import compare as cmp
-from spc_rules.session import store, summary, table
+from spc_rules.session import energy, store, summary, table
 from spc_rules.sidecar.config.loader import SidecarConfig, builtin_config, load_file
 
 PROG = "llmscope-spc session"
@@ -132,6 +133,24 @@ def parser() -> argparse.ArgumentParser:
 
 def _spec_flags(p: argparse.ArgumentParser) -> None:
     add_spec_flags(p, _spec)
+    p.add_argument(
+        "--carbon-intensity",
+        dest="carbon_intensity",
+        type=_arg(_intensity),
+        metavar="G",
+        help="grid carbon intensity in gCO2e per kWh for grams per 1,000 tokens (default: "
+        "the session's own setting; none, no grams)",
+    )
+
+
+def _intensity(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f'"{text}" is not a number') from None
+    if not 0 < value < 10_000:
+        raise ValueError("must be above 0 and below 10000 gCO2e/kWh")
+    return value
 
 
 def main(argv: Sequence[str]) -> int:
@@ -182,8 +201,17 @@ def _summarize(args: argparse.Namespace) -> int:
 def _summarize_folder(folder: Path, args: argparse.Namespace) -> int:
     session = _with_spec(store.load(folder), args)
     summaries = summary.summarize_session(session)
-    write_json(folder / SUMMARY_FILE, summary.document(session, summaries))
+    intensity = energy.carbon_intensity([session], getattr(args, "carbon_intensity", None))
+    found = []
+    if session.probes is not None:  # bench sessions: energy per target, or why none
+        for target in energy.targets_of([session]):
+            why = energy.not_measured(session, target)
+            found.append((target, energy.summarize(session, target, intensity), why))
+    entries = {t: energy.document(e, why) for t, e, why in found}
+    write_json(folder / SUMMARY_FILE, summary.document(session, summaries, entries))
     print(table.summary_table(summaries.values()))
+    if found:
+        print(table.energy_table(found))
     return 0
 
 
@@ -205,15 +233,21 @@ def _with_spec(session: store.Session, args: argparse.Namespace) -> store.Sessio
                 value if side == "usl" else old.usl,
                 value if side == "lsl" else old.lsl,
             )
-    return store.Session(
-        session.path, session.metadata, metrics, session.series, session.errors, session.probes
-    )
+    return dataclasses.replace(session, metrics=metrics)
 
 
 def _compare(args: argparse.Namespace) -> int:
     sessions = [_with_spec(store.load(p), args) for p in args.sessions]
     found = cmp.compare(sessions, args.target, args.metric)
     print(table.compare_table(found))
+    intensity = energy.carbon_intensity(sessions, args.carbon_intensity)
+    targets = [t for t in energy.targets_of(sessions) if args.target in (None, t)]
+    changes = energy.compare(
+        [{t: energy.summarize(s, t, intensity) for t in targets} for s in sessions]
+    )
+    if changes:
+        print("energy per 1,000 output tokens (* significant, Mann-Whitney U):")
+        print(table.energy_change_table(changes))
     if args.csv:
         write_rows(Path(args.csv), table.COMPARE_COLUMNS, table.compare_rows(found))
     return 0
@@ -234,7 +268,14 @@ def _report(args: argparse.Namespace) -> int:
     sessions = [_with_spec(store.load(p), args) for p in args.sessions]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = report.write(sessions, out, target=args.target, metric=args.metric, png=args.png)
+    written = report.write(
+        sessions,
+        out,
+        target=args.target,
+        metric=args.metric,
+        png=args.png,
+        carbon_intensity=args.carbon_intensity,
+    )
     for path in written:
         print(path)
     return 0

@@ -52,6 +52,15 @@ class Series:
 
 
 @dataclass(frozen=True)
+class ProbeEnergy:
+    """The successful probes of one target whose energy was measured, in time order."""
+
+    joules: FloatArray  # CPU and GPU together, as measured
+    output_tokens: FloatArray  # NaN where unknown
+    durations: FloatArray
+
+
+@dataclass(frozen=True)
 class Session:
     path: Path
     metadata: Mapping[str, object]
@@ -59,6 +68,8 @@ class Session:
     series: Mapping[tuple[str, str], Series]  # (target, metric)
     errors: Mapping[str, Counter[str]] | None  # per target, from probes.csv (bench only)
     probes: Mapping[str, int] | None
+    # Per target; None for sessions without energy columns (captures, format 1).
+    energy: Mapping[str, ProbeEnergy] | None = None
 
     @property
     def name(self) -> str:
@@ -91,8 +102,8 @@ def load(folder: str | Path) -> Session:
     unknown = sorted({m for _, m in series} - set(metrics))
     if unknown:
         raise SessionError(f"{path / POINTS_FILE}: metric {unknown[0]} is not in metadata.json")
-    errors, probes = _probes(path / PROBES_FILE)
-    return Session(path, metadata, metrics, series, errors, probes)
+    errors, probes, energy = _probes(path / PROBES_FILE)
+    return Session(path, metadata, metrics, series, errors, probes, energy)
 
 
 def _read_text(file: Path) -> str:
@@ -184,15 +195,53 @@ def _points(file: Path) -> dict[tuple[str, str], Series]:
     return out
 
 
-def _probes(file: Path) -> tuple[dict[str, Counter[str]] | None, dict[str, int] | None]:
-    """Failed probes by reason and probes per target; None for a session without probes."""
+_Counts = tuple[
+    dict[str, Counter[str]] | None, dict[str, int] | None, dict[str, ProbeEnergy] | None
+]
+ENERGY_COLUMNS = ("cpu_energy_joules", "gpu_energy_joules")
+
+
+def _probes(file: Path) -> _Counts:
+    """Failed probes by reason, probes per target and the energy of the successful ones;
+    None for a session without probes (and no energy without the energy columns)."""
     if not file.exists():
-        return None, None
+        return None, None, None
     errors: dict[str, Counter[str]] = defaultdict(Counter)
     probes: Counter[str] = Counter()
-    for row in csv.DictReader(_read_text(file).splitlines()):
+    rows: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    reader = csv.DictReader(_read_text(file).splitlines())
+    has_energy = set(ENERGY_COLUMNS) <= set(reader.fieldnames or ())
+    for line, row in enumerate(reader, start=2):
         target = row.get("target") or ""
         probes[target] += 1
         if row.get("error"):
             errors[target][row["error"]] += 1
-    return dict(errors), dict(probes)
+        elif has_energy:
+            measured = _energy_row(file, line, row)
+            if measured is not None:
+                rows[target].append(measured)
+    energy = None
+    if has_energy:
+        energy = {
+            t: ProbeEnergy(*(np.array(column, dtype=np.float64) for column in zip(*r, strict=True)))
+            for t, r in rows.items()
+        }
+    return dict(errors), dict(probes), energy
+
+
+def _energy_row(file: Path, line: int, row: Mapping[str, str]) -> tuple[float, float, float] | None:
+    """(joules, output tokens, duration) of a successful probe; None without energy."""
+    cells = [row.get(c) or "" for c in ENERGY_COLUMNS]
+    if not any(cells):
+        return None
+    try:
+        joules = sum(float(c) for c in cells if c)
+        tokens = float(row.get("output_tokens") or "nan")
+        duration = float(row.get("duration_seconds") or "nan")
+    except ValueError:
+        raise SessionError(
+            f"{file}:{line}: energy, output_tokens and duration_seconds must be numbers"
+        ) from None
+    if not math.isfinite(joules) or joules < 0:
+        raise SessionError(f"{file}:{line}: energy must be a finite number >= 0")
+    return joules, tokens, duration

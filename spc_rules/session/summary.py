@@ -10,6 +10,7 @@ over a few hundred points all eight together flag a stable process more often th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,15 +66,19 @@ def summarize_session(session: Session) -> dict[tuple[str, str], SeriesSummary]:
 
 
 def document(
-    session: Session, summaries: dict[tuple[str, str], SeriesSummary]
+    session: Session,
+    summaries: dict[tuple[str, str], SeriesSummary],
+    energy: Mapping[str, dict[str, object]] | None = None,
 ) -> dict[str, object]:
-    """summary.json."""
+    """summary.json; ``energy`` holds each target's energy entry (bench sessions)."""
     targets: dict[str, dict[str, object]] = {}
     for (target, metric), s in summaries.items():
         entry = targets.setdefault(target, _target_entry(session, target))
         metrics = entry["metrics"]
         assert isinstance(metrics, dict)
         metrics[metric] = series_entry(s)
+    for target, entry in (energy or {}).items():
+        targets.setdefault(target, _target_entry(session, target))["energy"] = entry
     return {
         "format": FORMAT_VERSION,
         "session": session.name,

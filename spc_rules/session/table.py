@@ -6,6 +6,8 @@ import math
 from collections.abc import Iterable, Sequence
 
 from spc_rules.session.compare import Comparison, TrendRow
+from spc_rules.session.energy import EnergyChange, EnergySummary
+from spc_rules.session.stats import Estimate
 from spc_rules.session.summary import SeriesSummary
 
 COMPARE_COLUMNS = (
@@ -205,6 +207,53 @@ def summary_table(summaries: Iterable[SeriesSummary]) -> str:
             )
         )
     return render(head, body)
+
+
+def estimate(e: Estimate, digits: str = ".3g") -> str:
+    return f"{e.value:{digits}} [{e.low:{digits}}, {e.high:{digits}}]"
+
+
+def energy_table(rows: Iterable[tuple[str, EnergySummary | None, str | None]]) -> str:
+    """Per target: energy per probe, per 1,000 output tokens and its CO2e; or why none."""
+    head = (
+        "target",
+        "probes",
+        "J/probe [95% CI]",
+        "Wh/1k output tokens [95% CI]",
+        "total Wh/1k",
+        "gCO2e/1k tokens [95% CI]",
+    )
+    body, notes = [], []
+    for target, e, why in rows:
+        if e is None:
+            notes.append(f"{target}: energy {why}")
+            continue
+        body.append(
+            (
+                target,
+                str(e.probes),
+                estimate(e.joules_per_probe),
+                estimate(e.wh_per_1k),
+                number(e.total_wh_per_1k),
+                estimate(e.g_per_1k) if e.g_per_1k is not None else "- (no --carbon-intensity)",
+            )
+        )
+    return "\n".join(([render(head, body)] if body else []) + notes)
+
+
+def energy_change_table(changes: Iterable[EnergyChange]) -> str:
+    head = ("target", "session", "median Wh/1k tokens", "change [95% CI]", "p-value")
+    body = [
+        (
+            c.target,
+            f"{c.before.session} -> {c.after.session}",
+            f"{number(c.before.wh_per_1k.value)} -> {number(c.after.wh_per_1k.value)}",
+            f"{c.change.value:+.3g} [{c.change.low:+.3g}, {c.change.high:+.3g}]",
+            f"{c.test.p_value:.2g}" + (" *" if c.significant else ""),
+        )
+        for c in changes
+    ]
+    return render(head, body) if body else ""
 
 
 def render(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:

@@ -8,12 +8,15 @@ the output too. Per-series families carry ``chart`` and the chart's ``by`` label
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from spc_rules.sidecar.families import PREFIX, ChartView, add, alarm_families, chart_labels
+from spc_rules.sidecar.incidents.board import Incident
+from spc_rules.sidecar.incidents.families import incident_families
 from spc_rules.sidecar.query.promapi import REASONS
 
 STAGES = ("query", "decode", "compute")
@@ -67,12 +70,15 @@ class SidecarCollector:
         self.clock = clock
         self.views: Mapping[str, ChartView] = {}
         self.health = Health()
+        self.incidents: Sequence[Incident] = ()
+        self.incidents_opened: Counter[tuple[str, str]] = Counter()
 
     def describe(self) -> Iterable[Metric]:
-        return list(_families({}, Health(), 0.0))
+        return list(_families({}, Health(), 0.0)) + list(incident_families((), Counter()))
 
     def collect(self) -> Iterable[Metric]:
-        return list(_families(self.views, self.health, self.clock()))
+        families = list(_families(self.views, self.health, self.clock()))
+        return families + list(incident_families(self.incidents, self.incidents_opened))
 
 
 def _families(

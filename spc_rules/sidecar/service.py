@@ -27,6 +27,8 @@ from spc_rules.sidecar import heap, stages
 from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.config.windows import backoff
 from spc_rules.sidecar.failures import FailureLog
+from spc_rules.sidecar.incidents.engine import Failures, IncidentEngine
+from spc_rules.sidecar.incidents.identity import TargetInfo, fetch_host_cpu, fetch_info
 from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.progress import ChartProgress
 from spc_rules.sidecar.publish import SidecarCollector
@@ -72,6 +74,8 @@ class Sidecar:
         self._cache_samples = cache_samples
         self._held: dict[str, Held] = {}
         self.failures = FailureLog(self.client.base_url)
+        self.incidents = IncidentEngine(self.config.incidents)
+        self._info = TargetInfo()
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -159,7 +163,7 @@ class Sidecar:
         now = round(self.clock(), 3)
         health = self.collector.health
         t0 = time.perf_counter()
-        plan = fetching.plan(config, now, self._baselines, self._held)
+        plan = fetching.plan(config, now, self._baselines, self._held, self.ledger.effective)
         bodies = await fetching.query(self.client, config, plan.queries())
         t1 = time.perf_counter()
         failures = self.failures
@@ -171,6 +175,7 @@ class Sidecar:
         computed = await asyncio.to_thread(use.compute, config, now, decoded.points, cached)
         self._publish(computed)
         heap.fit_to(sum(len(v.result.keys) for v in computed.views.values()))
+        await self._incidents(now, decoded.failures)
         t3 = time.perf_counter()
         failed = failures.cycle_ended(decoded.errors)
         current = {c.name for c in self.config.charts}
@@ -183,6 +188,19 @@ class Sidecar:
             health.query_errors[err.reason] += 1
         health.up = not failed
         return not failed
+
+    async def _incidents(self, now: float, failures: Failures) -> None:
+        """Group this cycle's episodes into incidents (docs/incidents.md)."""
+        at_ms = round(now * 1000)
+        info = await fetch_info(self.client, at_ms, round(self.config.lookback * 1000))
+        if info is not None:
+            self._info = info
+        # The newest minute of the host CPU: a saturated probing host is our side.
+        cpu = await fetch_host_cpu(self.client, at_ms, 60_000)
+        self.incidents.configure(self.config.incidents)
+        self.incidents.update(now, self.collector.views, failures, self._info, cpu)
+        self.collector.incidents = self.incidents.incidents()
+        self.collector.incidents_opened = self.incidents.opened()
 
     def _publish(self, computed: stages.Computed) -> None:
         """Apply a cycle's results; a reload during the cycle may have removed charts."""

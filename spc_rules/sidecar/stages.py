@@ -7,16 +7,20 @@ whose fetches all came back. A chart whose decoding or evaluation raises is repo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from spc_rules.sidecar.config.loader import SidecarConfig
+from spc_rules.sidecar.config.model import ChartConfig, IncidentSettings
 from spc_rules.sidecar.families import ChartView
+from spc_rules.sidecar.incidents.engine import Failures
+from spc_rules.sidecar.incidents.failures import FailureRun, failure_runs
 from spc_rules.sidecar.judge.evaluate import live_series
 from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.progress import ChartProgress
 from spc_rules.sidecar.query import fetching
 from spc_rules.sidecar.query.counters import points_of
+from spc_rules.sidecar.query.decode import RawSeries
 from spc_rules.sidecar.query.fetching import CachedBaseline, Fetch, Plan
 from spc_rules.sidecar.query.points import Points, SeriesKey
 from spc_rules.sidecar.query.promapi import QueryError
@@ -34,6 +38,7 @@ class Decoded:
     points: ChartPoints
     errors: dict[str, QueryError]  # per chart: the first failed fetch
     held: dict[str, Held]  # window samples to keep for the next cycle
+    failures: Failures = field(default_factory=dict)  # the failure chart's runs
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ def decode(
     samples = fetching.collect(plan, bodies)
     charts = {c.name: c for c in config.charts}
     points: ChartPoints = {}
+    failures: dict[str, dict[SeriesKey, FailureRun]] = {}
     errors: dict[str, QueryError] = {}
     broken: set[str] = set()
     answers = [((n, "window"), got) for n, got in samples.windows.items()]
@@ -90,13 +96,37 @@ def decode(
             chart = charts[name]
             try:
                 report = use.progress.malformed(name)
-                points[(name, purpose)] = points_of(chart, use.shard.parts(got, chart), report)
+                parts = use.shard.parts(got, chart)
+                points[(name, purpose)] = drop_small(chart, points_of(chart, parts, report))
+                if purpose == "window" and name == config.incidents.failures:
+                    failures[name] = _runs(config.incidents, chart, parts)
             except Exception:
                 broken.add(name)
                 use.broke(name)
     # A chart is evaluated only when all its fetches (window, baseline) came back.
     kept = {k: v for k, v in points.items() if k[0] not in errors and k[0] not in broken}
-    return Decoded(kept, errors, samples.held)
+    runs = {k: v for k, v in failures.items() if k not in errors and k not in broken}
+    return Decoded(kept, errors, samples.held, runs)
+
+
+def drop_small(chart: ChartConfig, points: dict[SeriesKey, Points]) -> dict[SeriesKey, Points]:
+    """Without the points of fewer observations than the chart's ``min_subgroup``."""
+    if chart.min_subgroup <= 1:
+        return points
+    out = {}
+    for key, p in points.items():
+        keep = p.sizes >= chart.min_subgroup
+        out[key] = Points(p.timestamps[keep], p.values[keep], p.sizes[keep], p.last_sample)
+    return out
+
+
+def _runs(
+    settings: IncidentSettings, chart: ChartConfig, parts: Sequence[list[RawSeries]]
+) -> dict[SeriesKey, FailureRun]:
+    numerator, denominator = parts
+    return failure_runs(
+        numerator, denominator, chart.by, settings.reason_label, settings.min_failures
+    )
 
 
 def compute(
@@ -118,8 +148,9 @@ def compute(
                 out.baselines[chart.name] = CachedBaseline(chart, now, fresh)
             known = cached.get(chart.name)
             baseline = fresh if fresh is not None else known.points if known else None
-            live = live_series(chart, points[(chart.name, "window")], now, config.lookback)
-            result, violations = use.ledger.judge(chart, live, now, baseline)
+            judged = use.ledger.effective(chart)  # windows for its points' cadence
+            live = live_series(judged, points[(chart.name, "window")], now, config.lookback)
+            result, violations = use.ledger.judge(judged, live, now, baseline)
             out.views[chart.name] = ChartView(result, violations)
             use.progress.observe(result, now)
         except Exception:

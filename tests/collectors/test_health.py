@@ -131,7 +131,7 @@ def test_zero_gpus_shuts_nvml_down_at_once() -> None:
 def test_switched_off_collectors_are_not_registered() -> None:
     registry = CollectorRegistry()
     fake = FakeNvml(two_gpus())
-    handle = register(registry, config(host=False, gpu=False), nvml_module=fake)
+    handle = register(registry, config(host=False, gpu=False, rapl=False), nvml_module=fake)
     assert generate_latest(registry) == b""
     assert fake.calls == []
     handle.stop()
@@ -139,7 +139,7 @@ def test_switched_off_collectors_are_not_registered() -> None:
 
 def test_host_only_reports_no_gpu_health() -> None:
     registry = CollectorRegistry()
-    handle = register(registry, config(gpu=False), psutil_module=FakePsutil())
+    handle = register(registry, config(gpu=False, rapl=False), psutil_module=FakePsutil())
     found = samples(generate_latest(registry).decode())
     handle.stop()
     assert {

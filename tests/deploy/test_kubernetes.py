@@ -5,6 +5,7 @@ routes and dashboards."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,15 +36,20 @@ def _plain(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 _GoYaml.add_constructor("tag:yaml.org,2002:value", _plain)
 
 
-@pytest.fixture(scope="module")
-def rendered() -> list[dict[str, Any]]:
+def render(directory: Path) -> list[dict[str, Any]]:
+    """The objects ``kubectl kustomize`` renders from a kustomization directory."""
     out = subprocess.run(
-        [require("kubectl"), "kustomize", str(KUSTOMIZATION)],
+        [require("kubectl"), "kustomize", str(directory)],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     return [doc for doc in yaml.load_all(out, Loader=_GoYaml) if doc]
+
+
+@pytest.fixture(scope="module")
+def rendered() -> list[dict[str, Any]]:
+    return render(KUSTOMIZATION)
 
 
 def by_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -183,3 +189,42 @@ def test_the_exporter_config_map_validates_with_the_real_cli(
         check=False,
     )
     assert check.returncode == 0, check.stderr
+
+
+def _images(docs: list[dict[str, Any]]) -> set[str]:
+    return {
+        c["image"]
+        for d in by_kind(docs, "Deployment")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
+
+
+def test_the_image_is_named_in_one_place_an_estate_points_at_its_registry(
+    rendered: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    assert _images(rendered) == {"llmscope:0.1.0"}
+    copy = tmp_path / "kubernetes"
+    shutil.copytree(KUSTOMIZATION, copy)
+    kustomization = copy / "kustomization.yaml"
+    text = kustomization.read_text()
+    assert "    newName: llmscope\n" in text  # what the README says to change
+    kustomization.write_text(
+        text.replace("    newName: llmscope\n", "    newName: registry.example.com/team/llmscope\n")
+    )
+    out = subprocess.run(
+        [require("kubectl"), "kustomize", str(copy)], capture_output=True, text=True, check=True
+    ).stdout
+    docs = [doc for doc in yaml.load_all(out, Loader=_GoYaml) if doc]
+    assert _images(docs) == {"registry.example.com/team/llmscope:0.1.0"}
+
+
+def test_the_readme_says_to_build_push_and_name_the_image_before_applying() -> None:
+    readme = (ROOT / "README.md").read_text()
+    steps = [
+        "docker build -t REGISTRY/llmscope:0.1.0 .",
+        "docker push REGISTRY/llmscope:0.1.0",
+        "kustomize edit set image llmscope=REGISTRY/llmscope:0.1.0",
+        "kubectl apply -k deploy/kubernetes\n```",
+    ]
+    places = [readme.find(step) for step in steps]
+    assert -1 not in places and places == sorted(places), places

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from testkit.realservers import free_port, http_get
 
 
@@ -38,13 +40,25 @@ class ExporterProcess:
             time.sleep(0.1)
         raise AssertionError(f"{needle!r} not in /metrics after {timeout}s:\n{text[-3000:]}")
 
+    def value(self, name: str, text: str | None = None, **labels: str) -> float | None:
+        """The sample ``name`` whose labels include ``labels`` (every series also carries
+        ``vantage``); None when there is none."""
+        return sample(self.metrics() if text is None else text, name, **labels)
+
+    def wait_for_value(self, name: str, value: float, timeout: float = 20.0, **labels: str) -> str:
+        """Poll /metrics until the sample has ``value``; return the exposition."""
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.metrics()
+            if sample(text, name, **labels) == value:
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"{name}{labels} is not {value:g} after {timeout}s:\n{text[-3000:]}")
+
     def probes(self, target: str, text: str | None = None) -> float:
         """``llmscope_probes_total`` of a target (0 when it has none yet)."""
-        prefix = f'llmscope_probes_total{{target="{target}"}} '
-        for line in (self.metrics() if text is None else text).splitlines():
-            if line.startswith(prefix):
-                return float(line.removeprefix(prefix))
-        return 0.0
+        return self.value("llmscope_probes_total", text, target=target) or 0.0
 
     def wait_for_probes(self, target: str, at_least: float, timeout: float = 20.0) -> str:
         """Poll /metrics until the target has done ``at_least`` probes; return the exposition.
@@ -59,6 +73,16 @@ class ExporterProcess:
                 return text
             time.sleep(0.1)
         raise AssertionError(f"{target} not probed {at_least:g} times after {timeout}s")
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of the first sample ``name`` in an exposition whose labels include
+    ``labels``; None when there is none."""
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and labels.items() <= s.labels.items():
+                return float(s.value)
+    return None
 
 
 @contextlib.contextmanager
@@ -80,7 +104,12 @@ def exporter_process(
     ]
     if config is not None:
         command.append(f"--config.file={config}")
-    environ = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    # No key and no vantage from the shell running the tests: each test sets its own.
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith("_API_KEY") and k != "LLMSCOPE_VANTAGE"
+    }
     environ.update(env or {})
     with log_path.open("w") as log:
         process = subprocess.Popen(

@@ -8,8 +8,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter.accounting.budget import BudgetGuard
 from exporter.app import Exporter
-from exporter.config.loader import load_text
 from exporter.config.types import Budget
+from exporter.configfile import load_text
 
 
 class Clock:

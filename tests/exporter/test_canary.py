@@ -15,10 +15,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from exporter.app import Exporter
 from exporter.canary.answers import ModalWindow, fingerprint, normalise
 from exporter.canary.book import CanaryBook
-from exporter.canary.config import CanaryConfig
 from exporter.canary.jobs import canary_jobs
 from exporter.canary.state import StateFile
-from exporter.config.loader import load_text
+from exporter.config.canaries import CanaryConfig
+from exporter.configfile import load_text
 from exporter.metrics.canary import CanaryCollector
 from exporter.providers.table import PROVIDERS
 from servicekit.errors import ConfigError

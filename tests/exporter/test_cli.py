@@ -83,9 +83,10 @@ targets:
 """)
     with exporter_process(path, tmp_path) as exporter:
         text = exporter.wait_for_probes("sim", 2)
-        assert 'llmscope_target_idle{reason="missing_api_key",target="needs-key"} 1.0' in text
-        assert 'llmscope_target_idle{reason="missing_api_key",target="sim"} 0.0' in text
-        assert 'llmscope_probes_total{target="needs-key"} 0.0' in text
+        idle = "llmscope_target_idle"
+        assert exporter.value(idle, text, reason="missing_api_key", target="needs-key") == 1.0
+        assert exporter.value(idle, text, reason="missing_api_key", target="sim") == 0.0
+        assert exporter.value("llmscope_probes_total", text, target="needs-key") == 0.0
         log = exporter.log()
         assert log.count("LLMSCOPE_TEST_UNSET_KEY is not set") == 1
 
@@ -94,7 +95,7 @@ def test_landing_page_links_metrics_and_builtin_config_runs(tmp_path: Path) -> N
     with exporter_process(None, tmp_path, env={"MONITORING_INTERVAL": "300ms"}) as exporter:
         page = http_get(exporter.url + "/").decode()
         assert '<a href="/metrics">' in page
-        text = exporter.wait_for('llmscope_probe_success{target="simulated-small"} 1.0')
+        text = exporter.wait_for_value("llmscope_probe_success", 1.0, target="simulated-small")
         assert "llmscope_build_info" in text
 
 

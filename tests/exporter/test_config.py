@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config.defaults import builtin_config
-from exporter.config.loader import default_interval, load_file, load_text
+from exporter.config.loader import default_interval
+from exporter.configfile import builtin_config, load_file, load_text
 from exporter.providers.openai import OpenAIOptions
 from exporter.providers.simulated import Scenario, SimulatedOptions
 from servicekit.errors import ConfigError
@@ -221,6 +221,16 @@ def test_gpu_sample_interval_has_a_floor() -> None:
     """
     assert errors_of(text) == [
         "t.yml:1: global.collectors.gpu.sample_interval: must be at least 10ms"
+    ]
+
+
+def test_rapl_collector_switch() -> None:
+    text = """\
+    global: {collectors: {rapl: {enabled: false, zone: x}}}
+    targets: [{name: a, provider: simulated, model: m}]
+    """
+    assert errors_of(text) == [
+        't.yml:1: global.collectors.rapl.zone: unknown key "zone" (known: enabled)'
     ]
 
 

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 import exporter.app
 from exporter.app import Exporter
 from exporter.collectors import register
-from exporter.config.loader import load_text
+from exporter.configfile import load_text
 from testkit.fake_nvml import FakeGpu, FakeNvml, two_gpus
 
 

@@ -10,14 +10,16 @@ import re
 import subprocess
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import generate_latest
 
 from exporter.accounting.pricing import cost_usd
 from exporter.config.types import PRESETS, Budget, Pricing, TargetConfig
 from exporter.metrics.identity import ModelIdentity
 from exporter.metrics.probes import ProbeMetrics
+from exporter.metrics.vantage import VantageRegistry
 from exporter.probing.harness import ProbeResult
 from exporter.providers.protocol import ServedBy
+from exporter.providers.table import PROVIDERS
 from testkit.realservers import PROMTOOL, require
 
 GOLDEN = Path(__file__).parent / "golden" / "exposition.prom"
@@ -48,11 +50,15 @@ SEMCONV = ("openai", "simulated", "anthropic")
 
 
 def exposition() -> str:
-    registry = CollectorRegistry()
+    registry = VantageRegistry("eu-west-1")  # as the exporter's /metrics renders it
     metrics, identity = ProbeMetrics(), ModelIdentity()
     registry.register(metrics)
     registry.register(identity)
-    metrics.declare((t, semconv, t.base_url) for t, semconv in zip(TARGETS, SEMCONV, strict=True))
+    # As the exporter declares them: each target with the root URL its provider probes.
+    metrics.declare(
+        (t, semconv, PROVIDERS[t.provider].endpoint(t))
+        for t, semconv in zip(TARGETS, SEMCONV, strict=True)
+    )
     identity.declare(t.name for t in TARGETS)
     metrics.set_idle("local", None)
     ok = ProbeResult(
@@ -135,16 +141,35 @@ def test_promtool_check_metrics_finds_nothing() -> None:
     assert result.stdout.strip() == "" and result.stderr.strip() == ""
 
 
-def test_endpoint_label_keeps_only_scheme_and_host() -> None:
-    assert 'endpoint="https://api.openai.com"' in exposition()
+def test_target_info_names_each_endpoint_and_keeps_paths_and_queries_out() -> None:
+    info = [line for line in exposition().splitlines() if line.startswith("llmscope_target_info")]
+    assert info == [
+        'llmscope_target_info{endpoint="https://api.openai.com:443",model="gpt-4o-mini",'
+        'provider="openai",server_address="api.openai.com",server_port="443",'
+        'target="openai-mini",vantage="eu-west-1"} 1.0',
+        'llmscope_target_info{endpoint="simulated://local",model="sim",provider="simulated",'
+        'server_address="local",server_port="",target="local",vantage="eu-west-1"} 1.0',
+        # No base_url: the provider's default URL is the endpoint.
+        'llmscope_target_info{endpoint="https://api.anthropic.com:443",model="claude-sonnet-4-5",'
+        'provider="anthropic",server_address="api.anthropic.com",server_port="443",'
+        'target="thinker",vantage="eu-west-1"} 1.0',
+    ]
     assert "secret" not in exposition()
+
+
+def test_every_series_carries_the_vantage() -> None:
+    samples = [line for line in exposition().splitlines() if line and not line.startswith("#")]
+    assert len(samples) > 100
+    assert all('vantage="eu-west-1"' in line for line in samples), [
+        line for line in samples if "vantage=" not in line
+    ]
 
 
 def test_estimated_tokens_stay_out_of_the_semconv_histogram() -> None:
     text = exposition()
     assert (
-        'llmscope_tokens_total{gen_ai_token_type="output",source="estimated",target="local"} 2.0'
-        in text
+        'llmscope_tokens_total{gen_ai_token_type="output",source="estimated",target="local",'
+        'vantage="eu-west-1"} 2.0' in text
     )
     assert (
         'gen_ai_client_token_usage_count{gen_ai_operation_name="chat",gen_ai_provider_name="simulated"'
@@ -154,15 +179,22 @@ def test_estimated_tokens_stay_out_of_the_semconv_histogram() -> None:
 
 def test_target_without_price_has_no_cost_series() -> None:
     text = exposition()
-    assert 'llmscope_cost_usd_total{gen_ai_token_type="output",target="openai-mini"}' in text
-    assert 'llmscope_cost_usd_total{gen_ai_token_type="input",target="local"}' not in text
+    assert (
+        'llmscope_cost_usd_total{gen_ai_token_type="output",target="openai-mini",vantage="eu-west-1"}'
+        in text
+    )
+    assert (
+        'llmscope_cost_usd_total{gen_ai_token_type="input",target="local",vantage="eu-west-1"}'
+        not in text
+    )
 
 
 def test_request_metrics_carry_the_workload_and_reasoning_has_its_own_phases() -> None:
     text = exposition()
     labels = (
         'gen_ai_operation_name="chat",gen_ai_provider_name="anthropic",'
-        'gen_ai_request_model="claude-sonnet-4-5",target="thinker",workload="medium"'
+        'gen_ai_request_model="claude-sonnet-4-5",target="thinker",vantage="eu-west-1",'
+        'workload="medium"'
     )
     assert f"gen_ai_client_operation_time_to_first_reasoning_chunk_seconds_sum{{{labels}}} 0.8" in (
         text
@@ -171,7 +203,7 @@ def test_request_metrics_carry_the_workload_and_reasoning_has_its_own_phases() -
     assert (
         'gen_ai_client_token_usage_sum{gen_ai_operation_name="chat",gen_ai_provider_name='
         '"anthropic",gen_ai_request_model="claude-sonnet-4-5",gen_ai_token_type="reasoning",'
-        'target="thinker",workload="medium"} 600.0' in text
+        'target="thinker",vantage="eu-west-1",workload="medium"} 600.0' in text
     )
     # Answer throughput: (900 - 600) answer tokens over the 2 s after the first answer chunk.
     assert f"llmscope_probe_output_tokens_per_second_sum{{{labels}}} 150.0" in text
@@ -187,10 +219,12 @@ def test_model_info_holds_only_the_current_identity_and_counts_changes() -> None
     info = [line for line in text.splitlines() if line.startswith("llmscope_model_info{")]
     assert info == [
         'llmscope_model_info{model_digest="",model_version="",response_model='
-        '"gpt-4o-mini-2024-07-18",system_fingerprint="fp_2",target="openai-mini"} 1.0',
+        '"gpt-4o-mini-2024-07-18",system_fingerprint="fp_2",target="openai-mini",'
+        'vantage="eu-west-1"} 1.0',
         'llmscope_model_info{model_digest="",model_version="",response_model='
-        '"claude-sonnet-4-5-20250929",system_fingerprint="",target="thinker"} 1.0',
+        '"claude-sonnet-4-5-20250929",system_fingerprint="",target="thinker",'
+        'vantage="eu-west-1"} 1.0',
     ]
-    assert 'llmscope_model_changes_total{target="openai-mini"} 1.0' in text
-    assert 'llmscope_model_changes_total{target="thinker"} 0.0' in text
-    assert 'llmscope_model_changes_total{target="local"} 0.0' in text
+    assert 'llmscope_model_changes_total{target="openai-mini",vantage="eu-west-1"} 1.0' in text
+    assert 'llmscope_model_changes_total{target="thinker",vantage="eu-west-1"} 0.0' in text
+    assert 'llmscope_model_changes_total{target="local",vantage="eu-west-1"} 0.0' in text

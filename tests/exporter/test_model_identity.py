@@ -8,8 +8,8 @@ import textwrap
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter.config.loader import load_text
 from exporter.config.types import TargetConfig
+from exporter.configfile import load_text
 from exporter.metrics.identity import MAX_VALUE, ModelIdentity
 from exporter.probing.harness import ProbeResult, run_probe
 from exporter.providers.protocol import ProbeContext, ServedBy

@@ -264,3 +264,52 @@ def test_infinite_retry_after_is_ignored() -> None:
     result, _ = run(always(error_script(429, "x", headers={"Retry-After": "inf"})))
     assert result.reason == "rate_limited"
     assert result.retry_after is None
+
+
+def test_a_redirect_says_so_with_its_status_and_location() -> None:
+    """Issue 25: a 3xx read as "truncated"; its query (a signature, say) stays out."""
+    moved = Script(
+        status=301, headers={"Location": "https://api.example.com/v2/chat?sig=sk-test-signed"}
+    )
+    result, _ = run(always(moved))
+    assert (result.reason, result.status) == ("protocol", 301)
+    assert result.message == (
+        "HTTP 301: a redirect to https://api.example.com/v2/chat; probes follow no redirect, "
+        "so point base_url at where it leads"
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "message"),
+    [
+        ("", None),  # an empty list names no coding (RFC 9110 section 5.6.1.2)
+        ("identity", None),
+        (
+            "gzip",
+            "the body is gzip-encoded (Content-Encoding: gzip) although the probe asked for "
+            "identity",
+        ),
+    ],
+)
+def test_content_encoding_is_named_or_accepted_when_it_names_no_coding(
+    encoding: str, message: str | None
+) -> None:
+    script = stream_script(["a", "b"])
+    script.headers = {**script.headers, "Content-Encoding": encoding}
+    result, _ = run(always(script))
+    assert result.success is (message is None), result.message
+    if message is not None:
+        assert (result.reason, result.message) == ("protocol", message)
+
+
+def test_a_repeated_identical_content_type_is_no_protocol_error() -> None:
+    script = stream_script(["a", "b"])
+    body = b"".join(b"%x\r\n%s\r\n" % (len(s.data), s.data) for s in script.steps)
+    raw = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        b"Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + body
+        + b"0\r\n\r\n"
+    )
+    result, _ = run(always(Script(raw=raw, raw_piece=7)))
+    assert result.success, result.message

@@ -19,6 +19,8 @@ from exporter.probing.harness import ProbeResult, run_probe
 from exporter.providers.openai import OpenAIProvider
 from exporter.providers.protocol import ProbeContext
 from exporter.transport.client import ProbeClient
+from exporter.transport.proxies import proxy_for
+from exporter.transport.urls import Origin
 from testkit.fakeserver import FakeRequest, FakeServer, serving
 from testkit.openai_fake import always, stream_script
 from tests.exporter.test_openai_probe import target
@@ -52,16 +54,23 @@ async def relay(
     tls: ssl.SSLContext | None = None,
     tunnel: list[bytes] | None = None,
     accepted: list[asyncio.StreamWriter] | None = None,
+    refuse: bytes | None = None,
 ) -> AsyncIterator[int]:
     """A port that relays to ``backend``: behind TLS (``tls``), or as an HTTP proxy that
-    answers CONNECT and records each CONNECT head in ``tunnel``; ``accepted`` collects
-    the client side of each connection."""
+    answers CONNECT and records each CONNECT head in ``tunnel`` (or, given ``refuse``,
+    writes those bytes in one write and closes); ``accepted`` collects the client side of
+    each connection."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if accepted is not None:
             accepted.append(writer)
         if tunnel is not None:
             tunnel.append(await reader.readuntil(b"\r\n\r\n"))
+            if refuse is not None:
+                writer.write(refuse)
+                await writer.drain()
+                writer.close()
+                return
             host, port = tunnel[-1].split(b" ")[1].rsplit(b":", 1)
             up_reader, up_writer = await asyncio.open_connection(host.decode(), int(port))
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -155,6 +164,42 @@ def test_https_through_a_proxy_tunnel_keeps_tls_end_to_end(certs: Certs) -> None
     assert head.startswith(f"CONNECT localhost:{head.split(b':')[1].split()[0].decode()}".encode())
 
 
+PROXY_PAGE = b"<html><head><title>%d</title></head><body>Access denied by policy</body></html>"
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [(407, "auth"), (403, "connect"), (502, "connect")],
+)
+def test_a_proxy_that_refuses_the_tunnel_with_a_page_is_a_proxy_refusal(
+    certs: Certs, status: int, reason: str
+) -> None:
+    """Issue 25: the refusal's HTML body, in the same write as its head, read as
+    "bytes after the end of the body" (protocol) instead of the proxy's answer."""
+    page = PROXY_PAGE % status
+    refusal = (
+        b'HTTP/1.1 %d Refused\r\nProxy-Authenticate: Basic realm="corp"\r\n'
+        b"Content-Type: text/html\r\nContent-Length: %d\r\n\r\n%s" % (status, len(page), page)
+    )
+    heads: list[bytes] = []
+
+    async def go() -> ProbeResult:
+        async with (
+            serving(GOOD) as backend,
+            relay(backend, tls=server_tls(certs)) as tls_port,
+            relay(backend, tunnel=heads, refuse=refusal) as proxy_port,
+        ):
+            env = {"HTTPS_PROXY": f"http://probe:s3cret-proxy@127.0.0.1:{proxy_port}"}
+            client = ProbeClient(trusting(certs.ca), environ=env)
+            return await probe(client, f"https://localhost:{tls_port}/v1")
+
+    result = asyncio.run(go())
+    assert result.reason == reason, result.message
+    assert "proxy 127.0.0.1:" in result.message and f"HTTP {status}" in result.message
+    assert "s3cret-proxy" not in result.message and len(heads) == 1
+    assert "tls" not in result.phases  # no handshake was tried through a refused tunnel
+
+
 @pytest.mark.parametrize("interval", [7.0, 15.0])
 def test_keepalive_keeps_one_connection_across_the_targets_interval(interval: float) -> None:
     """Issue 18: at 7 s and 15 s intervals every probe reconnected (a 5 s idle expiry)."""
@@ -225,3 +270,11 @@ async def _until(condition: Callable[[], bool], limit: float = 10.0) -> None:
     while not condition() and loop.time() < deadline:
         await asyncio.sleep(0.01)
     assert condition()
+
+
+def test_a_no_proxy_port_that_is_no_ascii_number_is_a_host_entry_not_a_crash() -> None:
+    """ "\u00b2" is a digit to str.isdigit but not to int(): once an uncaught ValueError."""
+    origin = Origin("http", "llm.internal", 8000)
+    env = {"HTTP_PROXY": "http://127.0.0.1:3128", "NO_PROXY": "llm.internal:\u00b2, other"}
+    assert proxy_for(origin, env) is not None
+    assert proxy_for(origin, {**env, "NO_PROXY": "llm.internal:8000"}) is None

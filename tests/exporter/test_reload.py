@@ -38,13 +38,13 @@ def test_sighup_reload_adds_a_target_and_a_bad_file_keeps_the_old(tmp_path: Path
         status, body = post(exporter.url + "/-/reload")
         assert status == 500
         assert "targets[0].model: required" in body
-        text = exporter.wait_for("llmscope_config_last_reload_successful 0.0")
+        text = exporter.wait_for_value("llmscope_config_last_reload_successful", 0.0)
         before = exporter.probes("b", text)
         text = exporter.wait_for_probes("b", before + 2)
-        assert 'llmscope_target_info{endpoint="",model="m",provider="simulated",target="b"}' in text
+        assert exporter.value("llmscope_target_info", text, target="b", model="m") == 1.0
 
         path.write_text(ONE)
         status, _ = post(exporter.url + "/-/reload")
         assert status == 200
-        text = exporter.wait_for("llmscope_config_last_reload_successful 1.0")
+        text = exporter.wait_for_value("llmscope_config_last_reload_successful", 1.0)
         assert 'target="b"' not in text  # a removed target's series vanish

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from exporter.config.defaults import builtin_config
+from exporter.configfile import builtin_config
 from exporter.providers.simulated import Scenario, SimulatedOptions, SimulatedProvider
 
 

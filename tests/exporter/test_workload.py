@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from exporter.config.loader import load_text
 from exporter.config.types import PRESETS, TargetConfig, Workload
+from exporter.configfile import load_text
 from exporter.probing.harness import estimate_tokens
 from exporter.probing.workload import (
     answer_instruction,

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,10 +87,12 @@ def environment(data: Path, interval: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def scripts_run(env: dict[str, str], cwd: Path) -> Iterator[Stack]:
-    """``scripts/run`` with free ports; SIGINT (a Ctrl-C) at the end if it still runs."""
+def scripts_run(env: dict[str, str], cwd: Path, extra: Sequence[str] = ()) -> Iterator[Stack]:
+    """``scripts/run`` with free ports (and ``extra`` flags); SIGINT (a Ctrl-C) at the end if
+    it still runs."""
     ports = {p: free_port() for p in ("exporter", "spc", "prometheus", "alertmanager", "receiver")}
     flags = [a for part, port in ports.items() for a in (f"--{part}.port", str(port))]
+    flags += extra
     process = subprocess.Popen(
         [str(ROOT / "scripts" / "run"), *flags],
         cwd=cwd,

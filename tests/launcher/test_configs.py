@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from llmscope_stack.configs import scaled, write_all
+from llmscope_stack.configs import write_all
+from llmscope_stack.rulescale import scaled
 from llmscope_stack.settings import ROOT, Ports, Settings, from_environment
 from testkit.realservers import AMTOOL, PROMTOOL, require
 
@@ -100,6 +101,8 @@ def test_a_short_interval_compresses_the_whole_timeline(tmp_path: Path) -> None:
     assert scaled("1m", 1 / 30) == "2000ms"
     spc = load(out.spc)["global"]
     assert (spc["interval"], spc["evaluation"], spc["hold"]) == ("1000ms", "120000ms", "10000ms")
+    charts = {c["name"]: c for c in load(out.spc)["charts"]}
+    assert charts["probe_errors"]["subgroup"] == "10000ms"  # 20 probes, as 5m at 15 s
     am = load(out.alertmanager)["route"]
     assert (am["group_wait"], am["group_interval"]) == ("1000ms", "10000ms")
 

@@ -17,7 +17,15 @@ import psutil
 import pytest
 
 from llmscope_stack.links import control_chart_expr, graph_url
-from tests.launcher.running import TOKEN, Notification, Stack, environment, ready, scripts_run
+from tests.launcher.running import (
+    TOKEN,
+    Notification,
+    Stack,
+    environment,
+    parse,
+    ready,
+    scripts_run,
+)
 
 INCIDENT_TARGET = "simulated-small"
 PAGE = ("critical", "page")
@@ -39,10 +47,12 @@ def query(stack: Stack, expr: str) -> list[dict[str, object]]:
 
 
 def incident_page(n: Notification) -> bool:
+    """The scripted slowdown's one page: an incident of scope target (docs/incidents.md)."""
     return (
-        n.alertname.startswith("LLMscopeSPC")
+        n.alertname == "LLMscopeIncident"
         and n.severity in PAGE
-        and n.labels.get("target") == INCIDENT_TARGET
+        and n.labels.get("scope") == "target"
+        and n.labels.get("subject") == INCIDENT_TARGET
     )
 
 
@@ -87,6 +97,20 @@ def test_the_main_job_shows_spc_working_and_stops_clean(tmp_path: Path) -> None:
             "llmscope_spc_lower_control_limit",
         }
         stack.wait_for(lambda _: paged_then_resolved(stack), 240, "a page and its resolution")
+        # The RESOLVED line says the target is back, not the firing text again.
+        resolved = [
+            line
+            for line in stack.lines
+            if (n := parse(line)) and incident_page(n) and n.status == "RESOLVED"
+        ]
+        assert resolved and all("is back to normal" in line for line in resolved), resolved
+        assert not any("moved" in line for line in resolved), resolved
+        # One slowdown of one target: one page, however many of its charts moved.
+        pages = [n for n in stack.notifications() if n.severity == "critical"]
+        assert [(n.status, n.alertname) for n in pages] == [
+            ("FIRING", "LLMscopeIncident"),
+            ("RESOLVED", "LLMscopeIncident"),
+        ], pages
         children = stack.children()
         names = {c.name() for c in children}
         assert {"prometheus", "prometheus-alertmanager"} <= names, names
@@ -107,3 +131,27 @@ def test_the_main_job_shows_spc_working_and_stops_clean(tmp_path: Path) -> None:
             again, f'count_over_time(up{{job="llmscope-exporter"}}[1h] @ {stopped_at:.0f})'
         )
         assert before and float(before[0]["value"][1]) > 10  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_a_first_run_raises_no_limits_unavailable_while_the_p_chart_warms_up(
+    tmp_path: Path,
+) -> None:
+    """Four minutes at MONITORING_INTERVAL=1s are an hour of the 15 s timeline: the p chart
+    on probe errors (20 subgroups of 5 minutes at 15 s) has no limits yet all that time, and
+    nothing is wrong, so LLMscopeSPCLimitsUnavailable neither fires nor pends."""
+    with scripts_run(environment(tmp_path / "data", "1s"), tmp_path) as stack:
+        stack.wait_for(ready, 180, "healthy stack")
+        warming = 'llmscope_spc_limits_points_needed{chart="probe_errors"} > 0'
+        stack.wait_for(lambda _: len(query(stack, warming)) == 2, 120, "the p chart warming up")
+        started = time.monotonic()
+        while time.monotonic() - started < 240:
+            assert stack.process.poll() is None, "\n".join(stack.lines[-20:])
+            time.sleep(5)
+        # Still warming: the old rule (30m scaled to 2m, on points needed alone) fired here.
+        assert len(query(stack, warming)) == 2
+        duration = query(stack, 'llmscope_spc_limits_available{chart="duration"} == 1')
+        assert len(duration) == 2  # the other charts have their limits
+        raised = 'count_over_time(ALERTS{alertname="LLMscopeSPCLimitsUnavailable"}[10m])'
+        assert query(stack, raised) == []
+        assert not [n for n in stack.notifications() if "LimitsUnavailable" in n.alertname]

@@ -47,8 +47,20 @@ def test_a_group_without_common_labels_names_its_alerts_and_counts_them() -> Non
         ],
     }
     line = format_notification(body, 0)
-    assert line.endswith(" RESOLVED - A,B: first second (2 alerts)")
+    assert line.endswith(" RESOLVED - A,B: resolved (was: first second) (2 alerts)")
     assert "\n" not in line
+
+
+def test_a_resolved_notification_says_what_is_back_not_the_firing_text() -> None:
+    annotations = {
+        "summary": "duration of simulated-small moved up: 3.05x its reference.",
+        "summary_resolved": "duration of simulated-small is back at its reference.",
+    }
+    body = {**FIRING, "status": "resolved", "commonAnnotations": annotations}
+    line = format_notification(body, 0)
+    assert line.endswith(": duration of simulated-small is back at its reference.")
+    assert "RESOLVED" in line and "moved up" not in line
+    assert format_notification({**body, "status": "firing"}, 0).endswith("3.05x its reference.")
 
 
 def test_the_receiver_serves_alertmanagers_posts_and_survives_junk() -> None:

@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from llmscope_stack.supervise import Child, StartError, Supervisor, stop_child
+from servicekit.errors import LLMscopeError
 from testkit.realservers import free_port
 
 # Ignores SIGTERM and leaves a grandchild behind in its process group.
@@ -50,5 +51,6 @@ def test_a_missing_program_is_one_line(tmp_path: Path) -> None:
     supervisor = Supervisor(tmp_path, {}, None)
     with pytest.raises(
         StartError, match=r"^alertmanager: cannot start /nonexistent/am: No such file"
-    ):
+    ) as err:
         supervisor.start("alertmanager", ["/nonexistent/am"], "http://127.0.0.1:1/")
+    assert isinstance(err.value, LLMscopeError)  # a leaf of the one error tree

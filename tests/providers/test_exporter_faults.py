@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter.app import Exporter
-from exporter.config.loader import load_text
+from exporter.configfile import load_text
 from exporter.providers.table import PROVIDERS
 from servicekit.errors import ConfigError
 from testkit.fakeserver import FakeRequest, Script, serving

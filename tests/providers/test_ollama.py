@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from exporter.config.defaults import builtin_config, ollama_first_model
 from exporter.config.types import TargetConfig
+from exporter.configfile import builtin_config, ollama_first_model
 from exporter.providers.ollama import TIMINGS, OllamaChatDecoder, OllamaProvider
 from testkit.fakeserver import FakeRequest, Script, Step, serving_in_thread
 from testkit.wire import (

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from exporter.accounting.pricing import cost_usd, parse_table, price_for, shipped_table
-from exporter.config.loader import load_text
 from exporter.config.types import Pricing, TargetConfig
+from exporter.configfile import load_text
 from exporter.providers.table import PROVIDERS
 
 

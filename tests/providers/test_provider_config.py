@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from exporter.config.loader import load_text
+from exporter.configfile import load_text
 from exporter.providers.anthropic import AnthropicOptions
 from exporter.providers.azure import AzureOptions
 from exporter.providers.bedrock import BedrockOptions

@@ -42,6 +42,11 @@ EXPECTED = {
     "oversized_body": "oversized",
     "invalid_utf8": "protocol",
     "wrong_content_type": "protocol",
+    # Issue 25: a length of Latin-1 "\u00b2" (a digit to str.isdigit, not to int) was an
+    # uncaught ValueError (internal); a redirect read as "truncated".
+    "bad_content_length": "protocol",
+    "redirect": "protocol",
+    "gzip_transfer_coding": "protocol",
     # A 401 whose body quotes the key back, as OpenAI's "Incorrect API key provided: ..."
     # does: the key must still appear nowhere in the exporter's output.
     "401_echoing_key": "auth",
@@ -134,6 +139,19 @@ def fault_script(wire: Wire, fault: str) -> Script:
         return wire.good(Plan(pieces=tuple("x" * 1500 for _ in range(4))))
     if fault == "invalid_utf8":
         return Script(headers=headers, steps=[*first, Step(wire.bad_utf8)])
+    if fault == "bad_content_length":
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        return Script(
+            raw=f"HTTP/1.1 200 OK\r\n{head}Content-Length: \u00b2\r\n\r\n".encode("latin-1")
+        )
+    if fault == "redirect":
+        return Script(status=308, headers={"Location": "http://127.0.0.1:9/moved/v2"})
+    if fault == "gzip_transfer_coding":
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        return Script(
+            raw=f"HTTP/1.1 200 OK\r\n{head}Transfer-Encoding: gzip\r\n\r\n".encode("latin-1")
+            + b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
+        )
     if fault == "wrong_content_type":
         return Script(headers={"Content-Type": "text/html"}, steps=good.steps)
     assert fault == "good", fault

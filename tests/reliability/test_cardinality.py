@@ -1,14 +1,17 @@
-"""Label values come from the config, never from responses."""
+"""Label values come from the config, never from responses; the vantage is one value per
+exporter and the endpoint lives on the info metric alone."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.app import Exporter
-from exporter.config.loader import load_text
+from exporter.configfile import load_text
+from exporter.metrics.vantage import VantageRegistry
 from testkit.fakeserver import FakeRequest, Script, Step, serving
 from testkit.openai_fake import error_script, stream_script
 
@@ -29,7 +32,7 @@ def test_server_model_names_and_error_text_never_become_labels() -> None:
             return script
         return error_script(500, f"ERROR-TEXT-{served}", kind=f"KIND-{served}")
 
-    registry = CollectorRegistry()
+    registry = VantageRegistry("eu-west-1")
 
     async def go() -> None:
         async with serving(route) as server:
@@ -55,6 +58,14 @@ def test_server_model_names_and_error_text_never_become_labels() -> None:
     assert len(reported) == 1 and reported[0].startswith("llmscope_model_info{"), reported
     assert "ERROR-TEXT" not in text and "KIND-" not in text
     failures = registry.get_sample_value(
-        "llmscope_probe_errors_total", {"target": "t", "reason": "server_error"}
+        "llmscope_probe_errors_total",
+        {"target": "t", "reason": "server_error", "vantage": "eu-west-1"},
     )
     assert failures is not None and failures >= 3
+    samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
+    assert {s.labels.get("vantage") for s in samples} == {"eu-west-1"}
+    # The endpoint is per target: on the info series, not one more label on every histogram.
+    with_endpoint = {
+        s.name for s in samples if {"endpoint", "server_address", "server_port"} & set(s.labels)
+    }
+    assert with_endpoint == {"llmscope_target_info"}

@@ -20,7 +20,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter.app import Exporter
-from exporter.config.loader import load_text
+from exporter.configfile import load_text
 from servicekit import logs
 from testkit.fakeserver import serving
 from testkit.realservers import free_port

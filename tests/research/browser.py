@@ -64,3 +64,25 @@ def open_page(page: Path, screenshot: Path, width: int = 1280, height: int = 160
 def pixel_spread(png: Path) -> float:
     """Standard deviation of the pixel values (0..1): 0 for a blank image."""
     return float(np.asarray(image.imread(png), dtype=np.float64)[..., :3].std())
+
+
+def drawn_charts(page: Page) -> dict[str, int]:
+    """Per chart div (class ``chart``), the shapes plotly.js drew inside its traces: paths
+    with a non-empty outline (``d="M..."``) after the first trace group. 0: an empty SVG."""
+    starts = [
+        (m.start(), m.group(1))
+        for m in re.finditer(r'<div id="([^"]+)" class="chart[ "]', page.dom)
+    ]
+    out = {}
+    for (start, chart), (end, _) in zip(starts, [*starts[1:], (len(page.dom), "")], strict=True):
+        segment = page.dom[start:end]
+        traces = segment.find('class="trace ')
+        out[chart] = 0 if traces < 0 else len(re.findall(r'\bd="M', segment[traces:]))
+    return out
+
+
+def title_tops(page: Page) -> list[float]:
+    """The top of every chart title anchored by its top edge (plotly.js writes dy=0.7em
+    for those: y is then the top), in pixels from the top of its chart."""
+    found = re.findall(r'<text class="gtitle"[^>]*? y="([0-9.]+)" [^>]*?dy="0.7em"', page.dom)
+    return [float(y) for y in found]

@@ -15,7 +15,7 @@ import pytest
 
 from exporter.bench.progress import Progress
 from exporter.bench.records import config_digest
-from exporter.config.loader import load_text
+from exporter.configfile import load_text
 from servicekit.sessionformat import POINT_COLUMNS, PROBE_COLUMNS
 from servicekit.version import VERSION
 from testkit.fakeserver import serving_in_thread

@@ -197,5 +197,6 @@ def test_an_unknown_chart_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert one_line(result) == (
         "llmscope-spc session capture: unknown chart latency (the configuration has: "
-        "duration, time_to_first_answer, time_per_output_chunk, output_tokens_per_second)"
+        "duration, time_to_first_answer, time_per_output_chunk, network_setup, "
+        "output_tokens_per_second)"
     )

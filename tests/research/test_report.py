@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from servicekit.sessionformat import Point
-from tests.research.browser import open_page, pixel_spread
+from spc_rules.session.report.figures import MODEBAR_BOTTOM
+from tests.research.browser import drawn_charts, open_page, pixel_spread, title_tops
 from tests.research.support import one_line, spc, write_session
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -52,11 +53,22 @@ def test_the_page_loads_without_console_errors_and_every_chart_renders(
 ) -> None:
     page = open_page(report / "report.html", tmp_path / "shot.png")
     assert page.console == []
-    # 2 sessions x 2 series x (control chart + histogram), each drawn by plotly.js.
-    assert page.count("chart") == 8
-    assert page.count("plot-container") == 8
-    assert page.count("main-svg") >= 8
+    # 2 sessions x 2 series x (control chart + histogram), and per series the two sessions
+    # side by side (ECDF + box plots), each drawn by plotly.js into a non-empty SVG.
+    assert page.count("chart") == 12
+    assert page.count("plot-container") == 12
+    drawn = drawn_charts(page)
+    assert len(drawn) == 12 and min(drawn.values()) > 0, drawn
     assert pixel_spread(page.screenshot) > 0.05
+    # Every title sits below the mode bar (2 px from the top, 22 px high).
+    assert len(title_tops(page)) == 12
+    assert min(title_tops(page)) >= MODEBAR_BOTTOM
+    # The sustainability section says, per target, why these sessions have no energy.
+    assert 'id="sustainability"' in page.dom
+    assert (
+        "<li>sim: energy not recorded: the session predates energy measurement "
+        "(session format 1)</li>" in page.dom
+    )
 
 
 def test_the_checks_see_a_broken_page(report: Path, tmp_path: Path) -> None:
@@ -68,6 +80,7 @@ def test_the_checks_see_a_broken_page(report: Path, tmp_path: Path) -> None:
     page = open_page(broken, tmp_path / "broken.png")
     assert any("Plotly is not defined" in line for line in page.console)
     assert page.count("plot-container") == 0
+    assert set(drawn_charts(page).values()) == {0}
     blank = tmp_path / "blank.html"
     blank.write_text("<!DOCTYPE html><html><body></body></html>")
     assert pixel_spread(open_page(blank, tmp_path / "blank.png").screenshot) < 0.01
@@ -98,6 +111,18 @@ def test_flagged_points_are_marked_and_named_and_zones_are_shaded(report: Path) 
     # The comparison comes first; the capability figures follow each chart.
     assert text.index("<h2>Comparison</h2>") < text.index("<h2>Session one</h2>")
     assert "(significant)" in text and "<th>Ppk</th>" in text
+    # Side by side: both sessions on one axis, the test's verdict written on the figure.
+    ecdf = dict(figures)["compare-sim-duration-ecdf"]
+    assert [t["name"] for t in ecdf["data"]] == ["one", "two"]
+    assert [len(t["x"]) for t in ecdf["data"]] == [40, 40]
+    (verdict,) = [a["text"] for a in ecdf["layout"]["annotations"]]
+    assert verdict.startswith("two vs one: median +") and verdict.endswith("significant at 0.05")
+    assert "]<br>Mann-Whitney p = " in verdict
+    assert "not significant" not in verdict
+    box = dict(figures)["compare-sim-duration-box"]
+    assert [t["type"] for t in box["data"]] == ["box", "box"]
+    assert box["layout"]["annotations"][0]["text"] == verdict
+    assert text.index("<h2>Comparison</h2>") < text.index('id="sustainability"')
 
 
 def test_points_csv_and_png_export(report: Path) -> None:
@@ -111,7 +136,12 @@ def test_points_csv_and_png_export(report: Path) -> None:
     row = rows[0]
     assert float(row["lcl"]) < float(row["center"]) < float(row["ucl"])
     pngs = sorted((report / "png").iterdir())
-    assert len(pngs) == 8
+    assert len(pngs) == 12
+    assert {p.name for p in pngs if p.name.startswith("compare-")} == {
+        f"compare-sim-{metric}-{kind}.png"
+        for metric in ("duration", "time_to_first_chunk")
+        for kind in ("ecdf", "box")
+    }
     for png in pngs:
         assert png.read_bytes()[:8] == PNG_SIGNATURE
         assert pixel_spread(png) > 0.05

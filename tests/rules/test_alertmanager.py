@@ -159,6 +159,7 @@ def _notification(status: str, severity: str) -> dict[str, Any]:
         "labels": labels,
         "annotations": {
             "summary": "Probes of chat are failing.",
+            "summary_resolved": "Probes of chat succeed again.",
             "description": "Every probe of target chat has failed for 5 minutes.",
             "runbook_url": f"{b.RUNBOOK_BASE}#llmscopeprobefailing",
         },
@@ -192,6 +193,18 @@ def test_text_carries_severity_summary_description_and_runbook(tmp_path: Path) -
     assert "Since 2025-01-02 03:04:05 UTC" in text
     slack = _render("llmscope.slack.text", _notification("firing", "critical"), tmp_path)
     assert f"<{b.RUNBOOK_BASE}#llmscopeprobefailing|Runbook>" in slack
+
+
+def test_a_resolved_text_says_what_is_back_instead_of_the_firing_text(tmp_path: Path) -> None:
+    for template in ("llmscope.text", "llmscope.slack.text"):
+        text = _render(template, _notification("resolved", "critical"), tmp_path)
+        assert "[CRITICAL] Probes of chat succeed again." in text, text
+        assert "are failing" not in text and "has failed" not in text, text
+    plain = _render("llmscope.text", _notification("resolved", "critical"), tmp_path)
+    assert "Resolved at 2025-01-02 04:04:05 UTC" in plain
+    other = _notification("resolved", "critical")
+    del other["alerts"][0]["annotations"]["summary_resolved"]  # not an LLMscope alert
+    assert "Resolved: Probes of chat are failing." in _render("llmscope.text", other, tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from prometheus_client.metrics_core import Metric
 
 from exporter.app import Exporter
 from exporter.collectors.gpu import GpuCollector
-from exporter.config.defaults import builtin_config
+from exporter.configfile import builtin_config
 from spc_rules.sidecar.publish import SidecarCollector
 from tests.rules import _bundle as b
 

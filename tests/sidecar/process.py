@@ -12,14 +12,17 @@ from testkit.realservers import wait_ready
 
 
 @contextlib.contextmanager
-def sidecar_process(config: Path, prometheus_url: str, port: int, log: Path) -> Iterator[str]:
-    """The sidecar on 127.0.0.1:``port`` with a 1 s cycle; yields its base URL."""
+def sidecar_process(
+    config: Path | None, prometheus_url: str, port: int, log: Path
+) -> Iterator[str]:
+    """The sidecar on 127.0.0.1:``port`` with a 1 s cycle (the built-in charts when
+    ``config`` is None); yields its base URL."""
     url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable,
         "-m",
         "spc_rules",
-        f"--config.file={config}",
+        *([f"--config.file={config}"] if config is not None else []),
         f"--prometheus.url={prometheus_url}",
         f"--web.listen-address=127.0.0.1:{port}",
         "--spc.interval=1s",
@@ -33,4 +36,8 @@ def sidecar_process(config: Path, prometheus_url: str, port: int, log: Path) -> 
     finally:
         if process.poll() is None:
             process.terminate()
-            process.wait(10)
+            try:  # a cycle's compute thread (a paging design) can outlast the stop
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)

@@ -46,7 +46,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_config_check_accepts_the_builtin_and_example_configs() -> None:
     builtin = _cli("--config.check")
-    assert (builtin.returncode, builtin.stdout) == (0, "built-in default: valid, 7 charts\n")
+    assert (builtin.returncode, builtin.stdout) == (0, "built-in default: valid, 8 charts\n")
     example = _cli("--config.check", "--config.file", "examples/spc.yml")
     assert (example.returncode, example.stdout) == (0, "examples/spc.yml: valid, 5 charts\n")
 

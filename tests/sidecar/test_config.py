@@ -12,14 +12,14 @@ from servicekit.errors import ConfigError
 from spc_rules.sidecar.config.loader import builtin_config, load_file, load_text
 from spc_rules.sidecar.config.model import (
     ALL_RULES,
-    CusumConfig,
-    EwmaConfig,
     PagingConfig,
     PinnedBaseline,
     RangeBaseline,
     RollingBaseline,
 )
 from spc_rules.sidecar.config.selector import Matcher, parse_selector, render_selector
+from spc_rules.sidecar.signals.cusum import Cusum
+from spc_rules.sidecar.signals.ewma import Ewma
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,8 +37,13 @@ def test_builtin_charts_cover_the_exporters_histograms_per_target() -> None:
         "gen_ai_client_operation_time_to_first_answer_chunk_seconds",
         "gen_ai_client_operation_time_per_output_chunk_seconds",
         "llmscope_probe_output_tokens_per_second",
+        "llmscope_probe_phase_duration_seconds",
     }
-    assert all(c.by == ("target",) for c in histograms)
+    # One series per target and vantage (docs/incidents.md); the phases per phase too.
+    assert all(c.by[:2] == ("target", "vantage") for c in histograms)
+    network = next(c for c in config.charts if c.name == "network_setup")
+    assert (network.by, network.side) == (("target", "vantage", "phase"), "ours")
+    assert config.incidents.failures == "probe_errors"
     duration = next(c for c in config.charts if c.name == "duration")
     assert duration.matchers == (Matcher("error_type", "=", ""),)
     assert duration.log
@@ -96,6 +101,8 @@ def test_every_key_is_read() -> None:
                 min_points: 5
                 ewma: false
                 cusum: {k: 1, h: 4}
+                side: ours
+                min_effect: 1.5
               - name: c
                 metric: m
                 baseline: {center: 1.5s, sigma: 0.2}
@@ -114,22 +121,34 @@ def test_every_key_is_read() -> None:
     assert a.by == ("target", "model")
     assert (a.log, a.estimator, a.usl, a.lsl) == (False, "std", 2.0, 0.25)
     assert a.rules == (1, 5)
-    assert a.ewma == EwmaConfig(0.2, 3.0)
-    assert a.cusum == CusumConfig()
+    assert a.detectors == (Cusum(), Ewma(0.2, 3.0))
     assert a.refits == 0
     assert a.baseline == RollingBaseline(12 * 3600.0)
     assert (a.evaluation, a.hold, a.min_points) == (7200.0, 600.0, 30)
-    assert a.signals == ("1", "5", "ewma", "cusum")
+    assert a.signals == ("1", "5", "cusum", "ewma")
     start = dt.datetime(2025, 1, 6, tzinfo=dt.UTC).timestamp()
     assert b.baseline == RangeBaseline(start, start + 23 * 3600.0)
-    assert (b.evaluation, b.hold, b.min_points, b.ewma) == (900.0, 0.0, 5, None)
-    assert b.cusum == CusumConfig(1.0, 4.0)
+    assert (b.evaluation, b.hold, b.min_points) == (900.0, 0.0, 5)
+    assert b.detectors == (Cusum(1.0, 4.0),)
+    assert (b.side, b.min_effect) == ("ours", 1.5)
+    assert (a.side, a.min_effect) == ("unknown", None)  # untransformed: no floor
+    assert c.min_effect == 1.3
     assert c.baseline == PinnedBaseline(1.5, 0.2)
     assert c.rules == ALL_RULES and c.log
     assert d.baseline == RollingBaseline(3 * 3600.0)
 
 
 BAD = [
+    # side and min_effect: whose side a chart speaks for; a floor is a ratio on log charts.
+    (
+        "charts:\n  - {name: a, metric: m, side: theirs, min_effect: 0.8}\n"
+        "  - {name: b, metric: m, transform: none, min_effect: 2}\n",
+        [
+            't.yml:2: charts[0].side: unknown value "theirs" (known: ours, provider, unknown)',
+            "t.yml:2: charts[0].min_effect: is a ratio of at least 1 (1.3: +30%), got 0.8",
+            "t.yml:3: charts[1].min_effect: only for charts with transform: log (a ratio)",
+        ],
+    ),
     # Issue 18.6: a repeated name is reported once, with every line, even when the entries
     # have errors of their own; a bad regular expression is refused at check.
     (
@@ -171,16 +190,23 @@ BAD = [
     ),
     ("", ["t.yml:1: the file is empty"]),
     ("charts: [\n", ["t.yml:2: invalid YAML: expected the node content, but found '<stream end>'"]),
-    ("global: {}\n", ["t.yml:1: charts: at least one chart is required"]),
-    ("charts: []\n", ["t.yml:1: charts: at least one chart is required"]),
+    (
+        "global: {}\npresets: none\n",
+        ["t.yml:1: charts: at least one chart is required, or presets"],
+    ),
+    (
+        "charts: []\n",
+        ["t.yml:1: charts: at least one chart is required, or presets"],
+    ),
     ("charts:\n  - name: a\n", ["t.yml:2: charts[0].metric: required"]),
     (
         "charts:\n  - {name: a, metric: m, colour: red}\n",
         [
             't.yml:2: charts[0].colour: unknown key "colour" (known: baseline, by, cusum, '
             "denominator, direction, estimator, evaluation, ewma, hold, kind, laney, lsl, "
-            "metric, min_points, name, numerator, paging, refits, rules, selector, subgroup, "
-            "transform, usl)"
+            "metric, min_effect, min_points, min_subgroup, name, numerator, paging, refits, "
+            "rules, selector, "
+            "side, subgroup, transform, usl)"
         ],
     ),
     (

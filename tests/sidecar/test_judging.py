@@ -9,8 +9,6 @@ import pytest
 from spc_rules import BatchLimits, cusum, ewma, fit_limits_batch, judge
 from spc_rules.sidecar.config.model import (
     ChartConfig,
-    CusumConfig,
-    EwmaConfig,
     PinnedBaseline,
     RollingBaseline,
 )
@@ -18,6 +16,8 @@ from spc_rules.sidecar.judge.evaluate import ChartResult, evaluate
 from spc_rules.sidecar.judge.judging import Carry
 from spc_rules.sidecar.judge.ledger import ViolationLedger, Violations
 from spc_rules.sidecar.query.points import Points, SeriesKey
+from spc_rules.sidecar.signals.cusum import Cusum
+from spc_rules.sidecar.signals.ewma import Ewma
 
 T0 = 1_000_000.0
 
@@ -104,8 +104,7 @@ def test_ewma_and_cusum_carried_across_cycles_equal_one_pass_over_the_points() -
         baseline=PinnedBaseline(center=1.0, sigma=0.2),
         evaluation=600.0,
         rules=(),
-        ewma=EwmaConfig(),
-        cusum=CusumConfig(),
+        detectors=(Ewma(), Cusum()),
     )
     rng = np.random.default_rng(5)
     ts: np.ndarray = T0 + STEP * np.arange(400)
@@ -127,8 +126,10 @@ def test_ewma_and_cusum_carried_across_cycles_equal_one_pass_over_the_points() -
         want = ts[judged][mask].tolist()
         assert want, signal  # the shift is caught
         assert [t for _, t in _flags(results, signal)] == want, signal
-    assert results[-1].carry.ewma[0] == pytest.approx(float(one_e.last), rel=1e-12)
-    assert results[-1].carry.cusum_upper[0] == pytest.approx(float(one_c.last_upper), rel=1e-12)
+    assert results[-1].carry.state(Ewma())[0, 0] == pytest.approx(float(one_e.last), rel=1e-12)
+    assert results[-1].carry.state(Cusum())[0, 0] == pytest.approx(
+        float(one_c.last_upper), rel=1e-12
+    )
 
 
 def test_a_run_that_began_in_an_earlier_cycle_flags_each_new_point_once() -> None:
@@ -166,15 +167,13 @@ def test_a_point_is_not_judged_again_when_the_window_grows() -> None:
 
 
 def test_ewma_and_cusum_restart_from_zero_while_a_series_has_no_limits() -> None:
-    chart = _chart(
-        "c", "m", baseline=RollingBaseline(600.0), ewma=EwmaConfig(), cusum=CusumConfig()
-    )
+    chart = _chart("c", "m", baseline=RollingBaseline(600.0), detectors=(Ewma(), Cusum()))
     ts: np.ndarray = T0 + STEP * np.arange(5)  # far too few points for limits
     points: dict[SeriesKey, Points] = {(): Points(ts, np.ones(5), np.ones(5))}
-    carry = Carry(np.array([T0 - 100.0]), np.array([0.4]), np.array([3.0]), np.array([1.0]))
+    states = {"ewma": np.array([[0.4]]), "cusum": np.array([[3.0, 1.0]])}
+    carry = Carry(np.array([T0 - 100.0]), states)
     result = evaluate(chart, points, float(ts[-1]), carry=carry)
     assert result.limits_ok.tolist() == [False]
-    assert result.carry.ewma.tolist() == [0.0]
-    assert result.carry.cusum_upper.tolist() == [0.0]
-    assert result.carry.cusum_lower.tolist() == [0.0]
+    assert result.carry.state(Ewma()).tolist() == [[0.0]]
+    assert result.carry.state(Cusum()).tolist() == [[0.0, 0.0]]
     assert result.carry.judged_until.tolist() == [ts[-1]]  # seen, never to be judged again

@@ -7,11 +7,13 @@ import dataclasses
 
 import numpy as np
 
-from spc_rules.sidecar.config.model import ChartConfig, CusumConfig, EwmaConfig
+from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge.evaluate import ChartResult, evaluate
 from spc_rules.sidecar.judge.judging import Carry
 from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.query.points import Points, SeriesKey
+from spc_rules.sidecar.signals.cusum import Cusum
+from spc_rules.sidecar.signals.ewma import Ewma
 
 NOW = 10_000.0
 CHART = ChartConfig("c", "m", rules=(1, 2), evaluation=100.0, hold=30.0)
@@ -38,7 +40,11 @@ def _carry(mark: float, ewma: float = 0.0, rows: int = 1) -> Carry:
     def full(value: float) -> np.ndarray:
         return np.full(rows, value, dtype=np.float64)
 
-    return Carry(full(mark), full(ewma), full(ewma), full(ewma))
+    states = {
+        "ewma": full(ewma).reshape(-1, 1),
+        "cusum": np.stack([full(ewma), full(ewma)], axis=1),
+    }
+    return Carry(full(mark), states)
 
 
 def test_each_flagged_point_is_counted_as_it_comes() -> None:
@@ -77,20 +83,21 @@ def test_a_series_that_leaves_the_input_is_forgotten() -> None:
     ledger.record(_result(CHART, ["a"], {"1": [[990.0]]}, _carry(990, 0.5)))
     ledger.record(_result(CHART, ["b"], {}, _carry(1000)))
     back = ledger.carry(CHART, [("a",)])
-    assert np.isnan(back.judged_until[0]) and back.ewma.tolist() == [0.0]
+    assert np.isnan(back.judged_until[0]) and back.state(Ewma()).tolist() == [[0.0]]
     got = ledger.record(_result(CHART, ["a"], {}, back))
     assert got.totals["1"].tolist() == [0]
     assert np.isnan(got.last["1"][0])
 
 
 def test_a_reload_keeps_marks_and_resets_charts_only_if_their_settings_changed() -> None:
-    chart = dataclasses.replace(CHART, ewma=EwmaConfig(), cusum=CusumConfig())
+    chart = dataclasses.replace(CHART, detectors=(Cusum(), Ewma()))
     ledger = ViolationLedger(counted_after=0.0)
     ledger.record(_result(chart, ["a"], {}, _carry(990, 0.5)))
     longer = dataclasses.replace(chart, evaluation=3600.0, hold=600.0)
     kept = ledger.carry(longer, [("a",)])
-    assert kept.judged_until.tolist() == [990.0] and kept.ewma.tolist() == [0.5]
-    other = dataclasses.replace(chart, ewma=EwmaConfig(lam=0.2))
+    assert kept.judged_until.tolist() == [990.0] and kept.state(Ewma()).tolist() == [[0.5]]
+    other = dataclasses.replace(chart, detectors=(Cusum(), Ewma(lam=0.2)))
     reset = ledger.carry(other, [("a",)])
     assert reset.judged_until.tolist() == [990.0]
-    assert reset.ewma.tolist() == [0.0] and reset.cusum_upper.tolist() == [0.0]
+    assert reset.state(Ewma()).tolist() == [[0.0]]
+    assert reset.state(Cusum()).tolist() == [[0.0, 0.0]]

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from exporter.canary.book import CanaryBook
-from exporter.canary.config import CanaryConfig
 from exporter.canary.state import StateFile
+from exporter.config.canaries import CanaryConfig
 from testkit.backends import backfilled_prometheus
 from testkit.realservers import free_port, http_get
 from tests.sidecar.expected import labels, parse

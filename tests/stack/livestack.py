@@ -16,6 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from testkit.engine_http import ServedEngines
+from testkit.engine_traffic import Process, Workload
 from testkit.fakeserver import FakeRequest, Script, serving_in_thread
 from testkit.openai_fake import stream_script
 from testkit.realservers import Prometheus, free_port, prometheus
@@ -93,8 +97,12 @@ targets:
     api_key_env: STACK_TEST_UNSET_KEY
 """
 
+# The serving engines of ENGINES (scraped as job "engines") get their preset charts, with
+# 5-second failure subgroups so the p charts have points within the test.
+_FAILURES = ("vllm/aborts", "sglang/aborts", "tgi/failures", "litellm/failures")
 SPC_CONFIG = f"""
-global: {{interval: 1s, evaluation: 10m, hold: 10m, min_points: 2}}
+global: {{interval: 1s, evaluation: 10m, hold: 10m, min_points: 2, presets_refresh: 2s}}
+presets: auto
 charts:
   - name: {CHART}
     metric: gen_ai_client_operation_duration_seconds
@@ -105,7 +113,14 @@ charts:
     lsl: 1ms
     ewma: true
     cusum: true
-"""
+  # The error-rate p chart of the SPC dashboard, in 2 s subgroups: sim-flaky fails 40%.
+  - name: probe_errors
+    kind: p
+    numerator: 'gen_ai_client_operation_duration_seconds_count{{error_type!=""}}'
+    denominator: gen_ai_client_operation_duration_seconds_count
+    by: [target]
+    subgroup: 2s
+""" + "".join(f"  - {{preset: {ref}, subgroup: 5s}}\n" for ref in _FAILURES)
 
 PROMETHEUS_CONFIG = """
 global: {{scrape_interval: 1s, evaluation_interval: 1s}}
@@ -115,7 +130,17 @@ scrape_configs:
     static_configs: [{{targets: ["{exporter}"]}}]
   - job_name: llmscope-spc
     static_configs: [{{targets: ["{sidecar}"]}}]
+  - job_name: engines
+    static_configs: [{{targets: [{engines}]}}]
 """
+# Serving engines as their /metrics read (testkit/engines.py), for the serving rows.
+ENGINES = {
+    "vllm": {"model_name": "llama-3-8b", "engine": "0"},
+    "sglang": {"model_name": "qwen-7b", "engine_type": "unified"},
+    "tgi": {},
+    "litellm": {"requested_model": "gpt-4o"},
+    "trtllm": {"model_name": "mistral-7b", "engine_type": "trtllm"},
+}
 
 
 @dataclass(frozen=True)
@@ -151,7 +176,10 @@ def spc_sidecar(tmp: Path, prometheus_url: str, port: int) -> Iterator[str]:
 
 @contextlib.contextmanager
 def live_stack(tmp: Path) -> Iterator[Stack]:
-    with serving_in_thread(_route) as fake:
+    rng = np.random.default_rng(7)
+    work = Workload(rate=20.0, failure=0.05)
+    engines = ServedEngines([Process(e, labels, rng, work) for e, labels in ENGINES.items()])
+    with serving_in_thread(_route) as fake, engines:
         config = tmp / "llmscope.yml"
         config.write_text(EXPORTER_CONFIG.format(fake=fake.url))
         env = {"STACK_TEST_OPENAI_KEY": "sk-stack-test"}
@@ -161,6 +189,7 @@ def live_stack(tmp: Path) -> Iterator[Stack]:
             prom_config = PROMETHEUS_CONFIG.format(
                 exporter=exporter.url.removeprefix("http://"),
                 sidecar=f"127.0.0.1:{sidecar_port}",
+                engines=", ".join(f'"{t}"' for t in engines.targets),
             )
             with (
                 prometheus(prom_config, rules=_rules()) as prom,

@@ -41,7 +41,7 @@ DS_VARIABLE = "${datasource}"
 # for these metrics; anything else is a typo Grafana would silently show as a bare number.
 UNITS = frozenset(
     {"none", "short", "percent", "percentunit", "bool", "bool_yes_no", "bool_on_off"}
-    | {"s", "ms", "µs", "ns", "m", "h", "d", "dtdurations", "dateTimeFromNow"}
+    | {"s", "ms", "µs", "ns", "m", "h", "d", "dtdurations", "dateTimeFromNow", "dateTimeAsIso"}
     | {"bytes", "decbytes", "Bps", "binBps", "bps", "iops", "ops", "reqps", "cps", "rps"}
     | {"currencyUSD", "watt", "kwatt", "joule", "watth", "kwatth", "celsius", "hertz"}
 )
@@ -177,7 +177,9 @@ def test_variables_are_defined_used_and_matched_as_regex(name: str, dashboard: J
             assert var in defined, f"{expr.where}: ${var} is not a variable of the dashboard"
             if defined[var].get("multi"):
                 # "All" and several values become a regex: only =~ matches them.
-                assert f'=~"${var}"' in expr.expr, f'{expr.where}: use label=~"${var}"'
+                # ${var} may open a longer regex: chart=~"${engine}_.*" (serving rows).
+                ok = f'=~"${var}"' in expr.expr or f'=~"${{{var}}}' in expr.expr
+                assert ok, f'{expr.where}: use label=~"${var}"'
     titles = " ".join(p.get("title", "") for p in panels(dashboard))
     used |= referenced(titles)
     assert set(defined) - {"datasource"} <= used, f"{name}: unused variables"

@@ -26,10 +26,12 @@ VALUES = {
     "job": ".*",
     "chart": CHART,
     "series": ".*",
+    "errors": ".*",
     # The hidden variables from llmscope_spc_chart_info of the stack's chart.
     "metric": "gen_ai_client_operation_duration_seconds",
     "selector": 'error_type=""',
     "by": "target",
+    "engine": ".*",
 }
 DEADLINE = 45.0
 
@@ -76,6 +78,11 @@ GAPS = (
             "Energy charged in the time range",
             "variable: target",
         ),
+    ),
+    Gap(
+        "no RAPL counter readable (no /sys/class/powercap, or energy_uj readable by root only)",
+        "llmscope_cpu_energy_joules_total",
+        _host("CPU power from RAPL"),
     ),
     Gap(
         "NVML reports no fans (data-centre cards)",

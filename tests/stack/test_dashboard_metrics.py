@@ -18,8 +18,10 @@ from exporter.app import Exporter
 from exporter.collectors.gpu import GpuCollector
 from exporter.collectors.health import MonitoredCollectors
 from exporter.collectors.host import HostCollector
+from exporter.collectors.rapl import Rapl, RaplCollector
 from exporter.config.types import Config
 from spc_rules.sidecar.publish import SidecarCollector
+from testkit.engine_families import ENGINES, RUST_STYLE
 from tests.stack.dashboards import ROOT, expressions, load_all
 from tests.stack.promql import Metric as Name
 from tests.stack.promql import scan
@@ -33,11 +35,14 @@ NOT_SHOWN = {
     "true; the all-CPU share is shown",
     "llmscope_spc_series": "series counts per chart; the per-series panels show them",
     "llmscope_spc_cycles": "the cycle durations and llmscope_spc_up are shown",
-    "llmscope_spc_last_subgroup_size": "the limits drawn already sit at the latest subgroup size",
     "llmscope_spc_config_last_reload_successful": "alerted on (LLMscopeConfigReloadFailed)",
     "llmscope_spc_config_last_reload_success_timestamp_seconds": "see the reload flag",
     "llmscope_spc_shift_accepted_timestamp_seconds": "read by LLMscopeSPCShiftAccepted; the "
     "alarm table counts accepted shifts in the time range",
+    "llmscope_spc_incident_resolved_timestamp_seconds": "a resolved incident leaves the open "
+    "incidents table; its page is annotated",
+    "llmscope_spc_incident_target": "read by the rules that fold probe and SLO alerts into an "
+    "incident (prometheus/rules)",
     "llmscope_spc_chart_up": "per-chart health, alerted on (LLMscopeSPCChartEvaluationFailing); "
     "the sidecar-wide llmscope_spc_up is shown",
 }
@@ -64,7 +69,11 @@ def _families() -> list[Metric]:
     Exporter(_never_started, registry)  # registers its families; start() is never called
     families = list(registry.collect())
     collectors = MonitoredCollectors(
-        {"host": HostCollector(per_cpu=True), "gpu": GpuCollector(None, [])}
+        {
+            "host": HostCollector(per_cpu=True),
+            "gpu": GpuCollector(None, []),
+            "rapl": RaplCollector(Rapl()),  # describe() names the family, reads nothing
+        }
     )
     families += collectors.describe()
     families += SidecarCollector().describe()
@@ -90,8 +99,23 @@ def _names_read() -> dict[str, str]:
     return read
 
 
+def _engine_series() -> set[str]:
+    """What the serving engines export (testkit/engine_families.py, from their sources): the
+    serving rows read LiteLLM's rate-limit gauges directly."""
+    names: set[str] = set()
+    for engine, families in ENGINES.items():
+        for f in families:
+            if f.kind == "histogram":
+                names |= {f.name + s for s in ("_bucket", "_sum", "_count")}
+            elif f.kind == "counter" and engine not in RUST_STYLE:
+                names.add(f.name + "_total")
+            else:
+                names.add(f.name)
+    return names
+
+
 FAMILIES = _families()
-SERIES = set().union(*(_series_names(f) for f in FAMILIES))
+SERIES = set().union(*(_series_names(f) for f in FAMILIES)) | _engine_series()
 RULES = _recording_rules(sorted(RULES_DIR.glob("*.yml")))
 
 
@@ -159,3 +183,20 @@ def test_the_spc_control_chart_draws_every_line_and_flag() -> None:
     for e in expressions(spc):
         if "llmscope_spc_" in e.expr and not e.panel.startswith("variable: "):
             assert 'instance=~"$instance"' in e.expr, e
+
+
+def test_the_spc_dashboard_draws_the_error_rate_p_chart() -> None:
+    spc = load_all()["spc.json"]
+    chart = [e.expr for e in expressions(spc) if e.panel == "Error-rate p chart"]
+    for name in (
+        "llmscope_spc_last_value",
+        "llmscope_spc_center",
+        "llmscope_spc_upper_control_limit",
+        "llmscope_spc_lower_control_limit",
+    ):
+        (expr,) = [e for e in chart if name + "{" in e]
+        assert 'chart="probe_errors"' in expr and 'series=~"$errors"' in expr
+    (row,) = [p for p in spc["panels"] if p.get("repeat") == "errors"]
+    assert "probe_errors" in row["title"]
+    (variable,) = [v for v in spc["templating"]["list"] if v["name"] == "errors"]
+    assert 'chart="probe_errors"' in variable["query"]

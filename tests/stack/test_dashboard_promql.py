@@ -23,9 +23,11 @@ VALUES = {
     "job": ".*",
     "chart": "duration",
     "series": ".*",
+    "errors": ".*",
     "metric": "gen_ai_client_operation_duration_seconds",
     "selector": 'error_type=""',
     "by": "target",
+    "engine": "vllm",
 }
 
 

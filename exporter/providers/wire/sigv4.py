@@ -13,6 +13,11 @@ tests/providers/test_sigv4.py). The steps, in AWS's words:
 Services other than S3 encode each path segment a second time in the canonical URI
 (the path on the wire is already percent-encoded); Bedrock model ids contain ``:``,
 so this matters for every probe.
+
+The URL is taken apart by ``exporter.transport.urls.split_url``, the probe client's own
+parser, and not by an HTTP library's: the Host and the path signed here are then exactly
+the Host header and request target the client sends (httpx and the client could differ
+on a default port or an escape, and a signature over other bytes is refused).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
-import httpx
+from exporter.transport.urls import split_url
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -118,15 +123,18 @@ def sign(
     service: str,
     now: datetime,
 ) -> dict[str, str]:
-    """``headers`` plus Host, X-Amz-Date, the session token and Authorization."""
-    parsed = httpx.URL(url)
+    """``headers`` plus Host, X-Amz-Date, the session token and Authorization.
+
+    Raises ValueError (worded to follow the URL) when ``url`` cannot be requested.
+    """
+    origin, target = split_url(url)
     amz_date = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     signed = {k: v for k, v in headers.items() if k.lower() not in _UNSIGNED}
-    signed["host"] = parsed.host + (f":{parsed.port}" if parsed.port else "")
+    signed["host"] = origin.authority
     signed["x-amz-date"] = amz_date
     if credentials.session_token:
         signed["x-amz-security-token"] = credentials.session_token
-    path, _, query = parsed.raw_path.decode("ascii").partition("?")
+    path, _, query = target.partition("?")
     creq = canonical_request(
         method,
         canonical_uri(path),

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import math
-
 import yaml
 
-from servicekit.yamlconf import INVALID, Reader, join_path, parse_duration
+from servicekit.yamlconf import INVALID, Reader, join_path
+from spc_rules.sidecar.config.baselines import read_baseline, read_quantity
 from spc_rules.sidecar.config.counters import (
     KINDS,
     P_KEYS,
@@ -16,18 +13,21 @@ from spc_rules.sidecar.config.counters import (
     refuse_p_keys,
     refuse_pinned,
 )
-from spc_rules.sidecar.config.detectors import read_cusum, read_direction, read_ewma, read_paging
+from spc_rules.sidecar.config.detectors import (
+    SIGNAL_KEYS,
+    read_direction,
+    read_min_effect,
+    read_paging,
+    read_side,
+    read_signals,
+)
 from spc_rules.sidecar.config.model import (
     ALL_RULES,
     ESTIMATORS,
     RESERVED_LABELS,
-    Baseline,
     ChartConfig,
     ChartDefaults,
     Estimator,
-    PinnedBaseline,
-    RangeBaseline,
-    RollingBaseline,
     default_direction,
 )
 from spc_rules.sidecar.config.selector import LABEL_NAME, METRIC_NAME, Matcher, parse_selector
@@ -45,10 +45,12 @@ _CHART_KEYS = frozenset(
         "usl",
         "lsl",
         "rules",
-        "ewma",
-        "cusum",
+        *SIGNAL_KEYS,
+        "side",
+        "min_effect",
         "hold",
         "min_points",
+        "min_subgroup",
         "refits",
         "direction",
         "paging",
@@ -56,7 +58,6 @@ _CHART_KEYS = frozenset(
         *P_KEYS,
     }
 )
-_BASELINE_KEYS = frozenset({"window", "start", "end", "center", "sigma"})
 
 
 def read_chart(
@@ -81,8 +82,8 @@ def read_chart(
         metric = proportion.numerator.metric
     log = opt(keys, "transform", path, lambda n, p: reader.choice(n, p, ("log", "none")), "log")
     is_log = log == "log" and kind == "histogram"
-    usl = opt(keys, "usl", path, lambda n, p: _quantity(reader, n, p, is_log), None)
-    lsl = opt(keys, "lsl", path, lambda n, p: _quantity(reader, n, p, is_log), None)
+    usl = opt(keys, "usl", path, lambda n, p: read_quantity(reader, n, p, is_log), None)
+    lsl = opt(keys, "lsl", path, lambda n, p: read_quantity(reader, n, p, is_log), None)
     if usl is not None and lsl is not None and usl <= lsl:
         reader.fail(keys["usl"], join_path(path, "usl"), f"must be above lsl ({lsl:g})")
     chart = ChartConfig(
@@ -90,7 +91,7 @@ def read_chart(
         metric=metric or "",
         matchers=opt(keys, "selector", path, lambda n, p: _selector(reader, n, p), ()),
         by=opt(keys, "by", path, lambda n, p: _by(reader, n, p), ()),
-        baseline=_baseline(
+        baseline=read_baseline(
             reader, keys.get("baseline"), join_path(path, "baseline"), defaults, is_log
         ),
         evaluation=opt(keys, "evaluation", path, reader.duration, defaults.evaluation),
@@ -99,12 +100,12 @@ def read_chart(
         usl=usl,
         lsl=lsl,
         rules=opt(keys, "rules", path, lambda n, p: _rules(reader, n, p), ALL_RULES),
-        ewma=read_ewma(reader, keys.get("ewma"), join_path(path, "ewma")),
-        cusum=read_cusum(reader, keys.get("cusum"), join_path(path, "cusum")),
+        detectors=read_signals(reader, keys, path),
         hold=opt(keys, "hold", path, lambda n, p: reader.duration(n, p, False), defaults.hold),
         min_points=opt(
             keys, "min_points", path, lambda n, p: reader.integer(n, p, 2), defaults.min_points
         ),
+        min_subgroup=opt(keys, "min_subgroup", path, lambda n, p: reader.integer(n, p, 1), 1),
         refits=opt(keys, "refits", path, lambda n, p: reader.integer(n, p, 0), 3),
         direction=opt(
             keys,
@@ -115,6 +116,8 @@ def read_chart(
         ),
         paging=read_paging(reader, keys.get("paging"), join_path(path, "paging"), defaults.paging),
         proportion=proportion,
+        side=opt(keys, "side", path, lambda n, p: read_side(reader, n, p), "unknown"),
+        min_effect=read_min_effect(reader, keys, path, is_log),
     )
     if kind == "p":
         base = join_path(path, "baseline")
@@ -208,91 +211,3 @@ def _rules(reader: Reader, node: yaml.Node, path: str) -> tuple[int, ...] | None
         elif rule is not None:
             rules.add(rule)
     return tuple(sorted(rules))
-
-
-def _quantity(reader: Reader, node: yaml.Node, path: str, positive: bool) -> float | None:
-    """A number, or a duration such as "2s" (read as seconds)."""
-    value = reader.scalar(node, path)
-    if value is INVALID:
-        return None
-    number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = parse_duration(value)
-        except ValueError:
-            number = None
-    if number is None:
-        reader.fail(node, path, f"expected a number or a duration such as 2s, got {value!r}")
-        return None
-    if positive and number <= 0:
-        reader.fail(node, path, f"must be positive with transform log, got {number:g}")
-        return None
-    return number
-
-
-def _baseline(
-    reader: Reader, node: yaml.Node | None, path: str, defaults: ChartDefaults, log: bool
-) -> Baseline:
-    fallback = RollingBaseline(defaults.baseline)
-    if node is None:
-        return fallback
-    if isinstance(node, yaml.ScalarNode):
-        window = reader.duration(node, path)
-        return fallback if window is None else RollingBaseline(window)
-    keys = reader.mapping(node, path, _BASELINE_KEYS)
-    if keys is None:
-        return fallback
-    forms = [f for f in (("window",), ("start", "end"), ("center", "sigma")) if set(f) & set(keys)]
-    if len(forms) != 1 or not set(forms[0]) <= set(keys) or len(keys) != len(forms[0]):
-        reader.fail(node, path, "give either window, or start and end, or center and sigma")
-        return fallback
-    if "window" in keys:
-        window = reader.duration(keys["window"], join_path(path, "window"))
-        return fallback if window is None else RollingBaseline(window)
-    if "start" in keys:
-        start = _time(reader, keys["start"], join_path(path, "start"))
-        end = _time(reader, keys["end"], join_path(path, "end"))
-        if start is None or end is None:
-            return fallback
-        if end <= start:
-            reader.fail(keys["end"], join_path(path, "end"), "must be after start")
-            return fallback
-        return RangeBaseline(start, end)
-    center = _quantity(reader, keys["center"], join_path(path, "center"), log)
-    sigma = _sigma(reader, keys["sigma"], join_path(path, "sigma"), log)
-    if center is None or sigma is None:
-        return fallback
-    return PinnedBaseline(center, sigma)
-
-
-def _sigma(reader: Reader, node: yaml.Node, path: str, log: bool) -> float | None:
-    if log:
-        value = reader.number(node, path)
-        if value is None:
-            return None
-        if value <= 0:
-            reader.fail(node, path, "must be positive (the standard deviation of ln x)")
-            return None
-        return value
-    return _quantity(reader, node, path, True)
-
-
-def _time(reader: Reader, node: yaml.Node, path: str) -> float | None:
-    """A YAML timestamp or date, an RFC 3339 string, or unix seconds; a naive time is UTC."""
-    value = reader.scalar(node, path)
-    if value is INVALID:
-        return None
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = dt.datetime.fromisoformat(value)
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return aware.timestamp()
-    reader.fail(node, path, f"expected a time such as 2024-05-01T00:00:00Z, got {value!r}")
-    return None

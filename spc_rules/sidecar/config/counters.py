@@ -11,7 +11,7 @@ from __future__ import annotations
 import yaml
 
 from servicekit.yamlconf import Reader, join_path
-from spc_rules.sidecar.config.model import CounterSelector, PinnedBaseline, Proportion
+from spc_rules.sidecar.config.model import Baseline, CounterSelector, Proportion
 from spc_rules.sidecar.config.selector import METRIC_NAME, parse_selector
 
 KINDS = ("histogram", "p")
@@ -50,8 +50,8 @@ def refuse_p_keys(reader: Reader, keys: dict[str, yaml.Node], path: str) -> None
         reader.fail(keys[key], join_path(path, key), "only for kind p charts")
 
 
-def refuse_pinned(reader: Reader, node: yaml.Node | None, path: str, baseline: object) -> None:
-    if isinstance(baseline, PinnedBaseline):
+def refuse_pinned(reader: Reader, node: yaml.Node | None, path: str, baseline: Baseline) -> None:
+    if baseline.pinned(log=False) is not None:
         reader.fail(
             node,
             path,

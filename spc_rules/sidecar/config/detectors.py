@@ -1,6 +1,7 @@
-"""Reading a chart's detector settings: EWMA and CUSUM, its bad side (``direction``), and the
-alarm detectors' ``paging`` block, which ``global`` sets for every chart and a chart
-overrides key by key."""
+"""Reading a chart's detector settings: its info signals (one key per kind in
+``spc_rules.sidecar.signals``), its bad side (``direction``), whose side it speaks for
+(``side``), the smallest move that pages (``min_effect``), and the alarm detectors' ``paging``
+block, which ``global`` sets for every chart and a chart overrides key by key."""
 
 from __future__ import annotations
 
@@ -11,12 +12,17 @@ import yaml
 
 from servicekit.yamlconf import Reader, join_path
 from spc_rules.sidecar.config.model import (
+    DEFAULT_MIN_EFFECT,
     DIRECTIONS,
-    CusumConfig,
+    SIDES,
     Direction,
-    EwmaConfig,
     PagingConfig,
+    Side,
 )
+from spc_rules.sidecar.signals import KINDS
+from spc_rules.sidecar.signals.base import Detector
+
+SIGNAL_KEYS = tuple(KINDS)
 
 _PAGING_KEYS = (
     "false_pages_per_week",
@@ -73,24 +79,41 @@ def _positive(reader: Reader, node: yaml.Node, path: str) -> float | None:
     return value
 
 
-def read_ewma(reader: Reader, node: yaml.Node | None, path: str) -> EwmaConfig | None:
-    keys = _switch(reader, node, path, ("lambda", "width"))
-    if keys is None:
-        return None
-    lam = reader.optional(keys, "lambda", path, reader.number, 0.1)
-    if not 0 < lam <= 1:
-        reader.fail(keys["lambda"], join_path(path, "lambda"), f"must be in (0, 1], got {lam:g}")
-    width = reader.optional(keys, "width", path, lambda n, p: reader.number(n, p, 0.0), 2.7)
-    return EwmaConfig(lam, width)
+def read_signals(reader: Reader, keys: Mapping[str, yaml.Node], path: str) -> tuple[Detector, ...]:
+    """The chart's info detectors, in the registry's order."""
+    found: list[Detector] = []
+    for name, kind in KINDS.items():
+        where = join_path(path, name)
+        settings = _switch(reader, keys.get(name), where, kind.keys)
+        if settings is not None:
+            detector = kind.read(reader, settings, where)
+            if detector is not None:
+                found.append(detector)
+    return tuple(found)
 
 
-def read_cusum(reader: Reader, node: yaml.Node | None, path: str) -> CusumConfig | None:
-    keys = _switch(reader, node, path, ("k", "h"))
-    if keys is None:
+def read_side(reader: Reader, node: yaml.Node, path: str) -> Side | None:
+    value = reader.choice(node, path, SIDES)
+    return None if value is None else SIDES[value]
+
+
+def read_min_effect(
+    reader: Reader, keys: Mapping[str, yaml.Node], path: str, log: bool
+) -> float | None:
+    """A ratio above 1 on log charts (default 1.3); untransformed charts have no floor."""
+    node = keys.get("min_effect")
+    where = join_path(path, "min_effect")
+    if not log:
+        if node is not None:
+            reader.fail(node, where, "only for charts with transform: log (a ratio)")
         return None
-    k = reader.optional(keys, "k", path, lambda n, p: reader.number(n, p, 0.0), 0.5)
-    h = reader.optional(keys, "h", path, lambda n, p: reader.number(n, p, 0.0), 5.0)
-    return CusumConfig(k, h)
+    if node is None:
+        return DEFAULT_MIN_EFFECT
+    value = reader.number(node, where)
+    if value is not None and value < 1.0:
+        reader.fail(node, where, f"is a ratio of at least 1 (1.3: +30%), got {value:g}")
+        return DEFAULT_MIN_EFFECT
+    return DEFAULT_MIN_EFFECT if value is None else value
 
 
 def _switch(

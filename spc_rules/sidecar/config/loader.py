@@ -7,19 +7,26 @@ keys themselves are read in ``spc_rules.sidecar.config.charts``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from servicekit.yamlconf import Reader, join_path, load_document, read_file
-from spc_rules.sidecar.config.charts import read_chart
 from spc_rules.sidecar.config.detectors import read_paging
-from spc_rules.sidecar.config.model import ChartConfig, ChartDefaults
+from spc_rules.sidecar.config.incidents import check_failures, read_incidents
+from spc_rules.sidecar.config.model import ChartConfig, ChartDefaults, IncidentSettings
+from spc_rules.sidecar.config.presets import (
+    NO_PRESETS,
+    PresetSelection,
+    read_charts,
+    read_selection,
+)
 
 DEFAULT_INTERVAL = 30.0
 BUILTIN_SOURCE = "built-in default"
+NO_CHARTS = "at least one chart is required, or presets"
 
 _GLOBAL_KEYS = frozenset(
     {
@@ -35,6 +42,7 @@ _GLOBAL_KEYS = frozenset(
         "hold",
         "min_points",
         "paging",
+        "presets_refresh",
     }
 )
 
@@ -54,7 +62,12 @@ class SidecarConfig:
     baseline_refresh: float = 600.0
     # Ask the API for gzip: worth it across a slow network, not on a local one.
     compression: bool = False
+    incidents: IncidentSettings = field(default_factory=IncidentSettings)
     source: str = BUILTIN_SOURCE
+    # Engine presets to add once Prometheus says which exist (config/presets.py), asked
+    # again this often (sidecar/presetwatch.py).
+    presets: PresetSelection = NO_PRESETS
+    presets_refresh: float = 300.0
 
 
 def load_file(path: str | Path) -> SidecarConfig:
@@ -72,7 +85,7 @@ def load_text(text: str, source: str) -> SidecarConfig:
 
 
 def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | None:
-    keys = reader.mapping(root, "", {"global", "charts"})
+    keys = reader.mapping(root, "", {"global", "charts", "presets", "incidents"})
     if keys is None:
         return None
     g = keys.get("global")
@@ -90,20 +103,23 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
         paging=read_paging(reader, gkeys.get("paging"), "global.paging", defaults.paging),
     )
     charts_node = keys.get("charts")
-    if charts_node is None:
-        reader.fail(root, "charts", "at least one chart is required")
+    # A file without charts charts what it finds (presets: auto) unless it says otherwise.
+    selection = read_selection(
+        reader, keys.get("presets"), "auto" if charts_node is None else "none", defaults
+    )
+    if charts_node is None and selection.mode == "none":
+        reader.fail(root, "charts", NO_CHARTS)
         return None
-    items = reader.sequence(charts_node, "charts")
-    if items is not None and not items:
-        reader.fail(charts_node, "charts", "at least one chart is required")
+    items = [] if charts_node is None else reader.sequence(charts_node, "charts")
+    if charts_node is not None and items is not None and not items and selection.mode == "none":
+        reader.fail(charts_node, "charts", NO_CHARTS)
     _duplicates(reader, items or [])
-    charts = [
-        chart
-        for i, item in enumerate(items or [])
-        if (chart := read_chart(reader, item, join_path("charts", i), defaults)) is not None
-    ]
+    charts, selection = read_charts(reader, items or [], defaults, selection)
     names = [c.name for c in charts]
     charts = [c for i, c in enumerate(charts) if c.name not in names[:i]]
+    node = keys.get("incidents")
+    incidents = read_incidents(reader, node, "incidents")
+    incidents = check_failures(reader, node, incidents, charts)
     return SidecarConfig(
         charts=tuple(charts),
         interval=opt(gkeys, "interval", p, reader.duration, base.interval),
@@ -122,7 +138,10 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
             gkeys, "compression", p, lambda n, q: reader.choice(n, q, ("gzip", "none")), "none"
         )
         == "gzip",
+        incidents=incidents,
         source=source,
+        presets=selection,
+        presets_refresh=opt(gkeys, "presets_refresh", p, reader.duration, base.presets_refresh),
     )
 
 

@@ -3,11 +3,13 @@ how they are judged. ``spc_rules.sidecar.config.charts`` reads it from YAML."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
 from spc_rules.detectors.paging import PagingPolicy
 from spc_rules.sidecar.config.selector import Matcher, render_selector
+from spc_rules.sidecar.signals.base import Detector
 
 ALL_RULES = (1, 2, 3, 4, 5, 6, 7, 8)
 # The engine's sigma estimators (fit_limits_batch's `method`).
@@ -28,6 +30,14 @@ RESERVED_LABELS = frozenset(
         "__name__",
     }
 )
+DEFAULT_EVALUATION = 3600.0
+DEFAULT_BASELINE = 6 * 3600.0
+# Whose side a chart's series speak for, when they move (docs/incidents.md): ``ours`` (a
+# proxy's own time, the network), ``provider`` (the upstream call), or unknown.
+Side = Literal["ours", "provider", "unknown"]
+SIDES: dict[str, Side] = {"ours": "ours", "provider": "provider", "unknown": "unknown"}
+# The smallest move of a log chart that may page, as a ratio in the bad direction.
+DEFAULT_MIN_EFFECT = 1.3
 # What a chart's points are: observations of a histogram, or the share of a counter's
 # increments among another's (a p-chart, docs/sidecar.md "p charts").
 Kind = Literal["histogram", "p"]
@@ -48,6 +58,17 @@ class RollingBaseline:
 
     window: float
 
+    @property
+    def rolling_window(self) -> float:
+        return self.window
+
+    @property
+    def fixed_range(self) -> tuple[float, float] | None:
+        return None
+
+    def pinned(self, log: bool) -> tuple[float, float] | None:
+        return None
+
 
 @dataclass(frozen=True)
 class RangeBaseline:
@@ -55,6 +76,17 @@ class RangeBaseline:
 
     start: float
     end: float
+
+    @property
+    def rolling_window(self) -> float:
+        return 0.0
+
+    @property
+    def fixed_range(self) -> tuple[float, float] | None:
+        return (self.start, self.end)
+
+    def pinned(self, log: bool) -> tuple[float, float] | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -65,20 +97,22 @@ class PinnedBaseline:
     center: float
     sigma: float
 
+    @property
+    def rolling_window(self) -> float:
+        return 0.0
 
+    @property
+    def fixed_range(self) -> tuple[float, float] | None:
+        return None
+
+    def pinned(self, log: bool) -> tuple[float, float] | None:
+        """(center, sigma) on the fitting scale."""
+        return (math.log(self.center) if log else self.center, self.sigma)
+
+
+# Each kind answers the three questions the sidecar asks of a baseline: how far back it
+# rolls (0: it does not), which fixed range it reads (None: none), which limits it pins.
 Baseline = RollingBaseline | RangeBaseline | PinnedBaseline
-
-
-@dataclass(frozen=True)
-class EwmaConfig:
-    lam: float = 0.1
-    width: float = 2.7
-
-
-@dataclass(frozen=True)
-class CusumConfig:
-    k: float = 0.5
-    h: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -91,7 +125,7 @@ class PagingConfig:
     false_pages_per_week: float = 1.0  # per `fleet_series` in-control series
     false_tickets_per_day: float = 1.0  # per `fleet_series` in-control series
     fleet_series: int = 100
-    page_shift: float = 1.7
+    page_shift: float = 1.85
     page_shift_sigmas: float = 2.0
     ticket_shift: float = 1.2
     ticket_shift_sigmas: float = 1.0
@@ -148,11 +182,22 @@ class Proportion:
 
 
 @dataclass(frozen=True)
+class IncidentSettings:
+    """How the sidecar groups alarm episodes into incidents (docs/incidents.md)."""
+
+    failures: str = "probe_errors"  # a kind p chart over failed probes; "": none
+    reason_label: str = "error_type"
+    min_failures: int = 2
+    settle_points: float = 2.0
+    settle_max: float = 60.0
+
+
+@dataclass(frozen=True)
 class ChartDefaults:
     """Chart settings a file can change for all charts under ``global``."""
 
-    evaluation: float = 3600.0
-    baseline: float = 6 * 3600.0
+    evaluation: float = DEFAULT_EVALUATION
+    baseline: float = DEFAULT_BASELINE
     hold: float = 300.0
     min_points: int = 20
     paging: PagingConfig = field(default_factory=PagingConfig)
@@ -164,21 +209,30 @@ class ChartConfig:
     metric: str
     matchers: tuple[Matcher, ...] = ()
     by: tuple[str, ...] = ()
-    baseline: Baseline = RollingBaseline(6 * 3600.0)
-    evaluation: float = 3600.0
+    baseline: Baseline = RollingBaseline(DEFAULT_BASELINE)
+    evaluation: float = DEFAULT_EVALUATION
     log: bool = True
     estimator: Estimator = "mr"
     usl: float | None = None
     lsl: float | None = None
     rules: tuple[int, ...] = ALL_RULES
-    ewma: EwmaConfig | None = None
-    cusum: CusumConfig | None = None
+    detectors: tuple[Detector, ...] = ()  # info detectors besides the rules (signals/)
     hold: float = 300.0
     min_points: int = 20
+    # Points of fewer observations than this are skipped, not plotted (real traffic: an
+    # interval with one or two requests; docs/engines.md). 1: every point.
+    min_subgroup: int = 1
     refits: int = 3
     direction: Direction = "up"
     paging: PagingConfig = field(default_factory=PagingConfig)
     proportion: Proportion | None = None  # set for kind p
+    side: Side = "unknown"
+    # No page for a move smaller than this ratio in the bad direction (log charts; None:
+    # no floor), however small sigma is (docs/paging.md, "A practical floor").
+    min_effect: float | None = DEFAULT_MIN_EFFECT
+    # How many times its configured windows a chart's are, for sparse points (set by
+    # judge/cadence.py from the points' spacing, never read from YAML).
+    cadence_scale: int = 1
 
     @property
     def kind(self) -> Kind:
@@ -190,8 +244,5 @@ class ChartConfig:
 
     @property
     def signals(self) -> tuple[str, ...]:
-        """The `rule` label values this chart can raise: "1".."8", "ewma", "cusum"."""
-        names = [str(r) for r in self.rules]
-        names += ["ewma"] if self.ewma else []
-        names += ["cusum"] if self.cusum else []
-        return tuple(names)
+        """The `rule` label values this chart can raise: "1".."8", then its detectors'."""
+        return (*(str(r) for r in self.rules), *(d.name for d in self.detectors))

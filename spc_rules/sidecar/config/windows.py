@@ -3,7 +3,7 @@ sidecar's retry delay after failed cycles."""
 
 from __future__ import annotations
 
-from spc_rules.sidecar.config.model import ChartConfig, RollingBaseline
+from spc_rules.sidecar.config.model import ChartConfig
 
 
 def evaluation_window(chart: ChartConfig, now: float) -> tuple[float, float]:
@@ -14,10 +14,7 @@ def evaluation_window(chart: ChartConfig, now: float) -> tuple[float, float]:
 def fetch_span(chart: ChartConfig) -> float:
     """How far back of now a chart reads points: its evaluation window and, when it rolls,
     the baseline before it. The alarm detectors' references read inside this span."""
-    span = chart.evaluation
-    if isinstance(chart.baseline, RollingBaseline):
-        span += chart.baseline.window
-    return span
+    return chart.evaluation + chart.baseline.rolling_window
 
 
 def fetch_start(chart: ChartConfig, now: float, lookback: float) -> float:

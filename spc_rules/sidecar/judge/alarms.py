@@ -22,7 +22,6 @@ p charts page on mid-p scores against a reference share (``attributes``).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,9 +30,10 @@ import numpy as np
 from spc_rules import BatchLimits
 from spc_rules.detectors.paging import Severity, design_for
 from spc_rules.detectors.paging_run import PagingState, run_paging
-from spc_rules.sidecar.config.model import ChartConfig, PinnedBaseline
+from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge import attributes
 from spc_rules.sidecar.judge.baseline import Exclusions
+from spc_rules.sidecar.judge.floor import floored
 from spc_rules.sidecar.judge.judging import BoolArray
 from spc_rules.sidecar.judge.reference import point_intervals, reference, reference_points
 from spc_rules.sidecar.query.decode import FloatArray
@@ -45,7 +45,7 @@ _CODE = {"page": 0.0, "ticket": 1.0}  # the severity of an episode interval (Exc
 # (robust sigma, autocorrelation) per series per cycle would dominate a cycle's cost.
 REFIT_S = 300.0
 CALM_S = 900.0
-_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0  # row * this, mod 1: evenly spread phases
+_GOLDEN = 0.6180339887498949  # (sqrt(5) - 1) / 2: row * this, mod 1, spreads phases evenly
 
 
 @dataclass(frozen=True)
@@ -85,27 +85,31 @@ def judge_alarms(
     *,
     fresh: Window,
     since: FloatArray,
+    upto: FloatArray,
+    ready: BoolArray,
     exclusions: Sequence[Exclusions],
     carry: AlarmCarry,
     now: float,
 ) -> Episodes:
-    """Run one severity over the new points of ``fresh`` (its ``inside`` part)."""
+    """Run one severity over the new points of ``fresh`` (its ``inside`` part), on the rows
+    ``ready`` to be judged; a provisional reference reads points up to ``upto``."""
     rows = len(series)
     paging = chart.paging
     gap = paging.ticket_gap if severity == "ticket" else 0.0
-    due = ~carry.state.open & ~(now - carry.fitted_at < REFIT_S)  # NaN: never fitted
+    due = ready & ~carry.state.open & ~(now - carry.fitted_at < REFIT_S)  # NaN: never fitted
     center, sigma = carry.center.copy(), carry.sigma.copy()
     fitted_at = carry.fitted_at.copy()
-    pinned = chart.baseline
-    if isinstance(pinned, PinnedBaseline):  # the configured normal is the reference too
-        center[:] = math.log(pinned.center) if chart.log else pinned.center
-        sigma[:], fitted_at[:], due[:] = pinned.sigma, now, False
+    pinned = chart.baseline.pinned(chart.log)
+    if pinned is not None:  # the configured normal is the reference too
+        center[:], sigma[:] = pinned
+        fitted_at[:], due[:] = now, False
     if due.any():
         idx = np.flatnonzero(due)
         # The reference ends where S was last 0, the CUSUM's estimate of when a shift began
         # (points of a shift under way do not pull it towards the shift), at most CALM_S
         # earlier (a slow rhythm that lifts S would otherwise push it ever further back).
-        end = np.fmax(np.fmin(since[idx], carry.calm_at[idx]), since[idx] - CALM_S)
+        back = CALM_S * chart.cadence_scale
+        end = np.fmax(np.fmin(since[idx], carry.calm_at[idx]), since[idx] - back)
         c, s = reference(
             chart,
             severity,
@@ -113,7 +117,7 @@ def judge_alarms(
             end - gap,
             [exclusions[i] for i in idx.tolist()],
             codes=tuple(_CODE[s] for s in SEVERITIES[: SEVERITIES.index(severity) + 1]),
-            upto=since[idx],
+            upto=upto[idx],
         )
         got = np.isfinite(c) & np.isfinite(s)
         # Without a fit (too few usable points) a row keeps the reference it had.
@@ -123,28 +127,14 @@ def judge_alarms(
         # cycle as costly as a cold one (with 30 s cycles, a tenth of the series each).
         first = idx[got & np.isnan(carry.fitted_at[idx])]
         fitted_at[first] -= REFIT_S * np.modf(first * _GOLDEN)[0]
-    ok = np.isfinite(center) & np.isfinite(sigma) & (sigma > 0)
-    k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
-    intervals = point_intervals(series).tolist()
-    for row in np.flatnonzero(ok).tolist():
-        interval = intervals[row]
-        if not interval > 0:
-            ok[row] = False
-            continue
-        design = design_for(
-            paging.policy,
-            severity,
-            log_scale=chart.log,
-            sigma_fit=1.0 if chart.proportion is not None else float(sigma[row]),
-            point_interval_s=interval,
-            bad_side=chart.direction,
-            reference_points=reference_points(chart, severity, interval),
-        )
-        k[row], h[row], clip[row] = design.k, design.h, design.clip
+    ok = ready & np.isfinite(center) & np.isfinite(sigma) & (sigma > 0)
+    k, h, clip = _designs(chart, severity, series, sigma, ok)
     limits = BatchLimits.pinned(
         np.where(ok, center, np.nan), np.where(ok, sigma, 1.0), log=chart.log
     )
     z = attributes.paging_points(chart, limits, fresh)
+    if severity == "page":
+        z = floored(chart, z, k, sigma, fresh.sizes)
     run = run_paging(z, k, h, clip, bad_side=chart.direction, state=carry.state)
     state, open_since = run.state, carry.open_since.copy()
     opened = _at(run.opened, fresh.timestamps)
@@ -173,6 +163,42 @@ def judge_alarms(
         reference=limits.line(0.0),
         carry=AlarmCarry(state, center, sigma, open_since, fitted_at, calm_at),
     )
+
+
+def _designs(
+    chart: ChartConfig,
+    severity: Severity,
+    series: Sequence[Points],
+    sigma: FloatArray,
+    ok: BoolArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """k, h and clip of each row ``ok`` to judge (memoized designs); a row without a design
+    is cleared from ``ok``."""
+    rows = len(series)
+    k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
+    intervals = point_intervals(series).tolist()
+    for row in np.flatnonzero(ok).tolist():
+        interval = intervals[row]
+        if not interval > 0:
+            ok[row] = False
+            continue
+        try:
+            design = design_for(
+                chart.paging.policy,
+                severity,
+                log_scale=chart.log,
+                sigma_fit=1.0 if chart.proportion is not None else float(sigma[row]),
+                point_interval_s=interval,
+                bad_side=chart.direction,
+                reference_points=reference_points(chart, severity, interval),
+            )
+        except (ValueError, RuntimeError):
+            # No h meets the budget: a reference of too few points for this sigma (its
+            # error alone would page). The series is not judged rather than the chart.
+            ok[row] = False
+            continue
+        k[row], h[row], clip[row] = design.k, design.h, design.clip
+    return k, h, clip
 
 
 def _closings(

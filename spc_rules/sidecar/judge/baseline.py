@@ -14,7 +14,10 @@ Three rules, the same for the Nelson limits and the alarm detectors' references:
   points gets limits fitted on its earliest points instead: up to half of the usable points
   it has before the window's end, but at least ``min_points``. Its newer half is therefore
   never judged against limits fitted on itself, and a new series has limits minutes after
-  it appears instead of a whole baseline later.
+  it appears instead of a whole baseline later. With a ``LevelCheck`` (``warmup``) those
+  earliest points are those of the level the series spends most time at, so an incident
+  among its first points does not become its limits; until one level holds ``min_points``
+  the series waits.
 - **Frozen limits.** When neither gives enough points (an episode longer than the window),
   the caller keeps the last limits it had (``evaluate`` and ``alarms`` do).
 """
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spc_rules.sidecar.judge import warmup
 from spc_rules.sidecar.judge.judging import BoolArray
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import IntArray, Points, Window
@@ -76,9 +80,11 @@ def select(
     upto: FloatArray | float,
     codes: tuple[float, ...],
     flagged: bool,
+    check: warmup.LevelCheck | None = None,
 ) -> Selected:
     """Per series, its usable points in (start, end]; when too few, its earliest usable
-    points up to ``upto`` (the newest point a provisional fit may read)."""
+    points up to ``upto`` (the newest point a provisional fit may read), of its longest
+    level with a ``check``."""
     rows = len(series)
     starts = np.broadcast_to(np.asarray(start, np.float64), (rows,))
     ends = np.broadcast_to(np.asarray(end, np.float64), (rows,))
@@ -95,8 +101,13 @@ def select(
         good = good[stamps <= uptos[row]]
         usable[row] = max(good.size, inside.size)
         if inside.size < min_points and good.size >= min_points:
-            inside = good[: max(min_points, good.size // 2)]
-            provisional[row] = True
+            if check is None:
+                pick: IntArray | None = np.arange(max(min_points, good.size // 2))
+            else:
+                pick = warmup.provisional(p.values[good], min_points, check)
+            if pick is not None:
+                inside = good[pick]
+                provisional[row] = True
         chosen.append(inside)
     width = max((c.size for c in chosen), default=0)
     shape = (rows, width)

@@ -16,12 +16,9 @@ import numpy as np
 from spc_rules import BatchLimits, capability_batch, fit_limits_batch
 from spc_rules.sidecar.config.model import (
     ChartConfig,
-    PinnedBaseline,
-    RangeBaseline,
-    RollingBaseline,
 )
 from spc_rules.sidecar.config.windows import evaluation_window, fetch_span
-from spc_rules.sidecar.judge import attributes
+from spc_rules.sidecar.judge import attributes, warmup
 from spc_rules.sidecar.judge.alarms import (
     SEVERITIES,
     Episodes,
@@ -32,7 +29,7 @@ from spc_rules.sidecar.judge.alarms import (
 )
 from spc_rules.sidecar.judge.baseline import select
 from spc_rules.sidecar.judge.judging import BoolArray, Carry, Flagged, Limits, judge_new
-from spc_rules.sidecar.judge.reference import point_interval
+from spc_rules.sidecar.judge.reference import point_intervals
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import EMPTY, IntArray, Points, SeriesKey, Window, window
 
@@ -105,7 +102,11 @@ def evaluate(
         chart, keys, series, start, fixed=baseline_points, history=history
     )
     limits = _kept(_limits(chart, base, rows), history)
+    ok = np.asarray(limits.ok)
     since = np.fmax(carry.judged_until, start)  # NaN (never judged): the window start
+    # A series judged for the first time (in the first cycle with limits: judge_new) has its
+    # alarm references fitted on any of its points, its first ones included (warmup.py).
+    pending = np.isnan(carry.judged_until)
     flagged, carried = judge_new(chart, series, limits, window_start=start, end=end, carry=carry)
     fresh = window(series, since, end)
     found: dict[str, Episodes] = accept_together(
@@ -116,6 +117,8 @@ def evaluate(
                 series,
                 fresh=fresh,
                 since=since,
+                upto=np.where(pending, now, since),
+                ready=ok | ~pending,
                 exclusions=history.exclusions,
                 carry=history.alarms[s],
                 now=now,
@@ -131,7 +134,6 @@ def evaluate(
     )
     last_size = _last(current, current.sizes)
     n_line = np.where(np.isnan(last_size), 1.0, last_size)
-    ok = np.asarray(limits.ok)
     return ChartResult(
         chart=chart,
         keys=keys,
@@ -139,8 +141,9 @@ def evaluate(
         window_start=start,
         limits_ok=ok,
         provisional=provisional & ok,
-        points_needed=np.where(ok, 0, np.maximum(chart.min_points - usable, 0)),
-        point_interval=np.array([point_interval(p) for p in series], dtype=np.float64),
+        # At least 1 without limits: a series with enough points may wait for a steady level.
+        points_needed=np.where(ok, 0, np.maximum(chart.min_points - usable, 1)),
+        point_interval=point_intervals(series),
         center=limits.line(0.0, n_line),
         sigma=np.asarray(limits.sigma),
         ucl=limits.line(3.0, n_line),
@@ -176,21 +179,23 @@ def _baseline_window(
     rows = len(keys)
     baseline = chart.baseline
     no = np.zeros(rows, bool)
-    if isinstance(baseline, RollingBaseline):
+    if baseline.rolling_window > 0:
         chosen = select(
             series,
-            start - baseline.window,
+            start - baseline.rolling_window,
             start,
             history.exclusions,
             min_points=chart.min_points,
             upto=start + chart.evaluation,
             codes=(0.0, 1.0),
             flagged=True,
+            check=warmup.chart_check(chart),
         )
         return chosen.window, chosen.provisional, chosen.usable
-    if isinstance(baseline, RangeBaseline):
+    span = baseline.fixed_range
+    if span is not None:
         fixed = fixed or {}
-        base = window([fixed.get(k, EMPTY) for k in keys], baseline.start, baseline.end)
+        base = window([fixed.get(k, EMPTY) for k in keys], *span)
         return base, no, base.counts
     return None, no, np.full(rows, chart.min_points, np.int64)
 
@@ -219,10 +224,10 @@ def _limits(chart: ChartConfig, base: Window | None, rows: int) -> Limits:
     if chart.proportion is not None:
         assert base is not None  # p charts pin no limits (config.counters)
         return attributes.fit(chart, base)
-    pinned = chart.baseline
-    if isinstance(pinned, PinnedBaseline):
-        center = np.log(pinned.center) if chart.log else pinned.center
-        return BatchLimits.pinned(np.full(rows, center), pinned.sigma, log=chart.log)
+    pinned = chart.baseline.pinned(chart.log)
+    if pinned is not None:
+        center, sigma = pinned
+        return BatchLimits.pinned(np.full(rows, center), sigma, log=chart.log)
     assert base is not None
     return fit_limits_batch(
         base.values,

@@ -1,36 +1,40 @@
 """Phase II, one cycle at a time: each point is judged once, by the first cycle that sees it.
 
 A chart series carries from cycle to cycle a high-water mark (the timestamp of the newest
-point already judged) and the EWMA and CUSUM states after that point. A cycle judges only the
-points newer than the mark (and inside the evaluation window), against the limits of that
-cycle, so a point's flags are decided once and never revised by later refits.
+point already judged) and its info detectors' states after that point (``signals/``). A
+cycle judges only the points newer than the mark (and inside the evaluation window), against
+the limits of that cycle, so a point's flags are decided once and never revised by later
+refits. A series gets its first mark in the first cycle that has limits for it: points seen
+before are judged then, not skipped.
 
 - The Nelson rules see up to ``CONTEXT_POINTS`` older points before the new ones, judged
   against the same limits, so a run that began in an earlier cycle still completes; those
   context points are never flagged again.
-- EWMA and CUSUM continue from the carried state over the new points only. The state lives on
-  the z scale (sigma units), where it keeps its meaning while a rolling baseline refits the
-  limits; it goes back to the zero state while a series has no limits, and for a new series.
+- The detectors (EWMA, CUSUM) continue from the carried state over the new points only. The
+  state lives on the z scale (sigma units), where it keeps its meaning while a rolling
+  baseline refits the limits; it goes back to the zero state while a series has no limits,
+  and for a new series.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from spc_rules import BatchLimits, cusum, ewma, judge
+from spc_rules import BatchLimits, judge
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge.attributes import ProportionLimits
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import Points, Window, window
+from spc_rules.sidecar.signals.base import Detector
 
 BoolArray = NDArray[np.bool_]
 # The longest pattern (rule 7) spans 15 points: 14 before the newest one.
 CONTEXT_POINTS = 14
-# Per signal ("1".."8", "ewma", "cusum"): the timestamps of each series' flagged points.
+# Per signal ("1".."8", then detector names): the timestamps of each series' flagged points.
 Flagged = Mapping[str, tuple[FloatArray, ...]]
 # A histogram chart's limits, or a p chart's (judge/attributes.py).
 Limits = BatchLimits | ProportionLimits
@@ -41,14 +45,25 @@ class Carry:
     """What each series (one entry per series) carries from one cycle to the next."""
 
     judged_until: FloatArray  # the high-water mark; NaN: nothing judged yet
-    ewma: FloatArray  # EWMA statistic in sigma units
-    cusum_upper: FloatArray  # C+ and C-, in sigma units
-    cusum_lower: FloatArray
+    # Per detector name: its state, (series, state_size), in sigma units; absent: zero.
+    states: Mapping[str, FloatArray] = field(default_factory=dict)
 
     @classmethod
     def fresh(cls, rows: int) -> Carry:
         """The state of series never judged: no mark, zero-state charts."""
-        return cls(np.full(rows, np.nan), np.zeros(rows), np.zeros(rows), np.zeros(rows))
+        return cls(np.full(rows, np.nan))
+
+    def state(self, detector: Detector) -> FloatArray:
+        """The carried state of ``detector``, zero where none was kept."""
+        got = self.states.get(detector.name)
+        rows = len(self.judged_until)
+        if got is None or got.shape != (rows, detector.state_size):
+            return np.zeros((rows, detector.state_size))
+        return got
+
+    def marks(self) -> Carry:
+        """The marks alone: the detectors start from their zero state."""
+        return Carry(self.judged_until)
 
 
 def judge_new(
@@ -80,42 +95,23 @@ def judge_new(
     # The charts step over the new points only: context points are missing to them. They
     # run on z, which the limits' model (log-normal subgroups included) standardizes.
     z = limits.zscores(np.where(new, fresh.values, np.nan), fresh.sizes)
-    ewma_state, upper, lower = carry.ewma, carry.cusum_upper, carry.cusum_lower
-    if chart.ewma is not None:
-        e = ewma(
-            z,
-            0.0,
-            1.0,
-            lam=chart.ewma.lam,
-            width=chart.ewma.width,
-            initial=carry.ewma,
-        )
-        masks["ewma"] = e.signal
-        sides["ewma"] = np.sign(e.statistic)
-        ewma_state = np.asarray(e.last, dtype=np.float64)
-    if chart.cusum is not None:
-        c = cusum(
-            z,
-            0.0,
-            1.0,
-            k=chart.cusum.k,
-            h=chart.cusum.h,
-            initial=(carry.cusum_upper, carry.cusum_lower),
-        )
-        masks["cusum"] = c.signal
-        sides["cusum"] = np.where(c.signal_upper, 1.0, np.where(c.signal_lower, -1.0, 0.0))
-        upper = np.asarray(c.last_upper, dtype=np.float64)
-        lower = np.asarray(c.last_lower, dtype=np.float64)
+    states: dict[str, FloatArray] = {}
+    for detector in chart.detectors:
+        step = detector.run(z, carry.state(detector))
+        masks[detector.name], sides[detector.name] = step.signal, step.side
+        states[detector.name] = step.state
     ok = limits.ok
     for name, side in sides.items():
         if name in masks:
             masks[name] = masks[name] & _bad(side, chart.direction)
     flagged = {name: _timestamps(mask & new, fresh.timestamps) for name, mask in masks.items()}
+    # A series without limits yet keeps no mark: its points wait, and the first cycle with
+    # limits judges the whole window (an incident among its first points is judged).
+    marked = np.asarray(ok) | np.isfinite(carry.judged_until)
     return flagged, Carry(
-        judged_until=np.fmax(carry.judged_until, _newest(fresh)),
-        ewma=np.where(ok, ewma_state, 0.0),
-        cusum_upper=np.where(ok, upper, 0.0),
-        cusum_lower=np.where(ok, lower, 0.0),
+        judged_until=np.where(marked, np.fmax(carry.judged_until, _newest(fresh)), np.nan),
+        # A series without limits goes back to the zero state.
+        states={name: np.where(ok[:, None], st, 0.0) for name, st in states.items()},
     )
 
 

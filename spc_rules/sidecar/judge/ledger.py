@@ -1,6 +1,6 @@
 """What each chart series keeps between cycles, and counting each flagged point once.
 
-Per chart series: the high-water mark and the EWMA/CUSUM states (``judging.Carry``), and per
+Per chart series: the high-water mark and the detectors' states (``judging.Carry``), and per
 signal the count of flagged points and the newest flagged timestamp. Since a cycle flags only
 points no earlier cycle judged, every flag is new and counted as it comes, except one rule:
 the counters count flagged points whose timestamp is after ``counted_after`` (the sidecar's
@@ -10,10 +10,15 @@ active through it), but the previous process already counted them, so counting t
 would make ``increase()`` see them twice.
 
 A series absent from a result is forgotten: if it comes back, it starts afresh.
+
+Per chart it also keeps the cadence of its points, from which ``effective`` stretches the
+chart's windows for sparse points (``cadence.py``): the live cycle and a replay judge (and
+fetch) each chart as ``effective`` gives it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +28,7 @@ from spc_rules.detectors.paging_run import PagingState
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge.alarms import SEVERITIES, AlarmCarry, History
 from spc_rules.sidecar.judge.baseline import Exclusions
+from spc_rules.sidecar.judge.cadence import chart_cadence, effective_chart
 from spc_rules.sidecar.judge.evaluate import ChartResult, evaluate
 from spc_rules.sidecar.judge.judging import Carry
 from spc_rules.sidecar.query.decode import FloatArray
@@ -32,9 +38,7 @@ from spc_rules.sidecar.query.points import IntArray, Points, SeriesKey
 @dataclass
 class _Series:
     judged_until: float = float("nan")
-    ewma: float = 0.0
-    cusum_upper: float = 0.0
-    cusum_lower: float = 0.0
+    states: dict[str, FloatArray] = field(default_factory=dict)  # per detector: its state
     totals: dict[str, int] = field(default_factory=dict)
     last: dict[str, float] = field(default_factory=dict)
     limits: tuple[float, float] = (float("nan"), float("nan"))  # kept Nelson center, sigma
@@ -69,8 +73,8 @@ class Violations:
 
 
 def _statistics(chart: ChartConfig) -> tuple[object, ...]:
-    """The settings that define what the EWMA and CUSUM states mean."""
-    return (chart.log, chart.ewma, chart.cusum)
+    """The settings that define what the detectors' states mean."""
+    return (chart.log, chart.detectors)
 
 
 def _alarm_meaning(chart: ChartConfig) -> tuple[object, ...]:
@@ -83,6 +87,13 @@ class ViolationLedger:
         self.counted_after = counted_after
         self._series: dict[str, dict[SeriesKey, _Series]] = {}
         self._charts: dict[str, ChartConfig] = {}
+        self._cadence: dict[str, float] = {}  # per chart, seconds between points
+
+    def effective(self, chart: ChartConfig) -> ChartConfig:
+        """``chart`` (as configured) with its windows stretched to the cadence of its points
+        in the previous cycle; as configured until one is known."""
+        cadence = self._cadence.get(chart.name, float("nan"))
+        return effective_chart(chart, cadence, self._charts.get(chart.name))
 
     def judge(
         self,
@@ -106,19 +117,21 @@ class ViolationLedger:
 
     def carry(self, chart: ChartConfig, keys: Sequence[SeriesKey]) -> Carry:
         """What the previous cycle left for these series of ``chart``. A reload that changed
-        the chart keeps the marks (no point is judged twice), but EWMA and CUSUM start from
+        the chart keeps the marks (no point is judged twice), but the detectors start from
         their zero state if their settings or the transform changed."""
         known = self._series.get(chart.name, {})
         previous = self._charts.get(chart.name)
         keep_charts = previous is None or _statistics(previous) == _statistics(chart)
         rows = [known.get(k) or _Series() for k in keys]
-        carry = Carry(
-            judged_until=np.array([s.judged_until for s in rows], dtype=np.float64),
-            ewma=np.array([s.ewma for s in rows], dtype=np.float64),
-            cusum_upper=np.array([s.cusum_upper for s in rows], dtype=np.float64),
-            cusum_lower=np.array([s.cusum_lower for s in rows], dtype=np.float64),
-        )
-        return carry if keep_charts else _marks(carry)
+        marks = np.array([s.judged_until for s in rows], dtype=np.float64)
+        if not keep_charts:
+            return Carry(marks)
+        states = {}
+        for detector in chart.detectors:
+            zero = np.zeros(detector.state_size)
+            kept = [s.states.get(detector.name, zero) for s in rows]
+            states[detector.name] = np.array(kept, np.float64).reshape(-1, detector.state_size)
+        return Carry(marks, states)
 
     def history(self, chart: ChartConfig, keys: Sequence[SeriesKey]) -> History:
         """Kept limits, exclusions and alarm states of these series; a reload that changes
@@ -171,9 +184,7 @@ class ViolationLedger:
             self._keep_history(state, result, row)
             alarms.count(state, result, row, self.counted_after)
             state.judged_until = float(carry.judged_until[row])
-            state.ewma = float(carry.ewma[row])
-            state.cusum_upper = float(carry.cusum_upper[row])
-            state.cusum_lower = float(carry.cusum_lower[row])
+            state.states = {name: st[row].copy() for name, st in carry.states.items()}
             for signal in chart.signals:
                 stamps = result.flagged.get(signal, ())
                 hits = stamps[row] if row < len(stamps) else np.empty(0)
@@ -187,6 +198,9 @@ class ViolationLedger:
             kept[key] = state
         self._series[chart.name] = kept
         self._charts[chart.name] = chart
+        cadence = chart_cadence(result.point_interval)
+        if math.isfinite(cadence):  # known: some series has two points
+            self._cadence[chart.name] = cadence
         return Violations(
             totals, last, alarms.episodes, alarms.started, alarms.accepted, alarms.accepted_at
         )
@@ -216,6 +230,8 @@ class ViolationLedger:
             del self._series[name]
         for name in set(self._charts) - charts:
             del self._charts[name]
+        for name in set(self._cadence) - charts:
+            del self._cadence[name]
 
 
 class _AlarmCounts:
@@ -244,9 +260,3 @@ class _AlarmCounts:
             self.episodes[severity][row], self.started[severity][row] = count, newest
             self.accepted[severity][row] = accepted
             self.accepted_at[severity][row] = accepted_at
-
-
-def _marks(carry: Carry) -> Carry:
-    """The marks of ``carry`` with zero-state charts."""
-    fresh = Carry.fresh(len(carry.judged_until))
-    return Carry(carry.judged_until, fresh.ewma, fresh.cusum_upper, fresh.cusum_lower)

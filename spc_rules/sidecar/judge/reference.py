@@ -14,8 +14,8 @@ import numpy as np
 from spc_rules import fit_limits_batch
 from spc_rules.detectors.paging import Severity
 from spc_rules.detectors.paging_scale import paging_sigma_rows
-from spc_rules.sidecar.config.model import ChartConfig, PinnedBaseline
-from spc_rules.sidecar.judge import attributes
+from spc_rules.sidecar.config.model import ChartConfig
+from spc_rules.sidecar.judge import attributes, warmup
 from spc_rules.sidecar.judge.baseline import Exclusions, select
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import Points
@@ -40,7 +40,7 @@ def reference(
     ``upto`` when it falls back to its earliest points), leaving out the episodes of the
     severity ``codes``."""
     window = _window(chart, severity)
-    spans = sorted({window, max(window, SIGMA_WINDOW)})
+    spans = sorted({window, max(window, SIGMA_WINDOW * chart.cadence_scale)})
     if chart.proportion is not None:  # a share and its sigma_z from one window, >= 2 h
         spans = [spans[-1]]
         window = spans[0]
@@ -72,6 +72,7 @@ def _fit(
         upto=upto,
         codes=codes,
         flagged=False,
+        check=warmup.chart_check(chart),
     )
     w = chosen.window
     if chart.proportion is not None:
@@ -101,7 +102,7 @@ def reference_points(chart: ChartConfig, severity: Severity, interval: float) ->
     """How many points the page's reference averages: its design pays for their error. A
     pinned center is exact; so are the ticket's (docs/paging.md: why) and a p chart's share
     taken to be (its error in z units depends on the counts; not modelled yet)."""
-    exact = isinstance(chart.baseline, PinnedBaseline) or chart.proportion is not None
+    exact = chart.baseline.pinned(chart.log) is not None or chart.proportion is not None
     if exact or severity == "ticket":
         return math.inf
     return max(_window(chart, severity) / interval, 1.0)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from spc_rules.sidecar.config.loader import SidecarConfig
-from spc_rules.sidecar.config.model import ChartConfig, RangeBaseline
+from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.config.selector import render_selector
 from spc_rules.sidecar.config.windows import fetch_start
 from spc_rules.sidecar.query import samplecache
@@ -95,9 +95,11 @@ def plan(
     now: float,
     cached: Mapping[str, CachedBaseline],
     held: Mapping[str, Held],
+    effective: Callable[[ChartConfig], ChartConfig] | None = None,
 ) -> Plan:
     """Every selector's window query (only the news where ``held`` allows), and the
-    fixed-range baselines due for a (re)fetch."""
+    fixed-range baselines due for a (re)fetch. ``effective`` gives the windows a chart is
+    judged with (``ViolationLedger.effective``: stretched for sparse points)."""
     end_ms = round(now * 1000)  # the cycle's time is whole milliseconds
     lookback_ms = round(config.lookback * 1000)
     charts: dict[str, tuple[tuple[str, ...], int]] = {}
@@ -105,17 +107,19 @@ def plan(
     for chart in config.charts:
         selectors = selectors_of(chart)
         # Durations in whole milliseconds: the same range every cycle, whatever the float.
-        span_ms = round((now - fetch_start(chart, now, config.lookback)) * 1000)
+        judged = effective(chart) if effective is not None else chart
+        span_ms = round((now - fetch_start(judged, now, config.lookback)) * 1000)
         charts[chart.name] = (selectors, end_ms - span_ms)
         base = chart.baseline
         known = cached.get(chart.name)
-        if isinstance(base, RangeBaseline) and (
+        fixed = base.fixed_range
+        if fixed is not None and (
             known is None
             or known.chart != chart
             or now - known.fetched_at >= config.baseline_refresh
         ):
-            first = math.floor((base.start - config.lookback) * 1000)
-            last = math.ceil(base.end * 1000)
+            first = math.floor((fixed[0] - config.lookback) * 1000)
+            last = math.ceil(fixed[1] * 1000)
             baselines[chart.name] = tuple(Fetch(s, first, last) for s in selectors)
     windows: dict[str, WindowFetch] = {}
     for selector in sorted({s for ss, _ in charts.values() for s in ss}):

@@ -6,17 +6,20 @@ or locked-down machine cannot do; matplotlib draws the same ``ChartData`` instea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from spc_rules.session.figures import (
+from spc_rules.session.report.figures import (
     FLAG_COLOR,
     LIMIT_COLOR,
     POINT_COLOR,
     SPEC_COLOR,
     ChartData,
 )
+from spc_rules.session.report.sidebyside import SideBySide, color, ecdf
+from spc_rules.sidecar.query.decode import FloatArray
 
 _ZONES = {3: "#e6550d", 2: "#fdae61", 1: "#74c476"}
 
@@ -72,3 +75,58 @@ def histogram_png(c: ChartData, path: Path) -> None:
 def _save(fig: Figure, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)  # a Figure without pyplot is freed with its last reference
+
+
+def _verdicts(fig: Figure, lines: Sequence[str]) -> None:
+    fig.text(0.01, 0.01, "\n".join(lines), fontsize=7, va="bottom", ha="left")
+
+
+def _sized(lines: Sequence[str]) -> Figure:
+    return Figure(figsize=(7, 4 + 0.18 * _count(lines)), dpi=100)
+
+
+def _count(lines: Sequence[str]) -> int:
+    return sum(line.count("\n") + 1 for line in lines)
+
+
+def ecdf_png(sb: SideBySide, path: Path) -> None:
+    fig = _sized(sb.verdicts)
+    ax = fig.subplots()
+    for i, (name, values) in enumerate(zip(sb.sessions, sb.values, strict=True)):
+        x, y = ecdf(values)
+        ax.step(x, y, where="post", color=color(i), lw=1.5, label=name)
+    ax.set(title=f"{sb.title}: ECDF", xlabel=sb.unit, ylabel="share of points", ylim=(0, 1))
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    _save_with(fig, path, sb.verdicts)
+
+
+def box_png(sb: SideBySide, path: Path) -> None:
+    fig = _sized(sb.verdicts)
+    ax = fig.subplots()
+    parts = ax.boxplot(list(sb.values), showmeans=True, patch_artist=True)
+    ax.set_xticks(range(1, len(sb.sessions) + 1), sb.sessions)
+    for i, box in enumerate(parts["boxes"]):
+        box.set(facecolor=color(i), alpha=0.5)
+    ax.set(title=f"{sb.title}: box plots", ylabel=sb.unit)
+    _save_with(fig, path, sb.verdicts)
+
+
+def energy_png(points: Sequence[tuple[str, FloatArray, FloatArray]], path: Path) -> None:
+    fig = Figure(figsize=(7, 4), dpi=100)
+    ax = fig.subplots()
+    for i, (label, durations, values) in enumerate(points):
+        ax.scatter(durations, values, s=12, color=color(i), alpha=0.75, label=label)
+    ax.set(
+        title="Energy against latency (each probe)",
+        xlabel="duration (seconds)",
+        ylabel="Wh per 1,000 output tokens",
+    )
+    ax.legend(loc="best", fontsize=7, frameon=False)
+    _save(fig, path)
+
+
+def _save_with(fig: Figure, path: Path, lines: Sequence[str]) -> None:
+    # Room below the axes for the test's lines, written on the figure as in the HTML.
+    fig.tight_layout(rect=(0, 0.05 + 0.04 * _count(lines), 1, 1))
+    _verdicts(fig, lines)
+    fig.savefig(path)

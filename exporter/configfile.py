@@ -1,9 +1,19 @@
-"""The built-in configuration, for a first run without a config file or keys.
+"""Where the exporter's configuration comes from: a file, or the built-in one.
 
-Two simulated targets always; a target per provider whose key variable is set
-(``data/provider_targets.yml``: OpenAI, Anthropic, Gemini); and a local Ollama when one answers
-at start-up (``OLLAMA_URL``, default ``http://localhost:11434``): its first listed model becomes
-an ``ollama`` target, so a first run on a machine with Ollama measures a real model.
+The loader (``exporter.config.loader``) reads any file but knows no provider; here it is
+given the provider table, so ``exporter.config`` imports no provider module.
+
+The built-in configuration has two simulated targets always; a target per provider whose key
+variable is set (``data/provider_targets.yml``: OpenAI, Anthropic, Gemini); and a local
+Ollama when one answers at start-up (``OLLAMA_URL``, default ``http://localhost:11434``):
+its first listed model becomes an ``ollama`` target, so a first run on a machine with Ollama
+measures a real model.
+
+That one look-up speaks HTTP through httpx, not the probe client: it runs once, blocking,
+while the configuration is read (at start before any probe, on a reload in a worker thread),
+where the probe client, built for timed streams on the exporter's event loop, has no loop to
+run on. What it reads, ``/api/tags``, is decoded by the Ollama module, as the probes' digest
+look-up is.
 """
 
 from __future__ import annotations
@@ -13,13 +23,16 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from importlib import resources
+from pathlib import Path
 
 import httpx
 import yaml
 
-from exporter.config.loader import load_text
+from exporter.config import loader
 from exporter.config.types import Config
 from exporter.providers.ollama import DEFAULT_URL as OLLAMA_DEFAULT_URL
+from exporter.providers.ollama import first_model
+from exporter.providers.table import PROVIDERS
 
 SOURCE = "built-in default"
 OLLAMA_ENV = "OLLAMA_URL"
@@ -29,6 +42,14 @@ log = logging.getLogger("llmscope.exporter")
 
 #: Given Ollama's root URL, the model to probe there, or None when none answers.
 Discover = Callable[[str], str | None]
+
+
+def load_file(path: str | Path, environ: Mapping[str, str] = os.environ) -> Config:
+    return loader.load_file(path, PROVIDERS, environ)
+
+
+def load_text(text: str, source: str, environ: Mapping[str, str] = os.environ) -> Config:
+    return loader.load_text(text, source, PROVIDERS, environ)
 
 
 def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
@@ -43,11 +64,7 @@ def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
         return None
     except (httpx.HTTPError, ValueError):
         return None
-    models = body.get("models") if isinstance(body, dict) else None
-    if not isinstance(models, list) or not models or not isinstance(models[0], dict):
-        return None
-    name = models[0].get("model") or models[0].get("name")
-    return name if isinstance(name, str) and name else None
+    return first_model(body)
 
 
 def builtin_config(

@@ -21,12 +21,13 @@ from plotly.offline import get_plotlyjs
 from servicekit.sessionformat import write_rows
 from servicekit.version import VERSION
 from spc_rules.session import compare as cmp
-from spc_rules.session import png as png_export
-from spc_rules.session import table
-from spc_rules.session.figures import ChartData, chart_data, control_figure, histogram_figure
-from spc_rules.session.stats import Estimate
+from spc_rules.session.report import png as png_export
+from spc_rules.session.report import sustainability
+from spc_rules.session.report.figures import ChartData, chart_data, control_figure, histogram_figure
+from spc_rules.session.report.sidebyside import box_figure, ecdf_figure, side_by_side
+from spc_rules.session.report.tables import compare_html, figures_html
 from spc_rules.session.store import Session, SessionError
-from spc_rules.session.summary import VERDICT_RULES, SeriesSummary, summarize
+from spc_rules.session.summary import VERDICT_RULES, summarize
 
 REPORT_FILE = "report.html"
 POINTS_FILE = "points.csv"
@@ -61,6 +62,7 @@ th:first-child, td:first-child { text-align: left; }
 th { background: #f4f4f4; } .no { color: #cc0000; font-weight: 600; }
 .row { display: flex; gap: 12px; flex-wrap: wrap; }
 .control { flex: 3 1 560px; min-width: 0; } .hist { flex: 2 1 360px; min-width: 0; }
+.half { flex: 1 1 480px; min-width: 0; }
 .note { color: #666; font-size: 12.5px; }
 </style>
 <script>$plotly</script>
@@ -86,8 +88,10 @@ def write(
     target: str | None = None,
     metric: str | None = None,
     png: bool = False,
+    carbon_intensity: float | None = None,
 ) -> list[Path]:
-    """Write report.html and points.csv (and png/*.png) into ``out``; returns the paths."""
+    """Write report.html and points.csv (and png/*.png) into ``out``; returns the paths.
+    ``carbon_intensity`` (gCO2e/kWh) replaces the sessions' own for grams per 1,000 tokens."""
     parts: list[str] = []
     figures: list[str] = []
 
@@ -95,12 +99,30 @@ def write(
         figures.append(f"[{json.dumps(div_id)}, {fig.to_json()}]")
         return f'<div id="{div_id}" class="chart"></div>'
 
-    if len(sessions) > 1:
-        comparison = cmp.compare(sessions, target, metric)
-        parts.append("<h2>Comparison</h2>" + _compare_html(comparison))
     rows: list[dict[str, object]] = []
     written: list[Path] = []
     png_dir = out / "png"
+    if png:
+        png_dir.mkdir(exist_ok=True)
+    if len(sessions) > 1:
+        comparison = cmp.compare(sessions, target, metric)
+        parts.append("<h2>Comparison</h2>" + compare_html(comparison))
+        for sb in side_by_side(comparison):
+            slug = _slug(sb.slug)
+            parts.append(
+                f'<h3 id="{slug}">{_e(sb.title)}: side by side</h3><div class="row">'
+                f'<div class="half">{chart(ecdf_figure(sb), slug + "-ecdf")}</div>'
+                f'<div class="half">{chart(box_figure(sb), slug + "-box")}</div></div>'
+            )
+            if png:
+                for kind, draw_sb in (("ecdf", png_export.ecdf_png), ("box", png_export.box_png)):
+                    written.append(png_dir / f"{slug}-{kind}.png")
+                    draw_sb(sb, written[-1])
+    energy = sustainability.build(sessions, target, carbon_intensity)
+    parts.append(sustainability.section_html(energy, chart))
+    if png and energy.points:
+        written.append(png_dir / "energy-latency.png")
+        png_export.energy_png(energy.points, written[-1])
     for session in sessions:
         keys = _keys(session, target, metric)
         parts.append(f"<h2>Session {_e(session.name)}</h2>{_session_note(session)}")
@@ -112,11 +134,10 @@ def write(
                 f'<h3 id="{anchor}">{_e(c.title)}</h3><div class="row">'
                 f'<div class="control">{chart(control_figure(c), anchor + "-control")}</div>'
                 f'<div class="hist">{chart(histogram_figure(c), anchor + "-histogram")}</div>'
-                f"</div>{_figures_html(s)}"
+                f"</div>{figures_html(s)}"
             )
             rows.extend(_point_rows(session.name, c))
             if png:
-                png_dir.mkdir(exist_ok=True)
                 for kind, draw in (
                     ("control", png_export.control_png),
                     ("histogram", png_export.histogram_png),
@@ -178,88 +199,6 @@ def _session_note(session: Session) -> str:
     if isinstance(start, int | float) and isinstance(end, int | float):
         span = f", {cmp.utc(start)} to {cmp.utc(end)}"
     return f'<p class="note">{_e(str(kind))}{_e(span)}, folder {_e(str(session.path))}</p>'
-
-
-def _figures_html(s: SeriesSummary) -> str:
-    u = s.spec.unit
-    cells: list[tuple[str, str]] = [
-        ("points", str(s.series.values.size)),
-        ("observations", f"{s.series.sizes.sum():g}"),
-    ]
-    for name in ("p50", "p95", "p99"):
-        e = s.percentiles[name]
-        cells.append(
-            (
-                name,
-                f"{table.number(e.value, u)} [{table.number(e.low, u)}, {table.number(e.high, u)}]",
-            )
-        )
-    if s.limits is not None:
-        cells += [
-            ("center", table.number(s.limits.center_line, u)),
-            ("LCL", table.number(s.limits.lcl, u)),
-            ("UCL", table.number(s.limits.ucl, u)),
-        ]
-    else:
-        cells.append(("limits", "too few points"))
-    cap = s.capability
-    for name in ("cp", "cpk", "pp", "ppk"):
-        value = getattr(cap, name) if cap is not None else None
-        cells.append(
-            (
-                name.capitalize() if len(name) == 2 else name[0].upper() + name[1:],
-                table.number(value),
-            )
-        )
-    cells.append(("USL / LSL", f"{table.number(s.spec.usl, u)} / {table.number(s.spec.lsl, u)}"))
-    flagged = ", ".join(f"{r}: {n}" for r, n in s.rule_counts().items() if n) or "none"
-    cells.append(("flags by rule", flagged))
-    verdict = {None: "-", True: "yes", False: '<span class="no">NO</span>'}[s.in_control]
-    head = "".join(f"<th>{_e(k)}</th>" for k, _ in cells) + "<th>in control</th>"
-    body = "".join(f"<td>{_e(v)}</td>" for _, v in cells) + f"<td>{verdict}</td>"
-    return f"<table><tr>{head}</tr><tr>{body}</tr></table>"
-
-
-def _compare_html(items: Sequence[cmp.Comparison]) -> str:
-    head = (
-        "target",
-        "metric",
-        "sessions",
-        "median",
-        "median change [95% CI]",
-        "p95",
-        "p95 change [95% CI]",
-        "p-value",
-        "Ppk",
-        "in control",
-    )
-    out = ["<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
-    n = table.number
-    for c in items:
-        u, a, b = c.unit, c.before, c.after
-        cells = (
-            c.target,
-            c.metric,
-            f"{c.before_session} → {c.after_session}",
-            f"{n(a.percentiles['p50'].value, u)} → {n(b.percentiles['p50'].value, u)}",
-            _change(c.median_change, u),
-            f"{n(a.percentiles['p95'].value, u)} → {n(b.percentiles['p95'].value, u)}",
-            _change(c.p95_change, u),
-            f"{c.test.p_value:.2g}" + (" (significant)" if c.significant else ""),
-            f"{n(table.ppk(a))} → {n(table.ppk(b))}",
-            f"{table.verdict(a.in_control)} / {table.verdict(b.in_control)}",
-        )
-        out.append("<tr>" + "".join(f"<td>{_e(x)}</td>" for x in cells) + "</tr>")
-    out.append(
-        "</table><p class='note'>Mann-Whitney U, two-sided; significant: p &lt; "
-        f"{cmp.ALPHA:g}. Changes are later minus first session.</p>"
-    )
-    return "".join(out)
-
-
-def _change(e: Estimate, unit: str) -> str:
-    sign = table.signed
-    return f"{sign(e.value, unit)} [{sign(e.low, unit)}, {sign(e.high, unit)}]"
 
 
 def _point_rows(session: str, c: ChartData) -> list[dict[str, object]]:

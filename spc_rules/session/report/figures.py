@@ -1,6 +1,6 @@
 """What each chart of a report shows, computed once (``chart_data``), and its Plotly figures.
 
-The PNG export (``spc_rules.session.png``) draws the same ``ChartData`` with matplotlib, so
+The PNG export (``spc_rules.session.report.png``) draws the same ``ChartData`` with matplotlib, so
 the two renderings cannot disagree about a line or a flag.
 """
 
@@ -21,6 +21,36 @@ POINT_COLOR = "#3465a4"
 FLAG_COLOR = "#cc0000"
 LIMIT_COLOR = "#cc0000"
 SPEC_COLOR = "#6a3d9a"
+# Plotly's mode bar sits 2 px from the top of a chart and its buttons are 22 px high: a
+# title pinned below it, and a top margin that holds both, keep the two apart.
+MODEBAR_BOTTOM = 24
+TITLE_FONT = 14
+TOP_MARGIN = MODEBAR_BOTTOM + 8 + TITLE_FONT + 14
+
+
+def figure_title(text: str) -> dict[str, object]:
+    """A figure title under the mode bar, left-aligned with the plot."""
+    return {
+        "text": text,
+        "font": {"size": TITLE_FONT},
+        "x": 0.01,
+        "xanchor": "left",
+        "y": 1,
+        "yref": "container",
+        "yanchor": "top",
+        "pad": {"t": MODEBAR_BOTTOM + 8},
+    }
+
+
+def margin(bottom: int = 50) -> dict[str, object]:
+    """Fixed margins: with Plotly's automatic ones, charts that resize while the page lays
+    out (responsive, in flex rows) now and then redraw too often and warn on the console."""
+    return {"l": 70, "r": 20, "t": TOP_MARGIN, "b": bottom, "autoexpand": False}
+
+
+# A horizontal legend along the bottom edge of the figure, below the x axis title.
+BOTTOM_LEGEND = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0}
+LEGEND_ROOM = 30
 
 
 @dataclass(frozen=True)
@@ -162,13 +192,13 @@ def control_figure(c: ChartData) -> go.Figure:
             )
         )
     fig.update_layout(
-        title={"text": f"{c.title}: control chart", "font": {"size": 14}},
+        title=figure_title(f"{c.title}: control chart"),
         xaxis_title="point (probe order)",
         yaxis_title=c.unit,
         height=360,
-        margin={"l": 60, "r": 20, "t": 40, "b": 40},
+        margin=margin(50 + LEGEND_ROOM),
         template="plotly_white",
-        legend={"orientation": "h", "y": -0.2},
+        legend=BOTTOM_LEGEND,
     )
     return fig
 
@@ -186,12 +216,12 @@ def histogram_figure(c: ChartData) -> go.Figure:
                 annotation_position="top",
             )
     fig.update_layout(
-        title={"text": f"{c.title}: histogram", "font": {"size": 14}},
+        title=figure_title(f"{c.title}: histogram"),
         xaxis_title=c.unit,
         yaxis_title="points",
         height=360,
         bargap=0.05,
-        margin={"l": 60, "r": 20, "t": 40, "b": 40},
+        margin=margin(),
         template="plotly_white",
         showlegend=False,
     )

@@ -1,0 +1,74 @@
+"""Which engine metric names Prometheus stores, so that only the presets with data are charted.
+
+One request: ``GET /api/v1/label/__name__/values`` with ``match[]`` naming exactly the names
+the selected presets read, over the last ``window``. Prometheus (2.24 and later), Thanos
+Query, Mimir (under its ``/prometheus`` prefix) and VictoriaMetrics all answer it with the
+names of stored series; ``/api/v1/metadata`` would answer only on Prometheus (it reads the
+live scrape targets, and a remote-write receiver or VictoriaMetrics has none), and the
+series API returns every matching series instead of the few names. docs/engines.md has the
+per-backend notes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+
+import httpx
+
+from servicekit.errors import LLMscopeError
+
+DEFAULT_WINDOW = 3600.0  # names with a sample in the last hour: engines still scraped
+_MAX_ERROR_TEXT = 200
+
+
+class DiscoveryError(LLMscopeError):
+    """Prometheus could not say which names it stores (down, an error, not the API)."""
+
+
+# (base URL, names, timeout) -> the names among them that are stored
+Discover = Callable[[str, Iterable[str], float], frozenset[str]]
+
+
+def match_selector(names: Iterable[str]) -> str:
+    """``{__name__=~"a|b"}`` for exactly these names (colons and dots escaped for RE2)."""
+    return '{__name__=~"' + "|".join(re.escape(n) for n in sorted(set(names))) + '"}'
+
+
+def stored_names(
+    base_url: str,
+    names: Iterable[str],
+    timeout: float,
+    *,
+    window: float = DEFAULT_WINDOW,
+    clock: Callable[[], float] = time.time,
+    transport: httpx.BaseTransport | None = None,
+) -> frozenset[str]:
+    wanted = frozenset(names)
+    if not wanted:
+        return frozenset()
+    now = clock()
+    params = {
+        "match[]": match_selector(wanted),
+        "start": f"{now - window:.3f}",
+        "end": f"{now:.3f}",
+    }
+    url = base_url.rstrip("/") + "/api/v1/label/__name__/values"
+    try:
+        with httpx.Client(timeout=timeout, transport=transport) as client:
+            response = client.get(url, params=params)
+    except httpx.HTTPError as err:
+        raise DiscoveryError(f"cannot ask {base_url} for metric names: {err}") from None
+    if response.status_code != 200:
+        text = response.text[:_MAX_ERROR_TEXT].strip()
+        raise DiscoveryError(f"{base_url} answered HTTP {response.status_code}: {text}")
+    try:
+        body = json.loads(response.content)
+        data = body["data"] if body.get("status") == "success" else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        data = None
+    if not isinstance(data, list) or not all(isinstance(n, str) for n in data):
+        raise DiscoveryError(f"{base_url}: not a Prometheus label values answer")
+    return wanted & frozenset(data)

@@ -1,0 +1,109 @@
+"""A cycle's chart views and failure runs as ``Movement`` records, one per chart series."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+
+from spc_rules.detectors.paging import Severity
+from spc_rules.sidecar.config.model import Side
+from spc_rules.sidecar.families import ChartView, series_label
+from spc_rules.sidecar.incidents.failures import FailureRun
+from spc_rules.sidecar.incidents.identity import TargetInfo, identify
+from spc_rules.sidecar.incidents.model import Movement
+from spc_rules.sidecar.query.points import SeriesKey
+
+
+def movements(
+    views: Mapping[str, ChartView],
+    severity: Severity,
+    info: TargetInfo,
+    failures: Mapping[str, Mapping[SeriesKey, FailureRun]],
+) -> Iterator[Movement]:
+    """Every chart series of every view at ``severity``; the failure chart's series carry their
+    failure runs (a run that fails outright is alarmed at both severities)."""
+    yield from _unviewed(views, info, failures)
+    for name, view in sorted(views.items()):
+        result = view.result
+        chart = result.chart
+        found = result.alarms.get(severity)
+        runs = failures.get(name, {})
+        seen = set(result.keys)
+        yield from _runs_alone(
+            name, chart.side, {k: r for k, r in runs.items() if k not in seen}, info
+        )
+        for row, key in enumerate(result.keys):
+            labels = dict(zip(chart.by, key, strict=True))
+            series = series_label(chart.by, key)
+            alarmed, since, pressure = False, math.nan, 0.0
+            if found is not None:
+                carry = found.carry
+                alarmed = bool(carry.state.open[row])
+                since = float(carry.open_since[row]) if alarmed else math.nan
+                statistic, line = float(found.statistic[row]), float(found.threshold[row])
+                if math.isfinite(statistic) and line > 0:
+                    pressure = statistic / line
+            ratio = math.nan
+            if chart.proportion is None and found is not None:
+                reference = float(found.reference[row])
+                if reference > 0:
+                    ratio = _bad_ratio(float(result.last_value[row]) / reference, chart.direction)
+            run = runs.get(key)
+            reasons: Mapping[str, int] = {}
+            if run is not None and run.failing:
+                reasons = run.reasons
+                since = run.since if not alarmed else min(since, run.since)
+                alarmed = True
+            yield Movement(
+                chart=name,
+                series=series,
+                identity=identify(labels, series, info),
+                side=chart.side,
+                alarmed=alarmed,
+                since=since,
+                pressure=pressure,
+                ratio=ratio,
+                interval=float(result.point_interval[row]),
+                reasons=reasons,
+            )
+
+
+def _unviewed(
+    views: Mapping[str, ChartView],
+    info: TargetInfo,
+    failures: Mapping[str, Mapping[SeriesKey, FailureRun]],
+) -> Iterator[Movement]:
+    for name, runs in sorted(failures.items()):
+        if name not in views:
+            yield from _runs_alone(name, "unknown", runs, info)
+
+
+def _runs_alone(
+    chart: str, side: Side, runs: Mapping[SeriesKey, FailureRun], info: TargetInfo
+) -> Iterator[Movement]:
+    """Failing series the chart has no point for yet (a target that never answered)."""
+    for _key, run in sorted(runs.items()):
+        if not run.failing:
+            continue
+        series = ",".join(f"{k}={v}" for k, v in run.labels.items())
+        yield Movement(
+            chart=chart,
+            series=series,
+            identity=identify(run.labels, series, info),
+            side=side,
+            alarmed=True,
+            since=run.since,
+            pressure=1.0,
+            ratio=math.nan,
+            interval=math.nan,
+            reasons=run.reasons,
+        )
+
+
+def _bad_ratio(ratio: float, direction: str) -> float:
+    """A move in the bad direction as a ratio above 1 (a throughput halved reads 2x)."""
+    if not ratio > 0 or np.isnan(ratio):
+        return math.nan
+    return 1.0 / ratio if direction == "down" else ratio
