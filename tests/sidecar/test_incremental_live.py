@@ -127,7 +127,7 @@ def test_cached_cycles_on_live_scrapes_query_only_the_news_and_publish_what_whol
                 seen = ChartQueries()
                 cached = Sidecar(load, server.url, clock=clock, transport=seen)
                 whole = Sidecar(load, server.url, clock=clock, cache_samples=False)
-                sent = []
+                sent: list[tuple[float, list[tuple[str, int, int]]]] = []
                 try:
                     while len(sent) < 6 or target.scrapes < 22:  # past the gap and reset
                         assert len(sent) < 40, f"Prometheus scraped {target.scrapes} times"
