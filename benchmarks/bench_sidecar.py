@@ -1,6 +1,9 @@
 """SPC sidecar end to end: 1,000 series x 1,000 points read from a real Prometheus.
 
 Run from the repository root:  .venv/bin/python -m benchmarks.bench_sidecar [--series 1000]
+(1,000, 10,000 or 30,000 series; per-series figures come with every table, so runs at
+different sizes compare: a flat cost per series is linear in series). The running service
+against a live-scraped Prometheus is ``bench_sidecar_live.py``.
 
 Prometheus (Debian's 2.42) is backfilled with one histogram, one series per target, scraped
 every 15 s with one observation per scrape, so each cycle's window holds 1,000 points per
@@ -63,7 +66,7 @@ def write_openmetrics(path: Path, series: int, points: int, end: float) -> None:
         out.write(f"# TYPE {METRIC} histogram\n")
         for s in range(series):
             totals = np.round(np.cumsum(rng.lognormal(0.0, 0.3, points + 1)), 6)
-            labels = f'target="t{s:04d}"'
+            labels = f'target="t{s:05d}"'
             out.write(
                 "".join(
                     f'{METRIC}_bucket{{{labels},le="+Inf"}} {i + 1} {ts}\n'
@@ -127,11 +130,20 @@ def best_median(values: list[float]) -> str:
     return f"{min(values):.3f} s ({statistics.median(values):.3f} s)"
 
 
-def table(title: str, runs: list[dict[str, float]]) -> None:
-    print(f"\n| {title} | best (median) |\n|---|---|")
+def per_series(seconds: float, series: int) -> str:
+    return f"{seconds / series * 1e6:.0f} us"
+
+
+def table(title: str, runs: list[dict[str, float]], series: int) -> None:
+    print(f"\n| {title} | best (median) | median per series |\n|---|---|---|")
     for stage in ("query", "decode", "compute"):
-        print(f"| {stage} | {best_median([c[stage] for c in runs])} |")
-    print(f"| **cycle** | **{best_median([sum(c.values()) for c in runs])}** |")
+        values = [c[stage] for c in runs]
+        print(
+            f"| {stage} | {best_median(values)} | {per_series(statistics.median(values), series)} |"
+        )
+    totals = [sum(c.values()) for c in runs]
+    med = per_series(statistics.median(totals), series)
+    print(f"| **cycle** | **{best_median(totals)}** | **{med}** |")
 
 
 def main() -> None:
@@ -174,14 +186,18 @@ def main() -> None:
         f"Python {platform.python_version()}, numpy {np.__version__}"
     )
     cold = cached[0]
-    print("\n| first cycle (cold cache, whole window judged) | s |\n|---|---|")
+    n = args.series
+    print("\n| first cycle (cold cache, whole window judged) | s | per series |\n|---|---|---|")
     for stage in ("query", "decode", "compute"):
-        print(f"| {stage} | {cold[stage]:.3f} |")
-    print(f"| **cycle** | **{sum(cold.values()):.3f}** |")
-    table(f"steady state with the cache, {args.steady} cycles", cached[1:])
-    table(f"whole windows every cycle (no cache), {args.cycles} cycles", whole[1:])
+        print(f"| {stage} | {cold[stage]:.3f} | {per_series(cold[stage], n)} |")
+    print(f"| **cycle** | **{sum(cold.values()):.3f}** | **{per_series(sum(cold.values()), n)}** |")
+    table(f"steady state with the cache, {args.steady} cycles", cached[1:], n)
+    table(f"whole windows every cycle (no cache), {args.cycles} cycles", whole[1:], n)
     print(f"| query with gzip (whole windows) | {best_median([c['query'] for c in zipped[1:]])} |")
-    print(f"| render /metrics ({extra['bytes'] / 1e6:.1f} MB) | {extra['render']:.3f} s |")
+    print(
+        f"| render /metrics ({extra['bytes'] / 1e6:.1f} MB, {extra['bytes'] / n:.0f} bytes "
+        f"per series) | {extra['render']:.3f} s |"
+    )
     print(f"\n| decoder, same {sum(map(len, raw)) / 1e6:.0f} MB of answers | best | ratio |")
     print(f"|---|---|---|\n| fast path | {min(fast):.3f} s | 1 |")
     print(f"| json.loads | {min(slow):.3f} s | {min(slow) / min(fast):.1f}x |")

@@ -1,6 +1,9 @@
 """Whole-stack soak: every process of ``scripts/run`` for an hour at sub-second probes.
 
-Run: .venv/bin/python -m benchmarks.stack_soak [--minutes 60]
+Run: .venv/bin/python -m benchmarks.stack_soak [--minutes 60] [--first-run]
+
+``--first-run`` runs the README's first run instead (the two built-in simulated targets and
+the built-in charts, no faults, no restart), still at 500 ms probes: the services' RSS.
 
 The launcher's own parts (llmscope_stack) start the exporter, the SPC sidecar, Prometheus and
 Alertmanager with MONITORING_INTERVAL=500ms, so an hour holds 7,200 probes per target (a day
@@ -78,10 +81,16 @@ def errors(log: Path) -> tuple[int, list[str]]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=60.0)
-    minutes = ap.parse_args().minutes
+    ap.add_argument(
+        "--first-run",
+        action="store_true",
+        help="the README's first run: the two built-in targets only, no faults, no restart",
+    )
+    args = ap.parse_args()
+    minutes, faults = args.minutes, not args.first_run
     fault_server, fault_url = start_fault_server(0.02, 11)
     data = Path(tempfile.mkdtemp(prefix="llmscope-stack-soak-"))
-    (data / "targets.yml").write_text(exporter_config(fault_url))
+    (data / "targets.yml").write_text(exporter_config(fault_url, faults))
     os.environ.update(MONITORING_INTERVAL="500ms", LLMSCOPE_API_KEY=TOKEN, SOAK_KEY="k")
     os.environ.update(LLMSCOPE_DATA=str(data / "data"), DATA_RETENTION_DAYS="1")
     ports = Ports(*(free_port() for _ in range(5)))
@@ -117,7 +126,7 @@ def main() -> None:
                     cycles.append(seconds)
             except OSError as err:
                 print(f"sidecar scrape failed: {err}")
-            if not drained and now - start > minutes * 54:
+            if faults and not drained and now - start > minutes * 54:
                 (data / "targets.yml").write_text(exporter_config(fault_url, faults=False))
                 reload = urllib.request.Request(
                     f"{settings.url(ports.exporter)}/-/reload",
@@ -127,7 +136,7 @@ def main() -> None:
                 urllib.request.urlopen(reload, timeout=30).close()
                 drained = True
                 print(f"{(now - start) / 60:.1f} min: faulty targets removed", flush=True)
-            if not restarted and now - start > minutes * 30:
+            if faults and not restarted and now - start > minutes * 30:
                 supervisor.restart("prometheus")
                 restarted = True
                 print(f"{(now - start) / 60:.1f} min: Prometheus restarted", flush=True)
@@ -137,7 +146,7 @@ def main() -> None:
         receiver.stop()
         fault_server.terminate()
         fault_server.wait(10)
-    report(settings.data / "logs", rss, cycles, notes, died, minutes)
+    report(settings.data / "logs", rss, cycles, notes, died, minutes, faults)
 
 
 def report(
@@ -147,8 +156,10 @@ def report(
     notes: list[tuple[float, str, str, str]],
     died: list[str],
     minutes: float,
+    faults: bool = True,
 ) -> None:
-    print(f"stack soak: {minutes:g} minutes, probes every 500 ms, Prometheus restarted half way")
+    kind = "Prometheus restarted half way" if faults else "the first run: built-in targets only"
+    print(f"stack soak: {minutes:g} minutes, probes every 500 ms, {kind}")
     print(f"children that died: {sorted(set(died)) or 'none'}")
     for name in ("exporter", "spc"):
         tracebacks, lines = errors(logs / f"{name}.log")

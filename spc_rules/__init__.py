@@ -4,6 +4,7 @@ Pure numpy/scipy, no I/O; the definitions are those of the project's SPC convent
 (docs/spc.md documents every convention these functions follow).
 """
 
+import spc_rules._blas  # noqa: F401  (before numpy loads: one BLAS thread, see the module)
 from spc_rules.detectors.ewma_cusum import CusumResult, EwmaResult, cusum, ewma, ewma_limit
 from spc_rules.engine.capability import BatchCapability, Capability, capability, capability_batch
 from spc_rules.engine.limits import (

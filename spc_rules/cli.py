@@ -21,8 +21,6 @@ from servicekit.logs import setup
 from servicekit.version import VERSION
 from servicekit.web.config import WebSettings
 from servicekit.yamlconf import parse_duration
-from spc_rules.backtest import cli as backtest_cli
-from spc_rules.session import cli as session_cli
 from spc_rules.sidecar.config.loader import (
     SidecarConfig,
     builtin_config,
@@ -112,8 +110,13 @@ def load_config(path: str | None) -> SidecarConfig:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["session"]:
+        # Imported here: sessions need scipy.stats and plotting, the service does not (RSS).
+        from spc_rules.session import cli as session_cli  # noqa: PLC0415
+
         return session_cli.main(args[1:])
     if args[:1] == ["backtest"]:
+        from spc_rules.backtest import cli as backtest_cli  # noqa: PLC0415 (as sessions)
+
         return backtest_cli.main(args[1:])
     known, _ = parser().parse_known_args(args)
     if known.config_check and known.prometheus_url:

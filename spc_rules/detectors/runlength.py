@@ -33,8 +33,9 @@ from functools import cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq
 from scipy.special import ndtr
+
+from spc_rules.detectors.roots import bracketed_root
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -288,4 +289,4 @@ def solve_h(
         low, high = high, step * high
         if high > 1e4:
             raise RuntimeError(f"no h up to 1e4 reaches ARL {target_arl} (k={k})")
-    return float(brentq(gap, low, high, xtol=1e-6, rtol=1e-9))
+    return bracketed_root(gap, low, high, xtol=1e-6, rtol=1e-9)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import httpx
 
 from servicekit.errors import ConfigError
-from spc_rules.sidecar import stages
+from spc_rules.sidecar import heap, stages
 from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.config.windows import backoff
 from spc_rules.sidecar.failures import FailureLog
@@ -174,6 +174,7 @@ class Sidecar:
         cached = dict(self._baselines)
         computed = await asyncio.to_thread(use.compute, config, now, decoded.points, cached)
         self._publish(computed)
+        heap.fit_to(sum(len(v.result.keys) for v in computed.views.values()))
         await self._incidents(now, decoded.failures)
         t3 = time.perf_counter()
         failed = failures.cycle_ended(decoded.errors)

@@ -7,10 +7,12 @@ package `spc` (S. Knoth, xcusum.arl help page), which lists the original papers'
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
+from spc_rules.detectors.roots import bracketed_root
 from spc_rules.detectors.runlength import (
     arl,
     averaged_arl,
@@ -212,3 +214,26 @@ def test_state_distribution_matches_a_long_simulation() -> None:
 def test_lone_outlier_probability_falls_with_h() -> None:
     probs = [lone_outlier_alarm_probability(h, 0.7, clip=3.0) for h in (6.0, 8.0, 10.0)]
     assert probs[0] > probs[1] > probs[2] > 0.0
+
+
+@pytest.mark.parametrize(
+    ("f", "low", "high", "root"),
+    [
+        (lambda x: math.log(x) - math.log(7.25), 1.0, 20.0, 7.25),
+        (lambda x: x**3 - 2.0, 0.0, 3.0, 2.0 ** (1 / 3)),
+        (lambda x: math.expm1(4.0 * (x - 0.3)), -5.0, 9.0, 0.3),  # very curved
+        (lambda x: x - 4.0, 1.0, 4.0, 4.0),  # the root at the bracket's end
+    ],
+)
+def test_root_finder_brackets_the_root_within_its_tolerance(
+    f: Callable[[float], float], low: float, high: float, root: float
+) -> None:
+    calls = []
+
+    def counted(x: float) -> float:
+        calls.append(x)
+        return f(x)
+
+    got = bracketed_root(counted, low, high, xtol=1e-6, rtol=1e-9)
+    assert abs(got - root) <= 1e-6 + 1e-9 * root
+    assert len(calls) < 60  # superlinear, not a crawl along one side of the bracket

@@ -14,7 +14,8 @@ series from that sigma, the series' measured point interval and (page) the refer
 points, whose error the design pays for (memoized), and runs only on its bad side. While an
 episode is open its reference is frozen, so a lasting shift stays one episode; after
 ``accept_after`` the episode is accepted as the new normal: it closes, its points become
-usable again and the reference refits onto them.
+usable again and the reference refits onto them. References refit every ``REFIT_S``, each
+series at its own phase, so every cycle refits a similar share of the series.
 p charts page on mid-p scores against a reference share (``attributes``).
 """
 
@@ -34,7 +35,7 @@ from spc_rules.sidecar.judge import attributes
 from spc_rules.sidecar.judge.baseline import Exclusions
 from spc_rules.sidecar.judge.floor import floored
 from spc_rules.sidecar.judge.judging import BoolArray
-from spc_rules.sidecar.judge.reference import point_interval, reference, reference_points
+from spc_rules.sidecar.judge.reference import point_intervals, reference, reference_points
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import Points, Window
 
@@ -44,6 +45,7 @@ _CODE = {"page": 0.0, "ticket": 1.0}  # the severity of an episode interval (Exc
 # (robust sigma, autocorrelation) per series per cycle would dominate a cycle's cost.
 REFIT_S = 300.0
 CALM_S = 900.0
+_GOLDEN = 0.6180339887498949  # (sqrt(5) - 1) / 2: row * this, mod 1, spreads phases evenly
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,11 @@ def judge_alarms(
         got = np.isfinite(c) & np.isfinite(s)
         # Without a fit (too few usable points) a row keeps the reference it had.
         center[idx[got]], sigma[idx[got]], fitted_at[idx[got]] = c[got], s[got], now
+        # A first fit is dated back by a share of REFIT_S that differs per row, so the
+        # refits that follow are spread over the cycles of REFIT_S, not all due in one
+        # cycle as costly as a cold one (with 30 s cycles, a tenth of the series each).
+        first = idx[got & np.isnan(carry.fitted_at[idx])]
+        fitted_at[first] -= REFIT_S * np.modf(first * _GOLDEN)[0]
     ok = ready & np.isfinite(center) & np.isfinite(sigma) & (sigma > 0)
     k, h, clip = _designs(chart, severity, series, sigma, ok)
     limits = BatchLimits.pinned(
@@ -169,8 +176,9 @@ def _designs(
     is cleared from ``ok``."""
     rows = len(series)
     k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
+    intervals = point_intervals(series).tolist()
     for row in np.flatnonzero(ok).tolist():
-        interval = point_interval(series[row])
+        interval = intervals[row]
         if not interval > 0:
             ok[row] = False
             continue

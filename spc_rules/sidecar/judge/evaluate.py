@@ -29,7 +29,7 @@ from spc_rules.sidecar.judge.alarms import (
 )
 from spc_rules.sidecar.judge.baseline import select
 from spc_rules.sidecar.judge.judging import BoolArray, Carry, Flagged, Limits, judge_new
-from spc_rules.sidecar.judge.reference import point_interval
+from spc_rules.sidecar.judge.reference import point_intervals
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import EMPTY, IntArray, Points, SeriesKey, Window, window
 
@@ -143,7 +143,7 @@ def evaluate(
         provisional=provisional & ok,
         # At least 1 without limits: a series with enough points may wait for a steady level.
         points_needed=np.where(ok, 0, np.maximum(chart.min_points - usable, 1)),
-        point_interval=np.array([point_interval(p) for p in series], dtype=np.float64),
+        point_interval=point_intervals(series),
         center=limits.line(0.0, n_line),
         sigma=np.asarray(limits.sigma),
         ucl=limits.line(3.0, n_line),

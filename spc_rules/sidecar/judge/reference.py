@@ -13,7 +13,7 @@ import numpy as np
 
 from spc_rules import fit_limits_batch
 from spc_rules.detectors.paging import Severity
-from spc_rules.detectors.paging_scale import paging_scale
+from spc_rules.detectors.paging_scale import paging_sigma_rows
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge import attributes, warmup
 from spc_rules.sidecar.judge.baseline import Exclusions, select
@@ -86,13 +86,11 @@ def _fit(
         max_refits=chart.refits,
     )
     z = fit.zscores(w.values, w.sizes)
-    sigma = np.full(len(series), np.nan)
-    for row in np.flatnonzero(fit.ok).tolist():
-        try:
-            scale = paging_scale(z[row, : w.counts[row]])
-        except ValueError:  # too few values, or no spread
-            continue
-        sigma[row] = fit.sigma[row] * scale.sigma_paging
+    # Rows past their counts are NaN: each row reads as paging_scale reads its points; NaN
+    # where there are too few values, or no spread.
+    ok = np.asarray(fit.ok, dtype=bool)
+    scaled = paging_sigma_rows(np.where(ok[:, None], z, np.nan))
+    sigma = np.where(ok, np.asarray(fit.sigma) * scaled, np.nan)
     return np.asarray(fit.center), sigma
 
 
@@ -114,3 +112,20 @@ def point_interval(points: Points) -> float:
     """The series' point interval now: the median spacing of its newest points."""
     stamps = points.timestamps[-INTERVAL_POINTS - 1 :]
     return float(np.median(np.diff(stamps))) if stamps.size > 1 else float("nan")
+
+
+def point_intervals(series: Sequence[Points]) -> FloatArray:
+    """``point_interval`` of every series at once (the same medians, in one sort): per
+    series per cycle, ``np.median`` cost a tenth of a steady cycle at 10,000 series."""
+    gaps = np.full((len(series), INTERVAL_POINTS), np.nan)
+    for row, p in enumerate(series):
+        stamps = p.timestamps[-INTERVAL_POINTS - 1 :]
+        if stamps.size > 1:
+            gaps[row, : stamps.size - 1] = np.diff(stamps)
+    n = np.isfinite(gaps).sum(axis=1)
+    ordered = np.sort(gaps, axis=1)  # NaN last
+    rows = np.arange(len(series))
+    lo, hi = np.maximum((n - 1) // 2, 0), n // 2
+    hi = np.minimum(hi, INTERVAL_POINTS - 1)
+    middle = (ordered[rows, lo] + ordered[rows, hi]) / 2.0
+    return np.where(n > 0, middle, np.nan)

@@ -35,6 +35,7 @@ LabelKey = tuple[tuple[str, str], ...]
 # Timestamp arrays already built this call, keyed by the source arrays' ids and the bounds
 # taken from them: series scraped together keep sharing one array.
 _Memo = dict[tuple[int, ...], FloatArray]
+_Bounds = tuple[tuple[int, int], tuple[int, int]]  # (lo, hi) in the old and the new series
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,11 @@ def update(
     new = {label_key(s): s for s in fetched}
     cut, start, end = cut_ms / 1000, start_ms / 1000, end_ms / 1000
     memo: _Memo = {}
+    known: dict[tuple[int, int], _Bounds] = {}
     out: dict[LabelKey, RawSeries] = {}
     for key in sorted(old.keys() | new.keys()):
-        joined = _join(old.get(key), new.get(key), cut=cut, start=start, end=end, memo=memo)
+        got = old.get(key), new.get(key)
+        joined = _join(*got, cut=cut, start=start, end=end, memo=memo, known=known)
         if joined is not None:
             out[key] = joined
     return Held(start_ms, end_ms, out)
@@ -110,26 +113,17 @@ def _join(
     start: float,
     end: float,
     memo: _Memo,
+    known: dict[tuple[int, int], _Bounds],
 ) -> RawSeries | None:
     """One series: ``old`` after ``start`` up to the cut, then ``new`` after the cut (and at
-    it, when ``old`` has no sample there), up to ``end``."""
-    parts: list[tuple[RawSeries, int, int]] = []
-    seam_held = False
-    if old is not None:
-        lo = int(np.searchsorted(old.timestamps, start, side="right"))
-        hi = int(np.searchsorted(old.timestamps, cut, side="left"))
-        seam_held = hi < old.timestamps.size and old.timestamps[hi] == cut
-        hi += int(seam_held)
-        if hi > lo:
-            parts.append((old, lo, hi))
-    if new is not None:
-        after = seam_held or cut <= start
-        lo = int(
-            np.searchsorted(new.timestamps, max(cut, start), side="right" if after else "left")
-        )
-        hi = int(np.searchsorted(new.timestamps, end, side="right"))
-        if hi > lo:
-            parts.append((new, lo, hi))
+    it, when ``old`` has no sample there), up to ``end``. ``known``: the bounds already
+    worked out, by the ids of the timestamp arrays (series scraped together share them)."""
+    at = (id(old.timestamps) if old else 0, id(new.timestamps) if new else 0)
+    bounds = known.get(at)
+    if bounds is None:
+        bounds = known[at] = _bounds(old, new, cut=cut, start=start, end=end)
+    pairs = zip((old, new), bounds, strict=True)
+    parts = [(s, lo, hi) for s, (lo, hi) in pairs if s is not None and hi > lo]
     if not parts:
         return None
     labels = (new if new is not None else parts[0][0]).labels
@@ -143,6 +137,25 @@ def _join(
         ts = memo[key] = np.concatenate((a.timestamps[alo:ahi], b.timestamps[blo:bhi]))
         ts.setflags(write=False)
     return RawSeries(labels, ts, np.concatenate((a.values[alo:ahi], b.values[blo:bhi])))
+
+
+def _bounds(
+    old: RawSeries | None, new: RawSeries | None, *, cut: float, start: float, end: float
+) -> _Bounds:
+    """(lo, hi) of the samples taken from ``old`` and from ``new``; (0, 0): none."""
+    old_part, new_part, seam_held = (0, 0), (0, 0), False
+    if old is not None:
+        lo = int(np.searchsorted(old.timestamps, start, side="right"))
+        hi = int(np.searchsorted(old.timestamps, cut, side="left"))
+        seam_held = hi < old.timestamps.size and old.timestamps[hi] == cut
+        old_part = (lo, hi + int(seam_held))
+    if new is not None:
+        after = seam_held or cut <= start
+        lo = int(
+            np.searchsorted(new.timestamps, max(cut, start), side="right" if after else "left")
+        )
+        new_part = (lo, int(np.searchsorted(new.timestamps, end, side="right")))
+    return old_part, new_part
 
 
 def _slice(ts: FloatArray, lo: int, hi: int, memo: _Memo) -> FloatArray:
