@@ -30,6 +30,7 @@ class IncidentEngine:
     def configure(self, settings: IncidentSettings) -> None:
         """New settings keep the incidents under way."""
         self.settings = settings
+        self._population = getattr(self, "_population", None) or _Population()
         old = getattr(self, "boards", {})
         self.boards = {
             s: IncidentBoard(
@@ -49,7 +50,7 @@ class IncidentEngine:
         info: TargetInfo,
         host_cpu: Mapping[str, float] | None = None,
     ) -> None:
-        population = _population(views, failures, info)
+        population = self._population.of(views, failures, info)
         pages = list(movements(views, "page", info, failures))
         self.boards["page"].update(now, decide(pages, population, host_cpu))
         # A ticket of a paged probe belongs to the page's incident, also in the hour after it
@@ -69,17 +70,31 @@ class IncidentEngine:
         return [i for s in ("page", "ticket") for i in self.boards[s].published()]
 
 
-def _population(
-    views: Mapping[str, ChartView], failures: Failures, info: TargetInfo
-) -> set[Identity]:
-    """Every probe the charts know of: what an incident's "k of n" counts."""
-    out: set[Identity] = set()
-    for view in views.values():
-        by = view.result.chart.by
-        for key in view.result.keys:
-            out.add(identify(dict(zip(by, key, strict=True)), series_label(by, key), info))
-    for runs in failures.values():
-        for run in runs.values():
-            labels = dict(run.labels)
-            out.add(identify(labels, ",".join(f"{k}={v}" for k, v in labels.items()), info))
-    return out
+class _Population:
+    """Every probe the charts know of (what an incident's "k of n" counts), identified once
+    per series and again only when the exporters' target info changes."""
+
+    def __init__(self) -> None:
+        self._info: TargetInfo | None = None
+        self._known: dict[tuple[tuple[str, ...], SeriesKey], Identity] = {}
+
+    def of(
+        self, views: Mapping[str, ChartView], failures: Failures, info: TargetInfo
+    ) -> set[Identity]:
+        if info != self._info:
+            self._info, self._known = info, {}
+        seen: dict[tuple[tuple[str, ...], SeriesKey], Identity] = {}
+        for view in views.values():
+            by = view.result.chart.by
+            for key in view.result.keys:
+                seen[(by, key)] = self._known.get((by, key)) or identify(
+                    dict(zip(by, key, strict=True)), series_label(by, key), info
+                )
+        for runs in failures.values():
+            for run in runs.values():
+                by, key = tuple(run.labels), tuple(run.labels.values())
+                seen[(by, key)] = self._known.get((by, key)) or identify(
+                    dict(run.labels), series_label(by, key), info
+                )
+        self._known = seen
+        return set(seen.values())

@@ -1,9 +1,12 @@
-"""A cycle's chart views and failure runs as ``Movement`` records, one per chart series."""
+"""A cycle's chart views and failure runs as ``Movement`` records: the chart series that move
+(an open episode, a statistic at least ``JOIN_PRESSURE`` of its line, a failure run). The calm rest
+of a shard's thousands of series is never turned into records, only counted in the
+population (``engine.py``)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -13,6 +16,8 @@ from spc_rules.sidecar.families import ChartView, series_label
 from spc_rules.sidecar.incidents.failures import FailureRun
 from spc_rules.sidecar.incidents.identity import TargetInfo, identify
 from spc_rules.sidecar.incidents.model import Movement
+from spc_rules.sidecar.incidents.scope import JOIN_PRESSURE
+from spc_rules.sidecar.judge.alarms import Episodes
 from spc_rules.sidecar.query.points import SeriesKey
 
 
@@ -34,7 +39,8 @@ def movements(
         yield from _runs_alone(
             name, chart.side, {k: r for k, r in runs.items() if k not in seen}, info
         )
-        for row, key in enumerate(result.keys):
+        for row in _moving_rows(found, runs, result.keys):
+            key = result.keys[row]
             labels = dict(zip(chart.by, key, strict=True))
             series = series_label(chart.by, key)
             alarmed, since, pressure = False, math.nan, 0.0
@@ -68,6 +74,19 @@ def movements(
                 interval=float(result.point_interval[row]),
                 reasons=reasons,
             )
+
+
+def _moving_rows(
+    found: Episodes | None, runs: Mapping[SeriesKey, FailureRun], keys: Sequence[SeriesKey]
+) -> list[int]:
+    rows: set[int] = set()
+    if found is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pressure = found.statistic / found.threshold
+        rows.update(np.flatnonzero(found.carry.state.open | (pressure >= JOIN_PRESSURE)).tolist())
+    if runs:
+        rows.update(i for i, key in enumerate(keys) if (r := runs.get(key)) and r.failing)
+    return sorted(rows)
 
 
 def _unviewed(
