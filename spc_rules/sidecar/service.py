@@ -29,6 +29,7 @@ from spc_rules.sidecar.config.windows import backoff
 from spc_rules.sidecar.failures import FailureLog
 from spc_rules.sidecar.incidents.engine import Failures, IncidentEngine
 from spc_rules.sidecar.incidents.identity import TargetInfo, fetch_host_cpu, fetch_info
+from spc_rules.sidecar.incidents.movements import any_moving
 from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.progress import ChartProgress
 from spc_rules.sidecar.publish import SidecarCollector
@@ -192,11 +193,14 @@ class Sidecar:
     async def _incidents(self, now: float, failures: Failures) -> None:
         """Group this cycle's episodes into incidents (docs/incidents.md)."""
         at_ms = round(now * 1000)
-        info = await fetch_info(self.client, at_ms, round(self.config.lookback * 1000))
-        if info is not None:
-            self._info = info
-        # The newest minute of the host CPU: a saturated probing host is our side.
-        cpu = await fetch_host_cpu(self.client, at_ms, 60_000)
+        cpu = None
+        # Context is read only while something moves: a calm cycle asks nothing more.
+        if any_moving(self.collector.views, failures):
+            info = await fetch_info(self.client, at_ms, round(self.config.lookback * 1000))
+            if info is not None:
+                self._info = info
+            # The newest minute of the host CPU: a saturated probing host is our side.
+            cpu = await fetch_host_cpu(self.client, at_ms, 60_000)
         self.incidents.configure(self.config.incidents)
         self.incidents.update(now, self.collector.views, failures, self._info, cpu)
         self.collector.incidents = self.incidents.incidents()

@@ -16,6 +16,8 @@ from testkit.fakeserver import FakeRequest, Script, Step
 from tests.sidecar.data import METRIC, Series
 
 _QUERY = re.compile(r"^\{(?P<matchers>.*)\}\[(?P<span>\d+)ms\]$")
+# The incidents' context (target info, host CPU) is asked for by metric name.
+_NAMED = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\[(?P<span>\d+)ms\]$")
 _MATCHER = re.compile(r'(?P<name>\w+)(?P<op>=~|!~|!=|=)"(?P<value>(?:[^"\\]|\\.)*)"')
 JSON = {"Content-Type": "application/json"}
 
@@ -78,5 +80,8 @@ def _matches(value: str, op: str, pattern: str) -> bool:
 def parse_query(query: str, time: str) -> tuple[str, int, int]:
     """(selector, evaluation time, range) of one query, times in whole milliseconds."""
     match = _QUERY.match(query)
+    if match is None and (named := _NAMED.match(query)) is not None:
+        selector = f'{{__name__="{named["name"]}"}}'
+        return selector, round(float(time) * 1000), int(named["span"])
     assert match is not None, query
     return "{" + match["matchers"] + "}", round(float(time) * 1000), int(match["span"])

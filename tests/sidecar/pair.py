@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 
 from spc_rules.sidecar.config.loader import SidecarConfig
+from spc_rules.sidecar.incidents.identity import CPU_METRIC, INFO_METRIC
 from spc_rules.sidecar.service import Sidecar
 from tests.sidecar.expected import Labels, scrape
 from tests.sidecar.fakeprom import parse_query
@@ -39,11 +40,17 @@ class Recording(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         params = request.url.params
-        self.queries.append(parse_query(params["query"], params["time"]))
+        query = parse_query(params["query"], params["time"])
+        # The charts' queries; the incidents' context (target info, host CPU) is not theirs.
+        if query[0] not in CONTEXT:
+            self.queries.append(query)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+CONTEXT = {f'{{__name__="{name}"}}' for name in (INFO_METRIC, CPU_METRIC)}
 
 
 def published(sidecar: Sidecar) -> Published:

@@ -41,11 +41,17 @@ class Clock:
         return self.now
 
 
+EMPTY = Script(200, {}, [Step(b'{"status":"success","data":{"resultType":"matrix","result":[]}}')])
+
+
 def _scripted(*answers: Script) -> Callable[[FakeRequest], Script]:
-    """Answer requests with ``answers`` in turn, the last one forever."""
+    """Answer the charts' requests with ``answers`` in turn, the last one forever; the
+    incidents' context queries (target info, host CPU) find nothing."""
     queue = list(answers)
 
     def route(request: FakeRequest) -> Script:
+        if "llmscope_target_info" in request.query or "llmscope_host_cpu" in request.query:
+            return EMPTY
         return queue.pop(0) if len(queue) > 1 else queue[0]
 
     return route

@@ -76,6 +76,20 @@ def movements(
             )
 
 
+def any_moving(
+    views: Mapping[str, ChartView], failures: Mapping[str, Mapping[SeriesKey, FailureRun]]
+) -> bool:
+    """Whether any chart series moves at either severity (else no incident can form or grow,
+    and the cycle needs no context: target info, host CPU)."""
+    if any(r.failing for runs in failures.values() for r in runs.values()):
+        return True
+    return any(
+        _moving_rows(view.result.alarms.get(severity), {}, view.result.keys)
+        for view in views.values()
+        for severity in ("page", "ticket")
+    )
+
+
 def _moving_rows(
     found: Episodes | None, runs: Mapping[SeriesKey, FailureRun], keys: Sequence[SeriesKey]
 ) -> list[int]:
