@@ -146,15 +146,15 @@ class IncidentBoard:
 
     def due(self, now: float) -> float:
         """The earliest time after ``now`` at which this board changes with no new point: a
-        settling incident every cycle, an open one once its calm hold has passed."""
+        settling incident, or an open one still alarmed (its calm hold counts from the last
+        cycle that saw it alarmed), every cycle; a calm open one once its hold has passed."""
         due = math.inf
         for i in self.incidents:
             if not math.isnan(i.resolved):
                 continue
-            if math.isnan(i.opened):
+            if math.isnan(i.opened) or i.last_alarmed >= now:
                 return now
-            if i.last_alarmed < now:
-                due = min(due, i.last_alarmed + _hold(i))
+            due = min(due, i.last_alarmed + _hold(i))
         return due
 
     def _end(self, incident: Incident, now: float) -> None:
