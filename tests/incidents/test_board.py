@@ -65,3 +65,13 @@ def test_a_blip_that_ends_while_settling_never_pages() -> None:
     board.update(130.0, [])
     assert board.published() == [] and board.opened == {}
     assert board.incidents == []  # it leaves no trace
+
+
+def test_the_evidence_keeps_the_widest_picture_while_members_recover() -> None:
+    board = IncidentBoard("page", settle_points=0)
+    board.update(100.0, decide([move("b-m1"), move("b-m2"), move("b-m3")], FLEET))
+    (incident,) = board.open()
+    wide = incident.evidence
+    board.update(115.0, decide([move("b-m1", ratio=1.4)], FLEET))  # the others recovered
+    assert incident.is_open and incident.evidence == wide
+    assert wide.startswith("endpoint https://b.example:443: 3 of 3 targets")

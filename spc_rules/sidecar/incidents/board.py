@@ -47,6 +47,7 @@ class Incident:
     interval: float = math.nan  # members' median point interval
     longest: float = 0.0  # the longest point interval among its members (a p chart's subgroup)
     last_alarmed: float = math.nan  # the newest cycle with an alarmed member
+    shown: int = 0  # probes of the group whose evidence it shows
 
     @property
     def key(self) -> str:
@@ -60,7 +61,10 @@ class Incident:
     def take(self, group: Group) -> None:
         self.probes |= group.probes
         self.members |= {(m.chart, m.series) for m in group.members}
-        self.evidence = group.evidence
+        # The evidence of the widest picture so far: a member still moving after the others
+        # recovered must not narrow an endpoint's evidence down to its own.
+        if len(group.probes) >= self.shown:
+            self.evidence, self.shown = group.evidence, len(group.probes)
         if not math.isnan(group.started):
             self.started = min(self.started, group.started)
         intervals = [m.interval for m in group.members if m.interval > 0]
