@@ -1,12 +1,11 @@
 """Paging design table: k, h, ARL0 and exact times to page/ticket at 15 s points.
 
 Run `.venv/bin/python -m benchmarks.paging_design [interval_s]`, or `... cadences` for the time
-to page at 15 s, 1 min, 5 min and 1 h points with the windows the sidecar stretches for them.
-Uses only the paging modules:
-every figure is from the exact Markov chain (zero state, which for a CUSUM is the slowest start),
-not a simulation. Times are run length * point interval. The page pays for its reference's error
-(a mean of the sidecar's default `paging.reference`, 1 h of points); times are at a reference
-without error.
+to page at 15 s, 1 min, 5 min and 1 h points with the windows the sidecar stretches for them
+(judge/cadence.py); otherwise it uses only the paging modules. Every figure is from the exact
+Markov chain (zero state, which for a CUSUM is the slowest start), not a simulation. Times are
+run length * point interval. The page pays for its reference's error (a mean of the sidecar's
+default `paging.reference`, 1 h of points); times are at a reference without error.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ class PagingPolicy:
     fleet_series: int = 100
     # k is tuned for 1.7x, the geometric middle of the 1.5x and 2x aims: at 2x it costs < 5% of
     # the time to page of a 2x-tuned chart and saves about a quarter of it at 1.5x.
-    page_shift_ratio: float = 1.85
+    page_shift_ratio: float = 1.7
     page_shift_sigmas: float = 2.0
     ticket_false_per_day: float = 1.0  # per `fleet_series` in-control series
     ticket_shift_ratio: float = 1.2

@@ -125,7 +125,7 @@ class PagingConfig:
     false_pages_per_week: float = 1.0  # per `fleet_series` in-control series
     false_tickets_per_day: float = 1.0  # per `fleet_series` in-control series
     fleet_series: int = 100
-    page_shift: float = 1.85
+    page_shift: float = 1.7
     page_shift_sigmas: float = 2.0
     ticket_shift: float = 1.2
     ticket_shift_sigmas: float = 1.0
