@@ -30,6 +30,7 @@ from spc_rules.sidecar.query.decode import RawSeries
 from spc_rules.sidecar.query.fetching import CachedBaseline
 
 _SLACK_MS = 2  # window edges are compared in whole milliseconds: run the cycles either side
+SCALES = tuple(1 << i for i in range(9))  # 1 to 256: points up to a few hours apart
 
 
 class QuietCycles:
@@ -51,8 +52,12 @@ class QuietCycles:
                 sub = chart.proportion.subgroup
                 points = np.unique(np.ceil(stamps / sub) * sub)
             rolling = chart.baseline.rolling_window
-            edges += [stamps, stamps + lookback, stamps + fetch_span(chart) + lookback]
-            edges += [points + chart.evaluation, points + chart.evaluation + rolling]
+            edges += [stamps, stamps + lookback]
+            # Every scale a sparse chart's windows may be stretched by (judge/cadence.py).
+            for scale in SCALES:
+                span, evaluation = fetch_span(chart) * scale, chart.evaluation * scale
+                edges += [stamps + span + lookback, points + evaluation]
+                edges += [points + evaluation + rolling * scale]
         info_stamps = _stamps(info)
         edges += [info_stamps, info_stamps + lookback]
         merged = np.concatenate(edges) if edges else np.empty(0)

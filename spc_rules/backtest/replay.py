@@ -33,7 +33,7 @@ from spc_rules.sidecar.query.decode import RawSeries
 from spc_rules.sidecar.query.fetching import CachedBaseline
 from spc_rules.sidecar.query.points import SeriesKey
 from spc_rules.sidecar.shard import WHOLE
-from spc_rules.sidecar.stages import ChartPoints, Stages
+from spc_rules.sidecar.stages import ChartPoints, Stages, drop_small
 
 log = logging.getLogger("llmscope.spc")
 
@@ -110,13 +110,16 @@ class Replay:
         points: ChartPoints = {}
         failures: dict[str, dict[SeriesKey, FailureRun]] = {}
         for chart in self.config.charts:
-            span_ms = round((now - fetch_start(chart, now, self.config.lookback)) * 1000)
+            # As the live plan fetches: the windows the chart is judged with (stretched for
+            # sparse points, judge/cadence.py).
+            judged = use.ledger.effective(chart)
+            span_ms = round((now - fetch_start(judged, now, self.config.lookback)) * 1000)
             try:
                 parts = use.shard.parts(
                     [window(s, end_ms - span_ms, end_ms) for s in self.parts[chart.name]], chart
                 )
                 report = use.progress.malformed(chart.name)
-                points[(chart.name, "window")] = points_of(chart, parts, report)
+                points[(chart.name, "window")] = drop_small(chart, points_of(chart, parts, report))
                 if chart.name == settings.failures:
                     numerator, denominator = parts
                     failures[chart.name] = failure_runs(

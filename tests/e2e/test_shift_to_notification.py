@@ -3,10 +3,11 @@
 simulated provider -> exporter -> Prometheus (1 s scrape and evaluation, the real rules) ->
 SPC sidecar -> Prometheus alert -> Alertmanager (the real routing) -> a webhook in this test.
 The simulated target's durations triple at a scripted time; the page must come from the
-calibrated paging detector (an alarm episode, no `for`), name the target and the chart
-series, and arrive within 15 s of the first shifted scrape; no SPC alert may start before
-the shift. The test prints the time split into the detector's decision (points needed) and
-the pipeline (scrapes, sidecar cycle, rule evaluation, Alertmanager's group_wait).
+calibrated paging detector (an alarm episode, no `for`) as the incident it belongs to (scope
+target, its subject and evidence), and arrive within 15 s of the first shifted scrape; no SPC
+alert may start before the shift. The test prints the time split into the detector's decision
+(points needed) and the pipeline (scrapes, sidecar cycle, rule evaluation, Alertmanager's
+group_wait).
 """
 
 from __future__ import annotations
@@ -98,12 +99,19 @@ def first_shifted_scrape(prom: Any, start: float) -> float:
 
 
 def spc_alerts(notifications: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The target's SPC alerts and the incidents that name it."""
     return [
         a
         for n in notifications
         for a in n["alerts"]
-        if a["labels"]["alertname"].startswith("LLMscopeSPC")
-        and a["labels"].get("target") == "shifty"
+        if (
+            a["labels"]["alertname"].startswith("LLMscopeSPC")
+            and a["labels"].get("target") == "shifty"
+        )
+        or (
+            a["labels"]["alertname"].startswith("LLMscopeIncident")
+            and a["labels"].get("subject") == "shifty"
+        )
     ]
 
 
@@ -141,12 +149,13 @@ def test_mean_shift_pages_from_the_calibrated_detector(tmp_path: Path) -> None:
 
     alerts = spc_alerts(notifications)
     page = next(a for a in alerts if _is_page(a))
+    # The one page is the incident (docs/incidents.md), scope target, with its evidence.
     assert page["labels"]["severity"] == "critical"
-    assert page["labels"]["chart"] == "duration"
-    assert page["labels"]["series"] == "target=shifty"
-    assert page["labels"]["direction"] == "up"
-    assert "shifty" in page["annotations"]["summary"]
-    assert "x its reference" in page["annotations"]["summary"]
+    assert (page["labels"]["scope"], page["labels"]["subject"]) == ("target", "shifty")
+    assert page["labels"]["incident"] == "target:shifty"
+    assert page["annotations"]["summary"].startswith("target shifty: moved ")
+    assert "duration" in page["annotations"]["summary"]
+    assert [a for a in alerts if a["labels"]["severity"] == "critical"] == [page]
     # Nothing started before the shift: every SPC alert of the target began after it.
     for alert in alerts:
         began = datetime.fromisoformat(alert["startsAt"].replace("Z", "+00:00")).timestamp()
@@ -159,4 +168,4 @@ def test_mean_shift_pages_from_the_calibrated_detector(tmp_path: Path) -> None:
 
 
 def _is_page(alert: dict[str, Any]) -> bool:
-    return bool(alert["labels"]["alertname"] == "LLMscopeSPCOutOfControl")
+    return bool(alert["labels"]["alertname"] == "LLMscopeIncident")

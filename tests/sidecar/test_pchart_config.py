@@ -31,7 +31,7 @@ def test_builtin_p_charts_judge_probe_errors_and_canary_answers() -> None:
         subgroup=300.0,
         laney=True,
     )
-    assert errors.by == ("target",) and errors.direction == "up" and not errors.log
+    assert errors.by == ("target", "vantage") and errors.direction == "up" and not errors.log
     assert selectors_of(errors) == (
         f'{{__name__=~"{count}",error_type!=""}}',
         f'{{__name__=~"{count}"}}',
@@ -40,7 +40,7 @@ def test_builtin_p_charts_judge_probe_errors_and_canary_answers() -> None:
     assert drift is not None and drift.subgroup == 900.0
     assert drift.numerator.metric == "llmscope_canary_answers_different_total"
     assert drift.denominator.metric == "llmscope_canary_answers_compared_total"
-    assert charts["canary_drift"].by == ("target", "canary")
+    assert charts["canary_drift"].by == ("target", "vantage", "canary")
     expect = charts["canary_expect_failures"].proportion
     assert expect is not None
     assert (expect.numerator.metric, expect.denominator.metric) == (
