@@ -132,11 +132,16 @@ def test_the_same_target_from_two_vantages_is_one_target_incident() -> None:
 
 
 def test_a_saturated_probing_host_is_our_side() -> None:
-    moved = [move("a-m1"), move("a-m2")]  # one endpoint only: the provider's, unless...
-    assert [g.scope for g in decide(moved, FLEET, {"eu": 0.5})] == ["endpoint"]
+    moved = [move("a-m1"), move("b-m2")]  # two targets on two endpoints: two incidents, unless
+    assert [g.scope for g in decide(moved, FLEET, {"eu": 0.5})] == ["target", "target"]
     groups = decide(moved, FLEET, {"eu": 0.97})
     assert [(g.scope, g.subject) for g in groups] == [("vantage", "eu")]
     assert groups[0].evidence.endswith("; host CPU 97%")
+    # One endpoint moving alone stays the endpoint's, however busy the host: the evidence
+    # says the host was busy.
+    alone = decide([move("a-m1"), move("a-m2")], FLEET, {"eu": 0.97})
+    assert [(g.scope, g.subject) for g in alone] == [("endpoint", "https://a.example:443")]
+    assert alone[0].evidence.endswith("; host CPU 97%")
 
 
 def test_dns_failures_of_one_endpoints_targets_are_still_our_side() -> None:

@@ -9,8 +9,8 @@ first, each taking the probes it covers (docs/incidents.md has the table and the
 - ``vantage`` V: alarmed probes of V are at least ``SHARE`` of its probes, span at least two
   endpoints and ``SHARE`` of the endpoints V probes, and more than one model (one model on
   several endpoints is the model's); or failures for network reasons (dns, connect, tls) of
-  two or more targets; or its host's CPU is saturated (``CPU_SATURATED``) while two or more of its
-  probes are alarmed; or the alarmed series are all of charts on our side (``side: ours``:
+  two or more targets; or its host's CPU is saturated (``CPU_SATURATED``) while its alarmed
+  probes span two or more endpoints; or the alarmed series are all of charts on our side (``side: ours``:
   a proxy's own time);
 - ``endpoint`` E: at least two targets of E move, and at least ``SHARE`` of its targets;
 - ``model`` M: one model moves on at least two endpoints;
@@ -140,7 +140,9 @@ def _vantages(state: _Claims, known: Sequence[Identity]) -> Iterator[Group]:
         # Our side moves most of what we probe: most endpoints, most probes, several models.
         share = len(alarmed) >= SHARE * len(probes_of.get(vantage, set()) | set(probes))
         spread = _enough(len(moved), total) and len(models) >= 2 and share
-        hot = state.host_cpu.get(vantage, 0.0) >= CPU_SATURATED and len(alarmed) >= 2
+        # A busy host slows what it measures everywhere: one endpoint moving alone stays the
+        # endpoint's, however busy the host.
+        hot = state.host_cpu.get(vantage, 0.0) >= CPU_SATURATED and len(moved) >= 2
         if (spread or hot or len(network) >= 2) and alarmed:
             yield state.take("vantage", vantage or "unknown", probes, total)
         elif ours:
