@@ -10,8 +10,8 @@ first, each taking the probes it covers (docs/incidents.md has the table and the
   endpoints and ``SHARE`` of the endpoints V probes, and more than one model (one model on
   several endpoints is the model's); or failures for network reasons (dns, connect, tls) of
   two or more targets; or its host's CPU is saturated (``CPU_SATURATED``) while its alarmed
-  probes span two or more endpoints; or the alarmed series are all of charts on our side (``side: ours``:
-  a proxy's own time);
+  probes span two or more endpoints; or the alarmed series are all of charts on our side
+  (``side: ours``: a proxy's own time);
 - ``endpoint`` E: at least two targets of E move, and at least ``SHARE`` of its targets;
 - ``model`` M: one model moves on at least two endpoints;
 - ``target``: whatever alarmed probe is left, one group per target (all its vantages).
