@@ -70,7 +70,10 @@ class Incident:
         intervals = [m.interval for m in group.members if m.interval > 0]
         if intervals:
             self.interval = statistics.median(intervals)
-            self.longest = max(self.longest, *intervals)
+        lags = [m.lag if m.lag > 0 else m.interval for m in group.members]
+        lags = [x for x in lags if x > 0]
+        if lags:
+            self.longest = max(self.longest, *lags)
 
 
 class IncidentBoard:

@@ -14,6 +14,8 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from spc_rules.sidecar.query.counters import increments
 from spc_rules.sidecar.query.decode import RawSeries
 from spc_rules.sidecar.query.points import SeriesKey
@@ -25,7 +27,8 @@ class FailureRun:
     failed: int  # probes in the trailing run of failures
     since: float  # timestamp of the scrape that brought the run's first failure (NaN: none)
     reasons: Mapping[str, int] = field(default_factory=dict)  # the run's failures by reason
-    min_failures: int = 3
+    min_failures: int = 2
+    spacing: float = float("nan")  # median seconds between the series' scrapes with probes
 
     @property
     def failing(self) -> bool:
@@ -58,12 +61,14 @@ def failure_runs(
     for key, per_scrape in trials.items():
         labels = dict(zip(by, key, strict=True))
         failed, since, reasons = 0, float("nan"), Counter[str]()
-        for t in sorted((t for t, n in per_scrape.items() if n > 0), reverse=True):
+        stamps = sorted(t for t, n in per_scrape.items() if n > 0)
+        spacing = float(np.median(np.diff(stamps))) if len(stamps) > 1 else float("nan")
+        for t in reversed(stamps):
             got = events[key].get(t, Counter())
             if sum(got.values()) < per_scrape[t]:  # a probe of this scrape succeeded
                 break
             failed += round(per_scrape[t])
             since = t
             reasons.update(got)
-        out[key] = FailureRun(labels, failed, since, dict(reasons), min_failures)
+        out[key] = FailureRun(labels, failed, since, dict(reasons), min_failures, spacing)
     return out

@@ -45,6 +45,9 @@ class Movement:
     ratio: float  # the newest point over the reference (NaN: unknown, or a p chart)
     interval: float  # the series' point interval in seconds (NaN: unknown)
     reasons: Mapping[str, int] = field(default_factory=dict)  # failed probes by reason
+    # How long its alarm may lag the cause: a p chart's subgroup, which a failing probe's
+    # interval (its scrapes) does not show. NaN: the interval.
+    lag: float = float("nan")
 
     @property
     def failing(self) -> bool:

@@ -58,10 +58,13 @@ def movements(
                     ratio = _bad_ratio(float(result.last_value[row]) / reference, chart.direction)
             run = runs.get(key)
             reasons: Mapping[str, int] = {}
+            interval = lag = float(result.point_interval[row])
             if run is not None and run.failing:
                 reasons = run.reasons
                 since = run.since if not alarmed else min(since, run.since)
                 alarmed = True
+                # Settling counts the failing probes' own spacing, not the p chart's subgroup.
+                interval = run.spacing
             yield Movement(
                 chart=name,
                 series=series,
@@ -71,8 +74,9 @@ def movements(
                 since=since,
                 pressure=pressure,
                 ratio=ratio,
-                interval=float(result.point_interval[row]),
+                interval=interval,
                 reasons=reasons,
+                lag=lag,
             )
 
 
@@ -130,7 +134,7 @@ def _runs_alone(
             since=run.since,
             pressure=1.0,
             ratio=math.nan,
-            interval=math.nan,
+            interval=run.spacing,
             reasons=run.reasons,
         )
 
