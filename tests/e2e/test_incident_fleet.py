@@ -58,7 +58,7 @@ def phase(stack: Stack, fleet_: Fleet, what: dict[str, object], scope: str, subj
     ], f"{seen}\nepisodes: {episodes}\nincidents: {incidents}"
 
 
-@pytest.mark.slow
+@pytest.mark.fleet
 def test_each_incident_is_one_notification_named_by_its_scope(tmp_path: Path) -> None:
     env = environment(tmp_path / "data", "1s")
     env["FLEET_API_KEY"] = "fleet-test-key"
