@@ -115,6 +115,7 @@ class Sidecar:
         self.config = config
         self.client.timeout = config.query_timeout
         self.client.compression = config.compression
+        self.incidents.configure(config.incidents)  # the incidents under way go on
         names = {c.name for c in config.charts}
         self._baselines = {k: v for k, v in self._baselines.items() if k in names}
         self.collector.views = {k: v for k, v in self.collector.views.items() if k in names}
@@ -201,7 +202,6 @@ class Sidecar:
                 self._info = info
             # The newest minute of the host CPU: a saturated probing host is our side.
             cpu = await fetch_host_cpu(self.client, at_ms, 60_000)
-        self.incidents.configure(self.config.incidents)
         self.incidents.update(now, self.collector.views, failures, self._info, cpu)
         self.collector.incidents = self.incidents.incidents()
         self.collector.incidents_opened = self.incidents.opened()

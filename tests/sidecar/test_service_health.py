@@ -187,3 +187,28 @@ def test_stop_ends_run_without_waiting_for_a_query_in_flight() -> None:
                 await sidecar.aclose()
 
     asyncio.run(run())
+
+
+def test_a_reload_changes_the_incident_settings_and_keeps_the_incidents_under_way() -> None:
+    texts = [TWO_CHARTS, TWO_CHARTS + "incidents: {settle_points: 4, min_failures: 3}\n"]
+
+    async def run() -> None:
+        async with serving(lambda r: GOOD) as server:
+            sidecar = Sidecar(lambda: load_text(texts[0], "t.yml"), server.url, clock=Clock())
+            try:
+                await sidecar.cycle()
+                board = sidecar.incidents.boards["page"]
+                under_way = object()
+                board.incidents.append(under_way)  # type: ignore[arg-type]
+                board.opened["target"] += 1
+                texts[0] = texts[1]
+                assert sidecar.reload() is None
+                settings = sidecar.incidents.settings
+                assert (settings.settle_points, settings.min_failures) == (4.0, 3)
+                kept = sidecar.incidents.boards["page"]
+                assert kept.settle_points == 4.0
+                assert under_way in kept.incidents and kept.opened["target"] == 1
+            finally:
+                await sidecar.aclose()
+
+    asyncio.run(run())
