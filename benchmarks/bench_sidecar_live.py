@@ -73,12 +73,13 @@ def sample(text: bytes, name: str) -> dict[str, float]:
     return out
 
 
-def run_sidecar(prometheus: str, config: Path, steady: int, shard: str) -> Run:
+def run_sidecar(prometheus: str, config: Path, steady: int, shard: str, label: str = "") -> Run:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "spc_rules", f"--config.file={config}"]
     args += [f"--prometheus.url={prometheus}", f"--web.listen-address=127.0.0.1:{port}"]
-    process = subprocess.Popen([*args, f"--shard={shard}", "--log.level=warn"])
+    args += [f"--shard={shard}", f"--shard.label={label}"] if label else [f"--shard={shard}"]
+    process = subprocess.Popen([*args, "--log.level=warn"])
     try:
         wait_ready(f"{url}/-/healthy", process)
         cycles: list[dict[str, float]] = []

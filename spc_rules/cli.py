@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from spc_rules.sidecar.config.presets import wanted_names
 from spc_rules.sidecar.discovery import DiscoveryError, stored_names
 from spc_rules.sidecar.presetwatch import PresetWatcher
 from spc_rules.sidecar.service import Sidecar
-from spc_rules.sidecar.shard import WHOLE, Shard, parse_shard
+from spc_rules.sidecar.shard import WHOLE, Shard, label_name, parse_shard
 
 DEFAULT_ADDRESS = ":8466"
 DEFAULT_PROMETHEUS = "http://localhost:9090"
@@ -56,6 +57,13 @@ def _url(value: str) -> str:
 def _shard(value: str) -> Shard:
     try:
         return parse_shard(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _label(value: str) -> str:
+    try:
+        return label_name(value) if value else value  # argparse passes the default through
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
 
@@ -98,6 +106,16 @@ def parser() -> argparse.ArgumentParser:
         metavar="i/N",
         help="judge only the chart series whose stable hash is i modulo N, so that N "
         "sidecars split the series (default 0/1: all)",
+    )
+    p.add_argument(
+        "--shard.label",
+        dest="shard_label",
+        type=_label,
+        default="",
+        metavar="NAME",
+        help="with --shard i/N: read only the series whose label NAME is i, as a hashmod "
+        "relabeling numbered them at ingestion, instead of reading every series and hashing "
+        "here (docs/sidecar.md, Scaling)",
     )
     p.add_argument("--version", action="version", version=f"llmscope-spc {VERSION}")
     return p
@@ -160,11 +178,13 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
     url = args.prometheus_url or DEFAULT_PROMETHEUS
     presets = PresetWatcher(url)
 
+    shard: Shard = dataclasses.replace(args.shard, label=args.shard_label)
+
     def load() -> SidecarConfig:
-        return presets.apply(first.pop() if first else load_config(args.config_file))
+        return shard.narrow(presets.apply(first.pop() if first else load_config(args.config_file)))
 
     sidecar = Sidecar(load, url, interval=args.interval)
-    sidecar.shard = args.shard
+    sidecar.shard = shard
     registry = CollectorRegistry()
     registry.register(sidecar.collector)
     server = cli.make_web(
@@ -190,7 +210,7 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
         config.source,
         url,
         sidecar.interval,
-        args.shard,
+        shard,
     )
     try:
         await sidecar.run()

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from spc_rules.sidecar.config.loader import load_text
+from spc_rules.sidecar.config.loader import SidecarConfig, load_text
 from spc_rules.sidecar.service import Sidecar
 from spc_rules.sidecar.shard import WHOLE, Shard, parse_shard, series_hash
 from testkit.backends import backfilled_prometheus
@@ -42,9 +42,11 @@ def fleet(end: float) -> list[Series]:
     return one + copies
 
 
-async def publish_all(url: str, now: float, shards: list[Shard]) -> list[dict[Sample, float]]:
+async def publish_all(
+    url: str, now: float, shards: list[Shard], config: SidecarConfig | None = None
+) -> list[dict[Sample, float]]:
     """One cycle of one sidecar per shard, side by side over the same Prometheus."""
-    config = load_text(CONFIG, "shard.yml")
+    config = config or load_text(CONFIG, "shard.yml")
     clock = [now - 1800.0]  # started before the window: every flag in it counts
     sidecars = [Sidecar(lambda: config, url, clock=lambda: clock[0]) for _ in shards]
     for sidecar, shard in zip(sidecars, shards, strict=True):
@@ -98,3 +100,50 @@ def test_shard_flag_is_parsed_and_bad_values_are_refused() -> None:
     )
     assert run.returncode == 2
     assert 'argument --shard: "2/2" is not a shard' in run.stderr
+
+
+def test_with_a_shard_label_each_replica_reads_only_the_series_numbered_for_it() -> None:
+    end = _end()
+    series = fleet(end)
+    targets = sorted({s.labels["target"] for s in series})
+    # Numbered as an ingestion-time hashmod would, but not by this sidecar's own hash: a
+    # replica that hashed here would keep other targets than the label gives it.
+    numbered = {t: str(i % 2) for i, t in enumerate(targets)}
+    labelled = [
+        replace(s, labels={**s.labels, "shard": numbered[s.labels["target"]]}) for s in series
+    ]
+    shards = [Shard(i, 2, label="shard") for i in (0, 1)]
+    config = load_text(CONFIG, "shard.yml")
+    narrowed = [shard.narrow(config) for shard in shards]
+    assert narrowed[1].charts[0].matchers[-1].render() == 'shard="1"'
+    with backfilled_prometheus(openmetrics(labelled)) as prom:
+        whole = asyncio.run(publish_all(prom.url, end, [WHOLE]))[0]
+        parts = [
+            asyncio.run(publish_all(prom.url, end, [s], c))[0]
+            for s, c in zip(shards, narrowed, strict=True)
+        ]
+    for i, part in enumerate(parts):
+        assert {dict(k[1])["target"] for k in part} == {
+            t for t, n in numbered.items() if n == str(i)
+        }
+    assert {**parts[0], **parts[1]} == whole
+
+
+def test_the_shard_label_flag_refuses_what_is_not_a_label_name() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spc_rules",
+            "--shard",
+            "0/2",
+            "--shard.label",
+            "1x",
+            "--config.check",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert 'argument --shard.label: "1x" is not a label name' in run.stderr
