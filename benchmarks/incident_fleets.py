@@ -10,6 +10,7 @@ duration metric with its reason and no value (no first token), as the exporter s
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,8 +123,8 @@ def write_fleet(path: Path, scenario: Scenario | None, when: Timing, seed: int) 
                 ratio = scenario.ratio if scenario is not None else 1.0
                 factor = np.where(hit & (reason == ""), ratio, 1.0)
                 failed = hit & (reason != "")
-                duration = np.exp(rng.normal(0.3, 0.4) + _noise(rng, n)) * factor
-                first = np.exp(rng.normal(-1.0, 0.3) + _noise(rng, n)) * factor
+                duration = np.exp(rng.normal(0.3, 0.4) + noise(rng, n)) * factor
+                first = np.exp(rng.normal(-1.0, 0.3) + noise(rng, n)) * factor
                 for t, d, f, bad in zip(ts, duration, first, failed, strict=True):
                     stamp = f"{t:.3f}"
                     if bad:
@@ -131,6 +132,11 @@ def write_fleet(path: Path, scenario: Scenario | None, when: Timing, seed: int) 
                         continue
                     rows.append([stamp, DURATION, f"{d:.6f}", "", *labels])
                     rows.append([stamp, FIRST_TOKEN, f"{f:.6f}", "", *labels])
+    return write_rows(path, rows)
+
+
+def write_rows(path: Path, rows: Sequence[Sequence[str]]) -> Path:
+    """``rows`` under the backtest's CSV header (docs/backtest.md)."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
         out.writerow(HEADER)
@@ -138,8 +144,8 @@ def write_fleet(path: Path, scenario: Scenario | None, when: Timing, seed: int) 
     return path
 
 
-def _noise(rng: np.random.Generator, n: int) -> np.ndarray:
+def noise(rng: np.random.Generator, n: int, sigma: float = SIGMA) -> np.ndarray:
     """ln of a latency around its level: normal noise with 1% outliers 2-4x."""
-    z = rng.normal(0.0, SIGMA, n)
+    z = rng.normal(0.0, sigma, n)
     spikes = rng.random(n) < 0.01
     return z + np.where(spikes, np.log(rng.uniform(2.0, 4.0, n)), 0.0)

@@ -11,24 +11,30 @@
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+# The fleet's shape and the CSV it is written as are the benchmark's (docs/backtest.md).
+from benchmarks.incident_fleets import ENDPOINTS, MODELS, T0, VANTAGES, noise, target_of
+from benchmarks.incident_fleets import write_rows as write
+
+__all__ = [
+    "CHARTS",
+    "ENDPOINTS",
+    "METRIC",
+    "MODELS",
+    "T0",
+    "Planted",
+    "in_control_requests",
+    "router_hourly",
+    "two_vantage_fleet",
+    "write",
+]
+
 METRIC = "gen_ai_client_operation_duration_seconds"
-HEADER = ["timestamp", "metric", "value", "error", "target", "model", "endpoint", "vantage"]
-T0 = 1_780_000_000.0  # 2026-05-28T20:26:40Z
-VANTAGES = ("eu-west", "us-east")
-ENDPOINTS = (
-    "https://api.alpha.example:443",
-    "https://api.beta.example:443",
-    "https://api.gamma.example:443",
-)
-MODELS = ("m-small", "m-medium", "m-large")
 # Charts that set only what the brief allows: metric, by and transform.
 CHARTS = f"""
 charts:
@@ -49,25 +55,6 @@ class Planted:
     end: float
 
 
-def _target(endpoint: str, model: str) -> str:
-    return f"{endpoint.split('//')[1].split('.')[1]}/{model}"
-
-
-def write(path: Path, rows: Sequence[Sequence[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        out = csv.writer(handle)
-        out.writerow(HEADER)
-        out.writerows(rows)
-    return path
-
-
-def _noise(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
-    """ln of a latency: normal noise with 1% outliers 2-4x."""
-    z = rng.normal(0.0, sigma, n)
-    spikes = rng.random(n) < 0.01
-    return z + np.where(spikes, np.log(rng.uniform(2.0, 4.0, n)), 0.0)
-
-
 def two_vantage_fleet(path: Path, seed: int = 22) -> tuple[Path, list[Planted]]:
     """2 h of calm, then five incidents of 10 minutes, 30 minutes apart."""
     rng = np.random.default_rng(seed)
@@ -75,7 +62,7 @@ def two_vantage_fleet(path: Path, seed: int = 22) -> tuple[Path, list[Planted]]:
     starts = [T0 + calm + i * gap for i in range(5)]
     alpha, beta = ENDPOINTS[0], ENDPOINTS[1]
     planted = [
-        Planted("target", _target(alpha, "m-small"), starts[0], starts[0] + lasting),
+        Planted("target", target_of(alpha, "m-small"), starts[0], starts[0] + lasting),
         Planted("model", "m-large", starts[1], starts[1] + lasting),
         Planted("endpoint", beta, starts[2], starts[2] + lasting),
         Planted("vantage", "us-east", starts[3], starts[3] + lasting),
@@ -86,9 +73,9 @@ def two_vantage_fleet(path: Path, seed: int = 22) -> tuple[Path, list[Planted]]:
     for vantage in VANTAGES:
         for endpoint in ENDPOINTS:
             for model in MODELS:
-                target = _target(endpoint, model)
+                target = target_of(endpoint, model)
                 ts = T0 + step * np.arange(n) + rng.uniform(0.0, 3.0)
-                log_x = rng.normal(0.3, 0.4) + _noise(rng, n, 0.25)
+                log_x = rng.normal(0.3, 0.4) + noise(rng, n, 0.25)
                 factor = np.ones(n)
                 hit = [
                     (planted[0], target == planted[0].subject, 3.0),
@@ -131,7 +118,7 @@ def router_hourly(path: Path, seed: int = 15) -> tuple[Path, list[Planted]]:
             if round_at in failing:
                 value, error = "", "dns"
             else:
-                value, error = f"{math.exp(levels[i] + _noise(rng, 1, 0.3)[0]):.6f}", ""
+                value, error = f"{math.exp(levels[i] + noise(rng, 1, 0.3)[0]):.6f}", ""
             rows.append([f"{t:.3f}", METRIC, value, error, model, model, ROUTER, HOST])
     planted = [Planted("vantage", HOST, outage, outage + 7 * 3600)]
     return write(path, rows), planted
@@ -148,14 +135,14 @@ def in_control_requests(path: Path, seed: int = 3, days: float = 1.5) -> Path:
         endpoint = ENDPOINTS[s % 3]
         model = MODELS[(s // 3) % 3]
         vantage = VANTAGES[s // 9 % 2] if s < 9 else VANTAGES[1]
-        target = f"{_target(endpoint, model)}-{s}"
+        target = f"{target_of(endpoint, model)}-{s}"
         ts = T0 + step * np.arange(n) + rng.uniform(0.0, 5.0)
         ar = np.zeros(n)
         shocks = rng.normal(0.0, 0.12, n)
         for i in range(1, n):
             ar[i] = 0.6 * ar[i - 1] + shocks[i]
         rhythm = 0.15 * np.sin(2 * np.pi * (ts - T0) / 86400 + s)
-        log_x = rng.normal(0.0, 0.5) + rhythm + ar + _noise(rng, n, 0.2)
+        log_x = rng.normal(0.0, 0.5) + rhythm + ar + noise(rng, n, 0.2)
         for t, v in zip(ts, np.exp(log_x), strict=True):
             rows.append([f"{t:.3f}", METRIC, f"{v:.6f}", "", target, model, endpoint, vantage])
     return write(path, rows)
