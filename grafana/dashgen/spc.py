@@ -243,14 +243,10 @@ def alarms(grid: Grid) -> None:
 
 
 def _in_range(counter: str) -> str:
-    """Events in the time range of a counter published from its first event: all of it
-    where it appeared within the range (increase() would miss the first), else its
-    increase."""
-    now = f"{counter}{{{C}}}"
-    return (
-        f"sum by (series, severity) (({now} unless {now} offset $__range) "
-        f"or increase({now}[$__range]))"
-    )
+    """Events in the time range, per chart series and severity. The counter appears with a
+    series' first event, as a labelled counter of any client library does: increase()
+    counts from the second (the first is in the open column and the annotations)."""
+    return f"sum by (series, severity) (increase({counter}{{{C}}}[$__range]))"
 
 
 def health(grid: Grid) -> None:

@@ -1,6 +1,6 @@
 """The sidecar's /metrics: a cycle's results rendered once, served as bytes to every scrape.
 
-The per-series families (``families.py``) depend only on the results the last good cycle of
+The per-series families (``exposition/series.py``) depend only on the results the last good cycle of
 each chart produced, so they are rendered at the first scrape after new results arrive (and
 gzipped at the first scrape that asks for gzip), then served as they are until the next
 cycle; a series that leaves the input leaves the output too. What depends on the clock or
@@ -22,15 +22,14 @@ from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from servicekit.web.server import Handler, Request, Response
-from spc_rules.sidecar.families import (
+from spc_rules.sidecar.exposition.series import (
     FLAG_FAMILIES,
-    PREFIX,
     SERIES_FAMILIES,
-    ChartView,
     Rows,
     flag_text,
     series_text,
 )
+from spc_rules.sidecar.families import PREFIX, ChartView
 from spc_rules.sidecar.incidents.board import Incident
 from spc_rules.sidecar.incidents.families import incident_families
 from spc_rules.sidecar.query.promapi import REASONS
@@ -85,7 +84,12 @@ class SidecarCollector:
     def describe(self) -> list[Metric]:
         """Every family the sidecar can publish, without samples."""
         fixed = [f.metric() for f in (*SERIES_FAMILIES, *FLAG_FAMILIES)]
-        return fixed + list(_chart_families([], 0.0)) + list(_health_families(Health()))
+        return [
+            *fixed,
+            *_chart_families([], 0.0),
+            *_health_families(Health()),
+            *incident_families((), Counter()),
+        ]
 
     def render(self, *, zipped: bool = False) -> bytes:
         """The whole exposition (gzip members with ``zipped``)."""
