@@ -39,7 +39,9 @@ def judged(config: str, series: int, now: float, *, sizes: str = "one") -> Chart
             n = rng.integers(3, 200, POINTS).astype(np.float64)
             values = rng.binomial(n.astype(np.int64), 0.05) / n
         else:
-            n = np.ones(POINTS) if sizes == "one" else rng.integers(2, 40, POINTS) * 1.0
+            n = (np.ones(POINTS) if sizes == "one" else rng.integers(2, 40, POINTS)).astype(
+                np.float64
+            )
             values = rng.lognormal(0.0, 0.3 / np.sqrt(n))
         points[(f"t{s:05d}",)] = Points(stamps, values.astype(np.float64), n, stamps[-1])
     result, violations = ViolationLedger(counted_after=now - 7200).judge(chart, points, now)

@@ -25,10 +25,7 @@ NEEDED = {
     "llmscope_spc_chart_info",
 }
 LINEAR = FULL.replace("name: full", "name: linear") + "    transform: none\n"
-P = (
-    "charts:\n  - {name: errors, kind: p, numerator: a_total, denominator: b_total, "
-    "by: [target]}\n"
-)
+P = "charts:\n  - {name: errors, kind: p, numerator: a_total, denominator: b_total, by: [target]}\n"
 
 
 def _views() -> dict[str, ChartView]:
