@@ -59,7 +59,6 @@ class Health:
 class _Rendered:
     """One set of results, rendered: the per-series text and, once asked for, its gzip."""
 
-    views: Mapping[str, ChartView]
     charts: tuple[ChartView, ...]
     rows: tuple[Rows, ...]
     plain: bytes
@@ -71,12 +70,23 @@ class SidecarCollector:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        self.views: Mapping[str, ChartView] = {}
         self.health = Health()
         self.incidents: Sequence[Incident] = ()
         self.incidents_opened: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
+        self._views: Mapping[str, ChartView] = {}
         self._rendered: _Rendered | None = None
+
+    @property
+    def views(self) -> Mapping[str, ChartView]:
+        return self._views
+
+    @views.setter
+    def views(self, views: Mapping[str, ChartView]) -> None:
+        """New results: rendered at the next scrape (the old text is dropped now, so it
+        does not hold the previous cycle's results in memory)."""
+        with self._lock:
+            self._views, self._rendered = views, None
 
     def publish(self, views: Mapping[str, ChartView]) -> None:
         self.views = views
@@ -105,12 +115,12 @@ class SidecarCollector:
 
     def _cached(self, zipped: bool) -> _Rendered:
         with self._lock:
-            views, rendered = self.views, self._rendered
-            if rendered is None or rendered.views is not views:
-                charts = tuple(views.values())
+            rendered = self._rendered
+            if rendered is None:
+                charts = tuple(self._views.values())
                 rows = tuple(Rows.of(v.result) for v in charts)
                 plain = series_text(charts, rows).encode()
-                rendered = _Rendered(views, charts, rows, plain)
+                rendered = _Rendered(charts, rows, plain)
                 self._rendered = rendered
             if zipped and not rendered.zipped:
                 rendered.zipped.append(gzip.compress(rendered.plain, GZIP_LEVEL))
