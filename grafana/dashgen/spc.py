@@ -185,7 +185,7 @@ def alarms(grid: Grid) -> None:
             "(the counters appear with a series' first episode or acceptance).",
             [
                 Query(
-                    f"max by (series, severity) (llmscope_spc_alarm_active{{{C}}})",
+                    f"max by (series, severity) (llmscope_spc_alarm_active{{{C}}}) or {_NONE}",
                     instant=True,
                 ),
                 Query(
@@ -213,7 +213,9 @@ def alarms(grid: Grid) -> None:
             "has them; a new series gets provisional limits after min_points points).",
             [
                 Query(
-                    f"max by (series) (llmscope_spc_limits_points_needed{{{C}}})",
+                    # Published only while above 0: a series with limits reads 0.
+                    f"max by (series) (llmscope_spc_limits_points_needed{{{C}}}) "
+                    f"or max by (series) (llmscope_spc_limits_available{{{C}}}) * 0",
                     instant=True,
                 )
             ],
@@ -242,11 +244,16 @@ def alarms(grid: Grid) -> None:
     )
 
 
+# 0 for every chart series and severity the detector judges: the families published only
+# while they hold (an open episode, a counter after its first event) read 0 where absent.
+_NONE = f"max by (series, severity) (llmscope_spc_alarm_threshold{{{C}}}) * 0"
+
+
 def _in_range(counter: str) -> str:
     """Events in the time range, per chart series and severity. The counter appears with a
     series' first event, as a labelled counter of any client library does: increase()
     counts from the second (the first is in the open column and the annotations)."""
-    return f"sum by (series, severity) (increase({counter}{{{C}}}[$__range]))"
+    return f"sum by (series, severity) (increase({counter}{{{C}}}[$__range])) or {_NONE}"
 
 
 def health(grid: Grid) -> None:
