@@ -134,7 +134,7 @@ def main() -> None:
     first, again, zipped = [], [], []
     try:
         for _ in range(args.repeat):
-            collector.publish(dict(judged))  # a new cycle's results: the next scrape renders
+            collector.views = dict(judged)  # a new cycle's results: the next scrape renders
             body, seconds = fetch(url)
             first.append(seconds)
             again.append(fetch(url)[1])

@@ -1,9 +1,9 @@
 """The sidecar's /metrics: a cycle's results rendered once, served as bytes to every scrape.
 
-The per-series families (``exposition/series.py``) depend only on the results the last good cycle of
-each chart produced, so they are rendered at the first scrape after new results arrive (and
-gzipped at the first scrape that asks for gzip), then served as they are until the next
-cycle; a series that leaves the input leaves the output too. What depends on the clock or
+The per-series families (``exposition/series.py``) depend only on the results the last good
+cycle of each chart produced, so they are rendered at the first scrape after new results
+arrive (and gzipped at the first scrape that asks for gzip), then served as they are until
+the next cycle; a series that leaves the input leaves the output too. What depends on the clock or
 changes within a cycle, the rule flags active now, the per-chart families, the sidecar's
 health and the incidents, is small and rendered at every scrape, after the cached part.
 With gzip both parts are gzip members of one stream (RFC 1952, section 2.2).
@@ -59,6 +59,7 @@ class Health:
 class _Rendered:
     """One set of results, rendered: the per-series text and, once asked for, its gzip."""
 
+    generation: int  # of the results rendered (SidecarCollector.views)
     charts: tuple[ChartView, ...]
     rows: tuple[Rows, ...]
     plain: bytes
@@ -73,8 +74,9 @@ class SidecarCollector:
         self.health = Health()
         self.incidents: Sequence[Incident] = ()
         self.incidents_opened: Counter[tuple[str, str]] = Counter()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one render at a time
         self._views: Mapping[str, ChartView] = {}
+        self._generation = 0
         self._rendered: _Rendered | None = None
 
     @property
@@ -83,13 +85,12 @@ class SidecarCollector:
 
     @views.setter
     def views(self, views: Mapping[str, ChartView]) -> None:
-        """New results: rendered at the next scrape (the old text is dropped now, so it
-        does not hold the previous cycle's results in memory)."""
-        with self._lock:
-            self._views, self._rendered = views, None
-
-    def publish(self, views: Mapping[str, ChartView]) -> None:
-        self.views = views
+        """New results, rendered at the next scrape. Never waits for a render in progress
+        (the event loop sets this); the old text is dropped now, so it does not hold the
+        previous cycle's results in memory."""
+        self._views = views
+        self._generation += 1
+        self._rendered = None
 
     def describe(self) -> list[Metric]:
         """Every family the sidecar can publish, without samples."""
@@ -116,12 +117,14 @@ class SidecarCollector:
     def _cached(self, zipped: bool) -> _Rendered:
         with self._lock:
             rendered = self._rendered
-            if rendered is None:
-                charts = tuple(self._views.values())
+            if rendered is None or rendered.generation != self._generation:
+                generation, views = self._generation, self._views
+                charts = tuple(views.values())
                 rows = tuple(Rows.of(v.result) for v in charts)
                 plain = series_text(charts, rows).encode()
-                rendered = _Rendered(charts, rows, plain)
-                self._rendered = rendered
+                rendered = _Rendered(generation, charts, rows, plain)
+                if self._generation == generation:  # else newer results came meanwhile
+                    self._rendered = rendered
             if zipped and not rendered.zipped:
                 rendered.zipped.append(gzip.compress(rendered.plain, GZIP_LEVEL))
             return rendered
