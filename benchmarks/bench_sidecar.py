@@ -33,7 +33,6 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-from prometheus_client import CollectorRegistry, generate_latest
 
 from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.config.selector import render_selector
@@ -99,10 +98,8 @@ async def cycles(
             stages.append(dict(sidecar.collector.health.stage_seconds))
         tracemalloc.stop()
         held = sum(h.nbytes() for h in sidecar._held.values()) / 2**20
-        registry = CollectorRegistry()
-        registry.register(sidecar.collector)
         start = time.perf_counter()
-        text = generate_latest(registry)
+        text = sidecar.collector.render()
         render = time.perf_counter() - start
     finally:
         tracemalloc.stop()

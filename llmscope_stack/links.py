@@ -20,9 +20,27 @@ _LINES = "last_value|center|upper_control_limit|lower_control_limit"
 def control_chart_expr(chart: str = CHART, target: str | None = TARGET) -> str:
     """One PromQL selector for the four lines of a control chart: the points (each
     evaluation's latest), the centre line and both control limits, from the sidecar.
-    Without a target, every series of the chart."""
-    series = f',target="{target}"' if target is not None else ""
+    Without a target, every series of the chart. The lines carry the chart series in
+    ``series`` (``target=T,vantage=V``), not the target's own label (docs/sidecar.md)."""
+    series = f',series=~"target={_regex(target)}(,.*)?"' if target is not None else ""
     return f'{{__name__=~"llmscope_spc_({_LINES})",chart="{chart}"{series}}}'
+
+
+_META = frozenset(".^$*+?()[]{}|\\")  # RE2's metacharacters
+
+
+def _regex(value: str) -> str:
+    """``value`` matched literally by a PromQL regex in a double-quoted string: regex
+    metacharacters get a backslash, and each backslash and quote is escaped for the string."""
+    out = []
+    for c in value:
+        if c in _META:
+            out.append("\\\\" + ("\\\\" if c == "\\" else c))
+        elif c == '"':
+            out.append('\\"')
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def graph_url(prometheus: str, expr: str, range_input: str = "30m") -> str:

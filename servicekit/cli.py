@@ -17,7 +17,15 @@ from servicekit.errors import ConfigError
 from servicekit.flags import report_config_error, web_settings
 from servicekit.logs import setup
 from servicekit.web.config import WebSettings
-from servicekit.web.server import Request, Response, WebServer, landing_page, metrics_handler, text
+from servicekit.web.server import (
+    Handler,
+    Request,
+    Response,
+    WebServer,
+    landing_page,
+    metrics_handler,
+    text,
+)
 
 C = TypeVar("C")
 
@@ -57,7 +65,7 @@ def main(service: Service[C], argv: Sequence[str] | None) -> int:
 def make_web(
     args: argparse.Namespace,
     web: WebSettings,
-    registry: CollectorRegistry,
+    registry: CollectorRegistry | Handler,
     *,
     title: str,
     blurb: str,
@@ -65,7 +73,8 @@ def make_web(
     logger: logging.Logger,
 ) -> WebServer | None:
     """The HTTP server with /, /metrics, /-/healthy and POST /-/reload, not yet started; None
-    (and one log line) when the address cannot be used."""
+    (and one log line) when the address cannot be used. /metrics renders ``registry``, or is
+    ``registry`` itself when that is a handler (the SPC sidecar serves its own bytes)."""
     for warning in web.warnings:
         logger.warning("%s", warning)
     loop = asyncio.get_running_loop()
@@ -79,7 +88,11 @@ def make_web(
             args.listen,
             {
                 "GET /": landing_page(title, {"/metrics": "Metrics"}, blurb),
-                "GET /metrics": metrics_handler(registry),
+                "GET /metrics": (
+                    metrics_handler(registry)
+                    if isinstance(registry, CollectorRegistry)
+                    else registry
+                ),
                 "GET /-/healthy": lambda r: text(200, "OK"),
                 "POST /-/reload": reload_route,
             },

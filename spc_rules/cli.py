@@ -13,8 +13,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from prometheus_client import CollectorRegistry
-
 from servicekit import cli
 from servicekit.errors import ConfigError
 from servicekit.flags import add_common_flags, report_config_error
@@ -30,6 +28,7 @@ from spc_rules.sidecar.config.loader import (
 from spc_rules.sidecar.config.presets import wanted_names
 from spc_rules.sidecar.discovery import DiscoveryError, stored_names
 from spc_rules.sidecar.presetwatch import PresetWatcher
+from spc_rules.sidecar.publish import metrics_route
 from spc_rules.sidecar.service import Sidecar
 from spc_rules.sidecar.shard import WHOLE, Shard, label_name, parse_shard
 
@@ -185,12 +184,10 @@ async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettin
 
     sidecar = Sidecar(load, url, interval=args.interval)
     sidecar.shard = shard
-    registry = CollectorRegistry()
-    registry.register(sidecar.collector)
     server = cli.make_web(
         args,
         web,
-        registry,
+        metrics_route(sidecar.collector),
         title="LLMscope SPC sidecar",
         blurb=f"Control limits and rule violations of histograms read from {url}.",
         reload=lambda: _reload(sidecar),

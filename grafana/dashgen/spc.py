@@ -1,8 +1,9 @@
 """LLMscope / SPC: control charts from the SPC sidecar, per chart and target.
 
 The sidecar (spc_rules/sidecar/) publishes, per chart and series, the latest point, the
-center line, control limits and the 1 and 2 sigma zone bounds, all on the metric's own
-scale at the latest point's subgroup size, and its alarm detectors' statistics. One row per
+center line and control limits, on the metric's own scale at the latest point's subgroup
+size, and its alarm detectors' statistics; the 1 and 2 sigma zone bounds are recording
+rules over them (prometheus/templates/spc.yml, llmscope.spc.zones). One row per
 selected chart series draws every point (rebuilt from the histogram) against those lines
 with shaded zones (A: 2-3 sigma, B: 1-2 sigma, C: within 1 sigma), the paging statistic
 against its decision line, the rule flags as a state timeline, and capability. Rule flags
@@ -101,13 +102,15 @@ def summary(grid: Grid) -> None:
     grid.add(
         bargauge(
             "Violations in the time range",
-            "Points each rule flagged during the dashboard's time range (1-8: Nelson rules; "
-            "ewma, cusum: the small-shift detectors, where enabled).",
+            "Points flagged per chart series during the dashboard's time range, over all its "
+            "rules (1-8: Nelson rules; ewma, cusum: the small-shift detectors, where enabled; "
+            "a point two rules flag counts twice). Which rules: the rule flags of each series "
+            "below, and the annotations.",
             [
                 Query(
-                    "sum by (series, rule) "
+                    "sum by (series) "
                     f"(increase(llmscope_spc_violations_total{{{C}}}[$__range])) > 0",
-                    "{{series}} rule {{rule}}",
+                    "{{series}}",
                     instant=True,
                 )
             ],
@@ -152,12 +155,13 @@ def summary(grid: Grid) -> None:
     grid.add(
         bargauge(
             "Time since each rule last flagged",
-            "How long ago each rule last flagged a point, per chart series; rules that "
-            "never flagged are not listed.",
+            "How long ago each rule last flagged a point, per chart series, for the rules "
+            "that flagged during the dashboard's time range (the sidecar publishes a flag's "
+            "time while the flag is active).",
             [
                 Query(
-                    "time() - max by (series, rule) "
-                    f"(llmscope_spc_violation_last_timestamp_seconds{{{C}}})",
+                    "time() - max by (series, rule) (max_over_time("
+                    f"llmscope_spc_violation_last_timestamp_seconds{{{C}}}[$__range]))",
                     "{{series}} rule {{rule}}",
                     instant=True,
                 )
@@ -175,28 +179,21 @@ def alarms(grid: Grid) -> None:
     grid.add(
         table(
             "Alarm episodes",
-            "Per chart series and severity: whether an episode is open now (1), the reference "
-            "the detector compares new points with, the episodes opened in the time range, "
-            "and how many times a lasting shift was accepted as the new normal.",
+            "Per chart series and severity: an episode open now (1) and the reference the "
+            "detector compares new points with while it is open, the episodes opened in the "
+            "time range, and how many times a lasting shift was accepted as the new normal "
+            "(the counters appear with a series' first episode or acceptance).",
             [
                 Query(
-                    f"max by (series, severity) (llmscope_spc_alarm_active{{{C}}})",
+                    f"max by (series, severity) (llmscope_spc_alarm_active{{{C}}}) or {_NONE}",
                     instant=True,
                 ),
                 Query(
                     f"max by (series, severity) (llmscope_spc_alarm_reference{{{C}}})",
                     instant=True,
                 ),
-                Query(
-                    "sum by (series, severity) "
-                    f"(increase(llmscope_spc_alarms_total{{{C}}}[$__range]))",
-                    instant=True,
-                ),
-                Query(
-                    "sum by (series, severity) "
-                    f"(increase(llmscope_spc_shifts_accepted_total{{{C}}}[$__range]))",
-                    instant=True,
-                ),
+                Query(_in_range("llmscope_spc_alarms_total"), instant=True),
+                Query(_in_range("llmscope_spc_shifts_accepted_total"), instant=True),
             ],
             "short",
             columns={
@@ -216,7 +213,9 @@ def alarms(grid: Grid) -> None:
             "has them; a new series gets provisional limits after min_points points).",
             [
                 Query(
-                    f"max by (series) (llmscope_spc_limits_points_needed{{{C}}})",
+                    # Published only while above 0: a series with limits reads 0.
+                    f"max by (series) (llmscope_spc_limits_points_needed{{{C}}}) "
+                    f"or max by (series) (llmscope_spc_limits_available{{{C}}}) * 0",
                     instant=True,
                 )
             ],
@@ -243,6 +242,18 @@ def alarms(grid: Grid) -> None:
         6,
         8,
     )
+
+
+# 0 for every chart series and severity the detector judges: the families published only
+# while they hold (an open episode, a counter after its first event) read 0 where absent.
+_NONE = f"max by (series, severity) (llmscope_spc_alarm_threshold{{{C}}}) * 0"
+
+
+def _in_range(counter: str) -> str:
+    """Events in the time range, per chart series and severity. The counter appears with a
+    series' first event, as a labelled counter of any client library does: increase()
+    counts from the second (the first is in the open column and the annotations)."""
+    return f"sum by (series, severity) (increase({counter}{{{C}}}[$__range])) or {_NONE}"
 
 
 def health(grid: Grid) -> None:

@@ -34,15 +34,18 @@ POINTS = (
     " / (sum by (${by:raw}) (idelta({" + HISTOGRAM % "count" + "}[5m])) > 0))"
     " and on (${by:raw}) llmscope_spc_last_value{" + C + "}"
 )
+# The zone bounds: recording rules over center, sigma and the subgroup size
+# (prometheus/templates/spc.yml, llmscope.spc.zones).
+ZONE = "chart_series:llmscope_spc_zone"
 _LINES = (
     ("A", POINTS, "point"),
     ("B", f"llmscope_spc_center{{{C}}}", "center"),
     ("C", f"llmscope_spc_upper_control_limit{{{C}}}", "UCL"),
     ("D", f"llmscope_spc_lower_control_limit{{{C}}}", "LCL"),
-    ("E", f'llmscope_spc_zone_upper{{{C}, sigmas="2"}}', f"+2{S}"),
-    ("F", f'llmscope_spc_zone_upper{{{C}, sigmas="1"}}', f"+1{S}"),
-    ("G", f'llmscope_spc_zone_lower{{{C}, sigmas="1"}}', f"-1{S}"),
-    ("H", f'llmscope_spc_zone_lower{{{C}, sigmas="2"}}', f"-2{S}"),
+    ("E", f'{ZONE}_upper:sigmas{{{C}, sigmas="2"}}', f"+2{S}"),
+    ("F", f'{ZONE}_upper:sigmas{{{C}, sigmas="1"}}', f"+1{S}"),
+    ("G", f'{ZONE}_lower:sigmas{{{C}, sigmas="1"}}', f"-1{S}"),
+    ("H", f'{ZONE}_lower:sigmas{{{C}, sigmas="2"}}', f"-2{S}"),
 )
 _STYLES = (
     Style("A", color="blue", points=True, line_width=2),
@@ -132,7 +135,8 @@ def per_series(grid: Grid) -> None:
             "baseline: fitted on the rolling baseline; provisional: fitted on the series' "
             "earliest points until the baseline holds min_points points (about an hour and "
             "five minutes after a new series appears, with the defaults).",
-            [Query(f"max(llmscope_spc_limits_provisional{{{C}}})", instant=True)],
+            # Published only while 1: none is the baseline's limits.
+            [Query(f"max(llmscope_spc_limits_provisional{{{C}}}) or vector(0)", instant=True)],
             "none",
             mappings=PROVISIONAL,
         ),
@@ -169,7 +173,8 @@ def per_series(grid: Grid) -> None:
         state_timeline(
             "Rule flags",
             "Each rule's flag over time: red while a point it flagged is within the hold "
-            f"time. 1: beyond 3{S}; 2: nine on one side; 3: six rising or falling; 4: fourteen "
+            "time (a rule appears once it flagged in the time range). "
+            f"1: beyond 3{S}; 2: nine on one side; 3: six rising or falling; 4: fourteen "
             f"alternating; 5: two of three beyond 2{S}; 6: four of five beyond 1{S}; 7: fifteen "
             f"within 1{S}; 8: eight beyond 1{S} on both sides; ewma, cusum: small sustained "
             "shifts.",

@@ -1,52 +1,44 @@
-"""The sidecar's /metrics: fresh families from the latest results at every scrape.
+"""The sidecar's /metrics: a cycle's results rendered once, served as bytes to every scrape.
 
-Nothing is kept in prometheus_client children: each scrape builds the families from the
-results the last good cycle of each chart produced, so a series that leaves the input leaves
-the output too. Per-series families carry ``chart`` and the chart's ``by`` labels.
+The per-series families (``exposition/series.py``) depend only on the results the last good
+cycle of each chart produced, so they are rendered at the first scrape after new results
+arrive (and gzipped at the first scrape that asks for gzip), then served as they are until
+the next cycle; a series that leaves the input leaves the output too. What depends on the clock or
+changes within a cycle, the rule flags active now, the per-chart families, the sidecar's
+health and the incidents, is small and rendered at every scrape, after the cached part.
+With gzip both parts are gzip members of one stream (RFC 1952, section 2.2).
 """
 
 from __future__ import annotations
 
+import gzip
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from spc_rules.sidecar.families import PREFIX, ChartView, add, alarm_families, chart_labels
+from servicekit.web.server import Handler, Request, Response
+from spc_rules.sidecar.exposition.series import (
+    FLAG_FAMILIES,
+    SERIES_FAMILIES,
+    Rows,
+    flag_text,
+    series_text,
+)
+from spc_rules.sidecar.families import PREFIX, ChartView
 from spc_rules.sidecar.incidents.board import Incident
 from spc_rules.sidecar.incidents.families import incident_families
 from spc_rules.sidecar.query.promapi import REASONS
 
 STAGES = ("query", "decode", "compute")
-
-# name: help, for the per-series gauges read straight off a ChartResult field.
-_SERIES_GAUGES: dict[str, tuple[str, str]] = {
-    "center": ("center", "Center line (the geometric mean with the log transform)."),
-    "sigma": ("sigma", "Sigma of one observation on the fitting scale (of ln x with log)."),
-    "upper_control_limit": ("ucl", "Upper control limit at the latest point's subgroup size."),
-    "lower_control_limit": ("lcl", "Lower control limit at the latest point's subgroup size."),
-    "last_value": ("last_value", "The latest point: an observation, or a subgroup mean."),
-    "last_subgroup_size": ("last_size", "Observations in the latest point (1: individual)."),
-    "baseline_points": ("baseline_points", "Points in the baseline the limits were fitted on."),
-    "window_points": ("window_points", "Points in the evaluation window."),
-    "limits_available": ("limits_ok", "1 with limits, 0 when too few baseline points."),
-    "limits_provisional": (
-        "provisional",
-        "1 while the limits are fitted on the series' earliest points, not yet its baseline.",
-    ),
-    "limits_points_needed": (
-        "points_needed",
-        "Usable points the series still needs before it has limits (0 with limits).",
-    ),
-}
-_CAPABILITY = {
-    "cpk": "Cpk of the evaluation window against the chart's spec limits (within sigma).",
-    "ppk": "Ppk of the evaluation window against the chart's spec limits (overall sigma).",
-    "cp": "Cp of the evaluation window (only with both spec limits).",
-    "pp": "Pp of the evaluation window (only with both spec limits).",
-}
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Fast over best: a 15 MB body compresses to a few MB at level 1 in a fraction of level 6's
+# time, and the scrape waits for it once per cycle.
+GZIP_LEVEL = 1
 
 
 @dataclass
@@ -63,88 +55,112 @@ class Health:
     matches_nothing: dict[str, bool] = field(default_factory=dict)  # per evaluated chart
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    """One set of results, rendered: the per-series text and, once asked for, its gzip."""
+
+    generation: int  # of the results rendered (SidecarCollector.views)
+    charts: tuple[ChartView, ...]
+    rows: tuple[Rows, ...]
+    plain: bytes
+    zipped: list[bytes] = field(default_factory=list)  # filled at most once, under the lock
+
+
 class SidecarCollector:
-    """Registered once; ``views`` is replaced (never mutated) after each cycle."""
+    """The service replaces ``views`` (never mutates it) after each cycle."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        self.views: Mapping[str, ChartView] = {}
         self.health = Health()
         self.incidents: Sequence[Incident] = ()
         self.incidents_opened: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()  # one render at a time
+        self._views: Mapping[str, ChartView] = {}
+        self._generation = 0
+        self._rendered: _Rendered | None = None
 
-    def describe(self) -> Iterable[Metric]:
-        return list(_families({}, Health(), 0.0)) + list(incident_families((), Counter()))
+    @property
+    def views(self) -> Mapping[str, ChartView]:
+        return self._views
+
+    @views.setter
+    def views(self, views: Mapping[str, ChartView]) -> None:
+        """New results, rendered at the next scrape. Never waits for a render in progress
+        (the event loop sets this); the old text is dropped now, so it does not hold the
+        previous cycle's results in memory."""
+        self._views = views
+        self._generation += 1
+        self._rendered = None
+
+    def describe(self) -> list[Metric]:
+        """Every family the sidecar can publish, without samples."""
+        fixed = [f.metric() for f in (*SERIES_FAMILIES, *FLAG_FAMILIES)]
+        return [
+            *fixed,
+            *_chart_families([], 0.0),
+            *_health_families(Health()),
+            *incident_families((), Counter()),
+        ]
+
+    def render(self, *, zipped: bool = False) -> bytes:
+        """The whole exposition (gzip members with ``zipped``)."""
+        cached = self._cached(zipped)
+        now = self.clock()
+        charts = list(cached.charts)
+        dynamic = flag_text(charts, cached.rows, now).encode() + generate_latest(
+            _Families(self, charts, now)
+        )
+        if not zipped:
+            return cached.plain + dynamic
+        return cached.zipped[0] + gzip.compress(dynamic, GZIP_LEVEL)
+
+    def _cached(self, zipped: bool) -> _Rendered:
+        with self._lock:
+            rendered = self._rendered
+            if rendered is None or rendered.generation != self._generation:
+                generation, views = self._generation, self._views
+                charts = tuple(views.values())
+                rows = tuple(Rows.of(v.result) for v in charts)
+                plain = series_text(charts, rows).encode()
+                rendered = _Rendered(generation, charts, rows, plain)
+                if self._generation == generation:  # else newer results came meanwhile
+                    self._rendered = rendered
+            if zipped and not rendered.zipped:
+                rendered.zipped.append(gzip.compress(rendered.plain, GZIP_LEVEL))
+            return rendered
+
+
+class _Families:
+    """The small families rendered at every scrape, for prometheus_client's renderer."""
+
+    def __init__(self, owner: SidecarCollector, charts: list[ChartView], now: float) -> None:
+        self.owner, self.charts, self.now = owner, charts, now
 
     def collect(self) -> Iterable[Metric]:
-        families = list(_families(self.views, self.health, self.clock()))
-        return families + list(incident_families(self.incidents, self.incidents_opened))
+        yield from _chart_families(self.charts, self.now)
+        yield from _health_families(self.owner.health)
+        yield from incident_families(self.owner.incidents, self.owner.incidents_opened)
 
 
-def _families(
-    views: Mapping[str, ChartView],
-    health: Health,
-    now: float,
-) -> Iterator[Metric]:
-    charts = list(views.values())
-    labels = {v.result.chart.name: chart_labels(v.result) for v in charts}
-    for name, (attr, doc) in _SERIES_GAUGES.items():
-        family = GaugeMetricFamily(PREFIX + name, doc)
-        for v in charts:
-            add(family, labels[v.result.chart.name], getattr(v.result, attr))
-        yield family
-    for side, sign in (("upper", 1), ("lower", -1)):
-        family = GaugeMetricFamily(
-            f"{PREFIX}zone_{side}", f"Zone bound {side} of the center at 1 and 2 sigmas."
-        )
-        for v in charts:
-            for m in (1, 2):
-                add(family, labels[v.result.chart.name], v.result.zones[sign * m], sigmas=str(m))
-        yield family
-    yield from _violation_families(charts, labels, now)
-    yield from alarm_families(charts, labels)
-    for name, doc in _CAPABILITY.items():
-        family = GaugeMetricFamily(PREFIX + name, doc)
-        for v in charts:
-            if name in v.result.capability:
-                add(family, labels[v.result.chart.name], v.result.capability[name])
-        yield family
-    yield from _chart_families(charts, now)
-    yield from _health_families(health)
+def metrics_route(collector: SidecarCollector) -> Handler:
+    """GET /metrics: the text format, gzipped when the scraper accepts gzip."""
 
+    def handle(request: Request) -> Response:
+        accepted = request.headers.get("accept-encoding", "")
+        zipped = any(part.split(";")[0].strip() == "gzip" for part in accepted.split(","))
+        body = collector.render(zipped=zipped)
+        headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"} if zipped else None
+        return Response(200, CONTENT_TYPE, body, headers)
 
-def _violation_families(
-    charts: list[ChartView], labels: Mapping[str, list[dict[str, str]]], now: float
-) -> Iterator[Metric]:
-    active = GaugeMetricFamily(
-        f"{PREFIX}violation_active",
-        "1 while the newest point flagged by the rule is within the chart's hold time of now.",
-    )
-    last = GaugeMetricFamily(
-        f"{PREFIX}violation_last_timestamp_seconds",
-        "Unix time of the newest point the rule flagged.",
-    )
-    total = CounterMetricFamily(
-        f"{PREFIX}violations", "Points the rule flagged, each counted once."
-    )
-    for v in charts:
-        rows = labels[v.result.chart.name]
-        side = v.result.chart.direction
-        for signal in v.result.chart.signals:
-            hold = v.result.chart.hold
-            extra = {"rule": signal, "direction": side}
-            add(active, rows, v.violations.active(signal, now, hold), **extra)
-            add(last, rows, v.violations.last[signal], **extra)
-            add(total, rows, v.violations.totals[signal], suffix="_total", **extra)
-    yield from (active, last, total)
+    return handle
 
 
 def _chart_families(charts: list[ChartView], now: float) -> Iterator[Metric]:
     info = GaugeMetricFamily(
         f"{PREFIX}chart_info",
         "Configured charts (value 1): the histogram judged, its selector and grouping labels, "
-        "the transform, the baseline kind and the bad side.",
-        labels=["chart", "metric", "selector", "by", "transform", "baseline", "direction"],
+        "the transform, the kind (histogram or p), the baseline kind and the bad side.",
+        labels=["chart", "metric", "selector", "by", "transform", "kind", "baseline", "direction"],
     )
     series = GaugeMetricFamily(
         f"{PREFIX}series", "Series in the chart's latest results.", labels=["chart"]
@@ -161,10 +177,10 @@ def _chart_families(charts: list[ChartView], now: float) -> Iterator[Metric]:
     )
     for v in charts:
         chart = v.result.chart
-        kind = type(chart.baseline).__name__.removesuffix("Baseline").lower()
+        baseline = type(chart.baseline).__name__.removesuffix("Baseline").lower()
         selector = ",".join(m.render() for m in chart.matchers)
         labels = [chart.name, chart.metric, selector, ",".join(chart.by), chart.transform]
-        info.add_metric([*labels, kind, chart.direction], 1.0)
+        info.add_metric([*labels, chart.kind, baseline, chart.direction], 1.0)
         series.add_metric([chart.name], float(len(v.result.keys)))
         evaluated.add_metric([chart.name], v.result.evaluated_at)
         age.add_metric([chart.name], max(0.0, now - v.result.evaluated_at))

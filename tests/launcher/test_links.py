@@ -7,6 +7,7 @@ from pathlib import Path
 
 from llmscope_stack.links import TARGET, control_chart_expr, endpoints, linked_target
 from llmscope_stack.settings import ROOT, Ports, from_environment
+from testkit.backends import backfilled_prometheus
 
 
 def _link_expr(lines: list[str]) -> str:
@@ -43,3 +44,17 @@ def test_a_file_without_usable_targets_links_the_whole_chart(tmp_path: Path) -> 
         '{__name__=~"llmscope_spc_(last_value|center|upper_control_limit|lower_control_limit)"'
         ',chart="duration"}'
     )
+
+
+def test_the_link_selects_its_target_by_the_series_label_in_a_real_prometheus() -> None:
+    # The sidecar's lines carry `series` (the chart's by pairs), not the target's label.
+    stored = ["target=a.b,vantage=x", "target=a.b", "target=aXb,vantage=x", "target=a.bc"]
+    text = "# TYPE llmscope_spc_center gauge\n" + "".join(
+        f'llmscope_spc_center{{chart="duration",series="{s}"}} 1 1700000000\n' for s in stored
+    )
+    with backfilled_prometheus(text + "# EOF\n") as backend:
+        assert backend.server is not None
+        found = backend.server.query(control_chart_expr("duration", "a.b"), 1_700_000_030)
+        quoted = backend.server.query(control_chart_expr("duration", 'a"b\\c'), 1_700_000_030)
+    assert sorted(r["metric"]["series"] for r in found) == ["target=a.b", "target=a.b,vantage=x"]
+    assert quoted == []  # quotes and backslashes make a valid query that matches nothing

@@ -128,6 +128,9 @@ _RECORD_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z0-9][a-z0-9_]*$
 def test_recording_rule_name_follows_level_metric_operations(rule: b.Rule) -> None:
     assert _RECORD_NAME.match(rule.name)
     level, metric, _ = rule.name.split(":")
-    assert level == "target"
+    # Per probe target (recording.yml), or per SPC chart series (spc.yml's zone lines,
+    # which keep the sidecar's chart and series labels).
+    assert level in {"target", "chart_series"}
+    assert level == "target" or metric.startswith("llmscope_spc_"), rule.name
     # _total, _bucket, _sum and _count are stripped from the metric part.
     assert not metric.endswith(("_total", "_bucket", "_sum", "_count"))

@@ -27,7 +27,8 @@ CHARTS = ("duration", "time_to_first_answer")  # the ticket of the second outliv
 
 class FakeSidecar:
     """The sidecar's alarm families for two chart series of target chat, as it serves them:
-    ``active`` per chart and severity, the episodes' start times, last value, references."""
+    ``active`` per chart and severity (an open episode's flag and reference are published only
+    while it is open), the episodes' start times, last value."""
 
     def __init__(self, started: float) -> None:
         self.active = {(c, s): 1 for c in CHARTS for s in ("page", "ticket")}
@@ -41,12 +42,11 @@ class FakeSidecar:
             for severity in ("page", "ticket"):
                 labels = f'{series},severity="{severity}",direction="up"'
                 lines.append(
-                    f"llmscope_spc_alarm_active{{{labels}}} {self.active[chart, severity]}"
-                )
-                lines.append(
                     f"llmscope_spc_alarm_started_timestamp_seconds{{{labels}}} {self.started}"
                 )
-                lines.append(f"llmscope_spc_alarm_reference{{{labels}}} 1")
+                if self.active[chart, severity]:
+                    lines.append(f"llmscope_spc_alarm_active{{{labels}}} 1")
+                    lines.append(f"llmscope_spc_alarm_reference{{{labels}}} 1")
         return "\n".join(lines) + "\n"
 
 

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from spc_rules import capability_batch, cusum, ewma, fit_limits_batch, judge
@@ -19,18 +18,26 @@ CONTEXT = 14
 
 
 def scrape(collector: SidecarCollector) -> dict[tuple[str, Labels], float]:
-    """The collector's exposition, parsed back: (sample name, labels) -> value."""
-    registry = CollectorRegistry()
-    registry.register(collector)
-    return parse(generate_latest(registry).decode())
+    """The collector's exposition as /metrics serves it, parsed back: (sample name, labels)
+    -> value, with each series' ``by`` labels read back from ``series`` where a family
+    carries only ``chart`` and ``series``."""
+    return parse(collector.render().decode())
 
 
 def parse(text: str) -> dict[tuple[str, Labels], float]:
     out = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            out[(sample.name, frozenset(sample.labels.items()))] = sample.value
+            out[(sample.name, frozenset(_expanded(sample.labels).items()))] = sample.value
     return out
+
+
+def _expanded(found: dict[str, str]) -> dict[str, str]:
+    pairs = found.get("series", "")
+    if not pairs:
+        return found
+    by = dict(pair.split("=", 1) for pair in pairs.split(","))
+    return {**by, **found}
 
 
 def labels(**items: str) -> Labels:

@@ -61,7 +61,7 @@ def test_the_running_sidecar_pages_the_shifted_series_of_a_real_prometheus(
             page = {
                 k[1]: v
                 for k, v in got.items()
-                if k[0] == "llmscope_spc_alarm_active" and ("severity", "page") in k[1]
+                if k[0] == "llmscope_spc_alarm_statistic" and ("severity", "page") in k[1]
             }
             if (done and len(page) == 12) or time.monotonic() > deadline:
                 break
@@ -71,6 +71,11 @@ def test_the_running_sidecar_pages_the_shifted_series_of_a_real_prometheus(
     def value(name: str, target: str, severity: str = "page") -> float | None:
         return got.get((name, labels(chart="latency", target=target, severity=severity)))
 
+    def detector(name: str, target: str, severity: str = "page") -> float | None:
+        """The detector's own families carry no direction."""
+        key = labels(chart="latency", target=target, severity=severity) - {("direction", "up")}
+        return got.get((name, key))
+
     shifted, steady = ["t10", "t11"], [f"t{i:02d}" for i in range(10)]
     for target in shifted:
         assert value("llmscope_spc_alarm_active", target) == 1.0, target
@@ -78,16 +83,19 @@ def test_the_running_sidecar_pages_the_shifted_series_of_a_real_prometheus(
         # The first cycle judged the whole window: the episode began within minutes of the
         # step, before the sidecar started, so it is not counted as new.
         assert started is not None and step_time <= started <= step_time + 10 * 60, target
-        assert value("llmscope_spc_alarms_total", target) == 0.0
-        statistic = value("llmscope_spc_alarm_statistic", target)
-        threshold = value("llmscope_spc_alarm_threshold", target)
+        # Not counted: the counter appears with the first counted episode.
+        assert value("llmscope_spc_alarms_total", target) is None
+        statistic = detector("llmscope_spc_alarm_statistic", target)
+        threshold = detector("llmscope_spc_alarm_threshold", target)
         assert statistic is not None and threshold is not None and statistic > threshold
         reference = value("llmscope_spc_alarm_reference", target)
         assert reference is not None and 0.5 < reference < 0.75  # exp(-0.5), not doubled
     for target in steady:
-        assert value("llmscope_spc_alarm_active", target) == 0.0, target
+        # Published only while an episode is open.
+        assert value("llmscope_spc_alarm_active", target) is None, target
         assert value("llmscope_spc_alarm_started_timestamp_seconds", target) is None
-        assert value("llmscope_spc_alarm_active", target, "ticket") == 0.0, target
+        assert value("llmscope_spc_alarm_active", target, "ticket") is None, target
+        assert detector("llmscope_spc_alarm_statistic", target) is not None, target
     assert got[("llmscope_spc_chart_matches_nothing", labels(chart="typo"))] == 1.0
     assert got[("llmscope_spc_chart_matches_nothing", labels(chart="latency"))] == 0.0
     # Logged once, not every cycle.

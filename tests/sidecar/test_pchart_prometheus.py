@@ -117,8 +117,14 @@ def test_error_share_and_answer_drift_page_their_causes_and_nothing_else(tmp_pat
         deadline = time.monotonic() + 60
         while True:
             got = parse(http_get(f"{url}/metrics").decode())
-            active = [k for k in got if k[0] == "llmscope_spc_alarm_active"]
-            if len(active) >= 2 * len(series) or time.monotonic() > deadline:
+            # Judged: every series has its limits flag, and the shifted ones their pages.
+            judged = [k for k in got if k[0] == "llmscope_spc_limits_available"]
+            active = [
+                k
+                for k in got
+                if k[0] == "llmscope_spc_alarm_active" and ("severity", "page") in k[1]
+            ]
+            if (len(judged) >= len(series) and len(active) >= 2) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
 
@@ -141,7 +147,7 @@ def test_error_share_and_answer_drift_page_their_causes_and_nothing_else(tmp_pat
             for severity in ("page", "ticket"):
                 target = f"{prefix}{i}"
                 where = (chart, target, severity)
-                assert value("llmscope_spc_alarm_active", *where) == 0.0, where
+                assert value("llmscope_spc_alarm_active", *where) is None, where  # closed
                 # No episode anywhere in the 23 hours the first cycle judged.
                 assert value("llmscope_spc_alarm_started_timestamp_seconds", *where) is None, where
         # Lines are shares: the center of an in-control series is near its rate (2%, 1%).

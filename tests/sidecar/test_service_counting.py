@@ -47,11 +47,18 @@ class Clock:
 
 
 def _rule1(sidecar: Sidecar) -> tuple[float | None, float | None, float | None]:
-    """(violations_total, violation_last_timestamp_seconds, violation_active) of rule 1."""
+    """(rule 1's count, violation_last_timestamp_seconds, violation_active) of rule 1. The
+    count is the ledger's, which /metrics publishes summed over the rules in
+    violations_total (checked here too)."""
     got = scrape(sidecar.collector)
     key = labels(chart="c", target="a", rule="1")
+    view = sidecar.collector.views["c"]
+    row = view.result.keys.index(("a",))
+    totals = {rule: float(count[row]) for rule, count in view.violations.totals.items()}
+    published = got.get(("llmscope_spc_violations_total", labels(chart="c", target="a")))
+    assert published == sum(totals.values())
     return (
-        got.get(("llmscope_spc_violations_total", key)),
+        totals["1"],
         got.get(("llmscope_spc_violation_last_timestamp_seconds", key)),
         got.get(("llmscope_spc_violation_active", key)),
     )
