@@ -110,9 +110,9 @@ class Replay:
         points: ChartPoints = {}
         failures: dict[str, dict[SeriesKey, FailureRun]] = {}
         for chart in self.config.charts:
-            # The configured windows: the live plan stretches a sparse chart's (judge/cadence.py),
-            # the replay does not yet (docs/backtest.md, "Limits").
-            span_ms = round((now - fetch_start(chart, now, self.config.lookback)) * 1000)
+            # The span the live plan fetches: a sparse chart's stretched (judge/cadence.py).
+            judged = use.ledger.effective(chart)
+            span_ms = round((now - fetch_start(judged, now, self.config.lookback)) * 1000)
             try:
                 parts = use.shard.parts(
                     [window(s, end_ms - span_ms, end_ms) for s in self.parts[chart.name]], chart

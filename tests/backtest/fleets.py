@@ -101,9 +101,16 @@ ROUTER = "https://router.example:443"
 HOST = "probe-host"
 
 
-def router_hourly(path: Path, seed: int = 15) -> tuple[Path, list[Planted]]:
+def router_hourly(path: Path, seed: int = 1) -> tuple[Path, list[Planted]]:
     """4 days of hourly rounds of 15 models (one probe a minute within the round); on day 3
-    the probe host's DNS fails in the rounds of 06:00 to 12:00, except the round of 10:00."""
+    the probe host's DNS fails in the rounds of 06:00 to 12:00, except the round of 10:00.
+
+    The seed was 15 while the replay did not judge hourly latency at all. That history holds,
+    by chance, a real excursion: model-14 at 1.9 to 2.3 times its level for three rounds and
+    high for seven (the sum of its z over those rounds is 4.5 standard deviations of such a
+    sum; about 0.5% for a run like it somewhere in this history), which the live sidecar, and
+    now the replay, page as a target incident. Seeds 1, 5 and 6 hold none and page only the
+    outage."""
     rng = np.random.default_rng(seed)
     days, models = 4, [f"vendor/model-{i:02d}" for i in range(15)]
     levels = rng.normal(1.0, 0.6, len(models))

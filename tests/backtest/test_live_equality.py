@@ -21,7 +21,7 @@ from spc_rules.backtest.csvinput import read_csv
 from spc_rules.backtest.episodes import Episode, episodes
 from spc_rules.backtest.history import Span
 from spc_rules.backtest.prometheus import read_history
-from spc_rules.backtest.replay import cycle_times
+from spc_rules.backtest.replay import Replay, cycle_times
 from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.incidents.board import Incident
 from spc_rules.sidecar.query.decode import RawSeries
@@ -125,3 +125,39 @@ def test_the_live_sidecar_and_the_backtest_page_the_same_episodes(tmp_path: Path
     assert _comparable(live) == _comparable(replayed)
     assert _comparable(from_prometheus) == _comparable(replayed)
     assert [e.evidence for e in live] == [e.evidence for e in replayed]
+
+
+def _sparse_fleet(path: Path) -> Path:
+    """One endpoint's two models probed every 5 minutes for 38 hours; one model 3x for two
+    hours from the 30th (the stretched windows read 28 hours)."""
+    rng = np.random.default_rng(9)
+    n = int(38 * 3600 / 300)
+    rows = []
+    for model in MODELS[:2]:
+        target = f"{ENDPOINTS[0].split('.')[1]}/{model}"
+        ts = T0 + 300.0 * np.arange(n) + rng.uniform(0, 20)
+        values = np.exp(rng.normal(0.2, 0.3) + rng.normal(0, 0.25, n))
+        slow = (ts >= T0 + 30 * 3600) & (ts < T0 + 32 * 3600) & (model == MODELS[0])
+        values[slow] *= 3.0
+        for t, v in zip(ts, values, strict=True):
+            rows.append([f"{t:.3f}", METRIC, f"{v:.6f}", "", target, model, ENDPOINTS[0], "here"])
+    return write(path, rows)
+
+
+def test_a_sparse_chart_is_replayed_with_the_windows_the_live_sidecar_stretches(
+    tmp_path: Path,
+) -> None:
+    path = _sparse_fleet(tmp_path / "sparse.csv")
+    config = config_for(path, CHARTS + "global:\n  interval: 30m\n")
+    stored = stored_series(read_csv(path), config.incidents.reason_label)
+    span = Span.of(stored)
+    replay = Replay(config, stored)
+    times = list(cycle_times(span.first, span.last, config.interval))
+    replayed = episodes(replay.run(times).incidents)
+    duration = next(c for c in config.charts if c.name == "duration")
+    # Points 5 minutes apart: every window four times the configured one (judge/cadence.py).
+    assert replay.ledger.effective(duration).cadence_scale == 4
+    with backfilled_prometheus(openmetrics(stored)) as prom:
+        live = episodes(asyncio.run(_live(prom.url, config, times)))
+    assert any(e.scope == "target" and e.subject.endswith(MODELS[0]) for e in replayed)
+    assert _comparable(live) == _comparable(replayed)
