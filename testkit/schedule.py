@@ -20,7 +20,7 @@ from dataclasses import dataclass
 # (--durations); only their order matters. A test marked slow and missing here counts
 # DEFAULT_SLOW; every other test counts nothing and keeps its collection order.
 LONG_TESTS: Mapping[str, float] = {
-    "tests/launcher/test_main_job.py::test_the_main_job_shows_spc_working_and_stops_clean": 300,
+    "tests/launcher/test_main_job.py::test_the_main_job_shows_spc_working_and_stops_clean": 150,
     "tests/launcher/test_main_job.py::test_a_first_run_raises_no_limits_unavailable_while_"
     "the_p_chart_warms_up": 135,
     "tests/backtest/test_scenarios.py::test_in_control_request_series_page_nothing": 283,
@@ -29,8 +29,7 @@ LONG_TESTS: Mapping[str, float] = {
     # One fixture replays the fleet (48 s) for these six: one group on one worker.
     "tests/backtest/test_scenarios.py::test_each_incident_of_a_two_vantage_fleet_pages_once_"
     "with_its_scope": 10,
-    "tests/backtest/test_scenarios.py::test_a_two_vantage_fleet_pages_nothing_but_its_"
-    "incidents": 1,
+    "tests/backtest/test_scenarios.py::test_a_two_vantage_fleet_pages_nothing_but_its_incidents": 1,
     "tests/backtest/test_skipping.py::test_skipping_quiet_cycles_finds_what_running_every_"
     "cycle_finds": 110,
     "tests/sidecar/test_judging.py::test_many_cycles_flag_each_point_once_at_the_single_"

@@ -4,6 +4,7 @@ a module-scoped fixture on one worker (testkit/schedule.py says why)."""
 from __future__ import annotations
 
 import pytest
+from _pytest.nodeid import NodeId
 
 from testkit.schedule import Planned, order
 
@@ -23,7 +24,15 @@ def _shared(item: pytest.Item) -> str | None:
     return None
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
+def _join(item: pytest.Item, group: str) -> None:
+    """Put ``item`` in xdist's loadgroup ``group``: its node id gets the ``@group`` suffix
+    that --dist loadgroup groups by. pytest-xdist 3.8 appends it for an xdist_group mark by
+    setting the old string id, which pytest 9.2's structured ids ignore (pytest-xdist#1386:
+    the tests spread over the workers and each made the module's fixture), so it is set here."""
+    item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not hasattr(config, "workerinput"):
         return  # a run without workers keeps the files' order
@@ -33,5 +42,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ]
     for item, plan in zip(items, planned, strict=True):
         if plan.shared is not None:
-            item.add_marker(pytest.mark.xdist_group(plan.shared))
+            _join(item, plan.shared)
     items[:] = [items[i] for i in order(planned, workers=config.workerinput["workercount"])]

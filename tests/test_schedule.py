@@ -4,6 +4,9 @@ tests sharing a module fixture go together, and the table of long tests names re
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +110,44 @@ def test_each_long_test_named_in_the_table_exists() -> None:
         if function not in names:
             missing.append(nodeid)
     assert missing == []
+
+
+SHARING = """
+import os
+import pytest
+
+@pytest.fixture(scope="module")
+def made():
+    with open(os.environ["SETUPS"], "a") as log:
+        log.write("made\\n")
+
+@pytest.mark.parametrize("i", range(6))
+def test_shares(made, i):
+    pass
+
+def test_alone():
+    pass
+"""
+
+
+def test_tests_sharing_a_module_fixture_run_on_one_worker_that_makes_it_once(
+    tmp_path: Path,
+) -> None:
+    """Through the real pytest-xdist, with the test command's flags: spread over the workers,
+    each worker would make the fixture again."""
+    (tmp_path / "conftest.py").write_text("from tests.conftest import *  # noqa: F403\n")
+    (tmp_path / "test_sharing.py").write_text(SHARING)
+    setups = tmp_path / "setups.log"
+    flags = ["-n", "3", "--dist", "loadgroup", "--no-loadscope-reorder"]
+    flags += ["-p", "no:cacheprovider", "-p", "no:cloudcoil"]  # as pyproject.toml's addopts
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *flags, "-q", "--rootdir", str(tmp_path), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SETUPS": str(setups)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "7 passed" in result.stdout
+    assert setups.read_text().splitlines() == ["made"]
