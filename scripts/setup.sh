@@ -15,14 +15,22 @@ setup_debian_packages() {
         $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
 }
 
+# setup_python_venv installs Debian's python3-venv when python3 cannot make a venv yet.
+setup_python_venv() {
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "== installing Debian packages: python3-venv" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        python3-venv >/dev/null
+}
+
 # setup_venv [EXTRA] creates .venv and installs the project (with extras, e.g. dev). The
 # install is skipped when pyproject.toml and the extras are those of the last install (the
 # project is installed editable: code changes need no reinstall).
 setup_venv() {
-    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-        setup_debian_packages "python3:python3" && \
-            DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -qq python3-venv >/dev/null
-    fi
+    setup_python_venv
     [ -x .venv/bin/python ] || python3 -m venv .venv
     local spec="." stamp=".venv/.llmscope-installed" want
     [ -n "${1:-}" ] && spec=".[$1]"

@@ -7,24 +7,32 @@ schemas; pydantic ignores unknown keys, so a field the model dropped is reported
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import kubernetes_validate
-from cloudcoil.models.prometheus_operator import v1, v1alpha1
 
 KUBERNETES = "1.30.0"
-OPERATOR_KINDS: dict[str, Any] = {
-    "ServiceMonitor": v1.ServiceMonitor,
-    "PrometheusRule": v1.PrometheusRule,
-    "AlertmanagerConfig": v1alpha1.AlertmanagerConfig,
-}
+
+
+@functools.cache
+def operator_kinds() -> dict[str, Any]:
+    """cloudcoil's models by kind, imported on first use: building their pydantic classes
+    takes seconds, which every test worker would pay at collection."""
+    from cloudcoil.models.prometheus_operator import v1, v1alpha1
+
+    return {
+        "ServiceMonitor": v1.ServiceMonitor,
+        "PrometheusRule": v1.PrometheusRule,
+        "AlertmanagerConfig": v1alpha1.AlertmanagerConfig,
+    }
 
 
 def problems(doc: dict[str, Any]) -> list[str]:
     """What is wrong with one rendered object; empty when it validates."""
     kind = doc.get("kind", "?")
     name = f"{kind}/{doc.get('metadata', {}).get('name', '?')}"
-    model = OPERATOR_KINDS.get(kind)
+    model = operator_kinds().get(kind)
     if model is None:
         try:
             kubernetes_validate.validate(doc, KUBERNETES, strict=True)

@@ -137,18 +137,20 @@ def test_the_main_job_shows_spc_working_and_stops_clean(tmp_path: Path) -> None:
 def test_a_first_run_raises_no_limits_unavailable_while_the_p_chart_warms_up(
     tmp_path: Path,
 ) -> None:
-    """Four minutes at MONITORING_INTERVAL=1s are an hour of the 15 s timeline: the p chart
-    on probe errors (20 subgroups of 5 minutes at 15 s) has no limits yet all that time, and
-    nothing is wrong, so LLMscopeSPCLimitsUnavailable neither fires nor pends."""
-    with scripts_run(environment(tmp_path / "data", "1s"), tmp_path) as stack:
+    """Two minutes at MONITORING_INTERVAL=500ms are an hour of the 15 s timeline (x1/30,
+    as in the main job): the p chart on probe errors (20 subgroups of 5 minutes at 15 s, 200 s
+    here) has no limits yet all that time, and nothing is wrong, so
+    LLMscopeSPCLimitsUnavailable (30m offset and 30m for: one hour) neither fires nor pends."""
+    hour = 3600 * 0.5 / 15
+    with scripts_run(environment(tmp_path / "data", "500ms"), tmp_path) as stack:
         stack.wait_for(ready, 180, "healthy stack")
         warming = 'llmscope_spc_limits_points_needed{chart="probe_errors"} > 0'
         stack.wait_for(lambda _: len(query(stack, warming)) == 2, 120, "the p chart warming up")
         started = time.monotonic()
-        while time.monotonic() - started < 240:
+        while time.monotonic() - started < hour:
             assert stack.process.poll() is None, "\n".join(stack.lines[-20:])
-            time.sleep(5)
-        # Still warming: the old rule (30m scaled to 2m, on points needed alone) fired here.
+            time.sleep(1)
+        # Still warming: the old rule (30m scaled to 1m, on points needed alone) fired here.
         assert len(query(stack, warming)) == 2
         duration = query(stack, 'llmscope_spc_limits_available{chart="duration"} == 1')
         assert len(duration) == 2  # the other charts have their limits
