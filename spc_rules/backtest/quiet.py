@@ -26,8 +26,8 @@ from spc_rules.sidecar.config.windows import fetch_span
 from spc_rules.sidecar.families import ChartView
 from spc_rules.sidecar.incidents.engine import IncidentEngine
 from spc_rules.sidecar.judge.alarms import REFIT_S, SEVERITIES
+from spc_rules.sidecar.judge.incremental.rolling import refit_seconds
 from spc_rules.sidecar.judge.ledger import ViolationLedger
-from spc_rules.sidecar.judge.rolling import refit_seconds
 from spc_rules.sidecar.query.decode import RawSeries
 from spc_rules.sidecar.query.fetching import CachedBaseline
 
@@ -99,7 +99,7 @@ class QuietCycles:
             history = ledger.history(chart, view.result.keys)
             alarms = history.alarms
             # Rolling-baseline limits refit on their schedule, and at once (-inf) where an
-            # episode changed what their baseline may include (judge/rolling.py).
+            # episode changed what their baseline may include (judge/incremental/rolling.py).
             limits_at = history.limits_at
             if np.isneginf(limits_at).any():
                 due = min(due, now)

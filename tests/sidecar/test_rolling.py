@@ -1,6 +1,7 @@
-"""Rolling-baseline limits refitted on a schedule (judge/rolling.py, docs/sidecar.md "Limits
-between refits"): kept between refits, refitted at least every ``refit_seconds``, at once
-after an episode changed what the baseline may include, and spread over the series."""
+"""Rolling-baseline limits refitted on a schedule (judge/incremental/rolling.py,
+docs/sidecar.md "Limits between refits"): kept between refits, refitted at least every
+``refit_seconds``, at once after an episode changed what the baseline may include, and spread
+over the series."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ import pytest
 from spc_rules.sidecar.config.model import ChartConfig, RollingBaseline
 from spc_rules.sidecar.judge.alarms import History
 from spc_rules.sidecar.judge.evaluate import evaluate
+from spc_rules.sidecar.judge.incremental.rolling import (
+    MAX_STALE_SHARE,
+    refit_seconds,
+    rolling_limits,
+)
 from spc_rules.sidecar.judge.ledger import ViolationLedger
-from spc_rules.sidecar.judge.rolling import MAX_STALE_SHARE, refit_seconds, rolling_limits
 from spc_rules.sidecar.query.points import Points, SeriesKey
 
 START = 100_000.0
@@ -28,11 +33,16 @@ def _series(rows: int, end: float, seed: int = 1) -> dict[SeriesKey, Points]:
     limits a little, as the window rolls."""
     rng = np.random.default_rng(seed)
     ts = np.arange(START - 4 * 3600.0, end + 1e-9, STEP)
-    out = {}
+    out: dict[SeriesKey, Points] = {}
     for row in range(rows):
         values = rng.lognormal(0.0, 0.1, ts.size)
         out[(f"s{row}",)] = Points(ts, values, np.ones(ts.size))
     return out
+
+
+def _upto(p: Points, now: float) -> Points:
+    keep = p.timestamps <= now
+    return Points(p.timestamps[keep], p.values[keep], p.sizes[keep])
 
 
 def test_refits_are_at_most_a_tenth_of_the_window_apart() -> None:
@@ -48,10 +58,7 @@ def test_limits_are_kept_between_refits_and_refitted_on_schedule() -> None:
     centers, fresh_centers = [], []
     for i in range(21):
         now = START + i * CYCLE
-        live = {
-            k: Points(*(a[p.timestamps <= now] for a in (p.timestamps, p.values, p.sizes)))
-            for k, p in points.items()
-        }
+        live = {k: _upto(p, now) for k, p in points.items()}
         result, _ = ledger.judge(CHART, live, now)
         centers.append(result.center)
         fresh_centers.append(evaluate(CHART, live, now).center)  # no history: fitted now

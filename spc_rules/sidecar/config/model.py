@@ -55,7 +55,7 @@ def default_direction(metric: str) -> Direction:
 @dataclass(frozen=True)
 class RollingBaseline:
     """The `window` just before the evaluation window, refitted on a schedule
-    (judge/rolling.py)."""
+    (judge/incremental/rolling.py)."""
 
     window: float
 

@@ -33,8 +33,8 @@ from spc_rules.detectors.paging_run import PagingState, run_paging
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge import attributes
 from spc_rules.sidecar.judge.baseline import Exclusions
-from spc_rules.sidecar.judge.designs import designs
 from spc_rules.sidecar.judge.floor import floored
+from spc_rules.sidecar.judge.incremental.designs import designs
 from spc_rules.sidecar.judge.judging import BoolArray
 from spc_rules.sidecar.judge.reference import point_intervals, reference
 from spc_rules.sidecar.query.decode import FloatArray

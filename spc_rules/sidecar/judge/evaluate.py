@@ -27,10 +27,10 @@ from spc_rules.sidecar.judge.alarms import (
     judge_alarms,
 )
 from spc_rules.sidecar.judge.baseline import select
-from spc_rules.sidecar.judge.exclusions import advance_all
+from spc_rules.sidecar.judge.incremental.exclusions import advance_all
+from spc_rules.sidecar.judge.incremental.rolling import rolling_limits
 from spc_rules.sidecar.judge.judging import BoolArray, Carry, Flagged, Limits, judge_new
 from spc_rules.sidecar.judge.reference import point_intervals
-from spc_rules.sidecar.judge.rolling import rolling_limits
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import EMPTY, IntArray, Points, SeriesKey, Window, window
 

@@ -21,96 +21,25 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from spc_rules.detectors.paging_run import PagingState
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge.alarms import SEVERITIES, AlarmCarry, History
 from spc_rules.sidecar.judge.baseline import Exclusions
 from spc_rules.sidecar.judge.cadence import chart_cadence, effective_chart
 from spc_rules.sidecar.judge.evaluate import ChartResult, evaluate
+from spc_rules.sidecar.judge.incremental.kept import (
+    AlarmCounts,
+    Array,
+    Kept,
+    count_after,
+    take,
+    take_alarm,
+)
 from spc_rules.sidecar.judge.judging import Carry
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import IntArray, Points, SeriesKey
-
-Array = NDArray[Any]
-
-
-@dataclass(frozen=True)
-class _Kept:
-    """What one chart's series keep, one row per series (``keys``): columns, so a cycle
-    reads and writes them with a few array operations, not a Python loop per series (at
-    10,000 series the loops cost a second per cycle, docs/benchmarks.md)."""
-
-    keys: tuple[SeriesKey, ...]
-    judged_until: FloatArray
-    states: dict[str, FloatArray]  # per detector: (series, state_size)
-    totals: dict[str, IntArray]  # per signal: counted flagged points
-    last: dict[str, FloatArray]  # per signal: the newest flagged timestamp, NaN: never
-    center: FloatArray  # kept Nelson limits (fitting scale)
-    sigma: FloatArray
-    limits_at: FloatArray  # their fit's time (rolling.py)
-    baseline_points: IntArray
-    exclusions: tuple[Exclusions, ...]
-    alarm: dict[str, AlarmCarry]  # per severity
-    episodes: dict[str, IntArray]  # per severity, counted like ``totals``
-    started: dict[str, FloatArray]  # newest episode's first point
-    accepted: dict[str, IntArray]
-    accepted_at: dict[str, FloatArray]  # evaluation time
-
-    def rows(self, keys: Sequence[SeriesKey]) -> IntArray | None:
-        """Where each of ``keys`` is kept (-1: not kept); None when ``keys`` are the kept
-        ones in the same order (the usual cycle)."""
-        if tuple(keys) == self.keys:
-            return None
-        index = {k: i for i, k in enumerate(self.keys)}
-        return np.array([index.get(k, -1) for k in keys], np.int64)
-
-
-def _take(column: Array, rows: IntArray | None, fill: object) -> Array:
-    """``column`` reindexed to ``rows`` (None: unchanged), ``fill`` where a row is -1."""
-    if rows is None:
-        return column
-    if not column.shape[0]:
-        return np.full((rows.size, *column.shape[1:]), fill, column.dtype)
-    got = column[np.maximum(rows, 0)]
-    got[rows < 0] = fill
-    return got
-
-
-def _take_alarm(carry: AlarmCarry, rows: IntArray | None) -> AlarmCarry:
-    if rows is None:
-        return carry
-    st = carry.state
-    nan = np.nan
-    return AlarmCarry(
-        PagingState(
-            _take(st.upper, rows, 0.0),
-            _take(st.lower, rows, 0.0),
-            _take(st.open_upper, rows, False),
-            _take(st.open_lower, rows, False),
-        ),
-        _take(carry.center, rows, nan),
-        _take(carry.sigma, rows, nan),
-        _take(carry.open_since, rows, nan),
-        _take(carry.fitted_at, rows, nan),
-        _take(carry.calm_at, rows, nan),
-    )
-
-
-def _count(hits: Sequence[FloatArray], rows: int, after: float) -> tuple[IntArray, FloatArray]:
-    """Per row: how many of its ``hits`` are after ``after``, and the newest (NaN: none).
-    Rows past ``len(hits)`` have none."""
-    count, newest = np.zeros(rows, np.int64), np.full(rows, np.nan)
-    sizes = np.fromiter((a.size for a in hits), np.int64, len(hits))
-    for row in np.flatnonzero(sizes).tolist():
-        a = hits[row]
-        count[row] = np.count_nonzero(a > after)
-        newest[row] = a.max()
-    return count, newest
 
 
 @dataclass(frozen=True)
@@ -153,7 +82,7 @@ def _alarm_meaning(chart: ChartConfig) -> tuple[object, ...]:
 class ViolationLedger:
     def __init__(self, counted_after: float) -> None:
         self.counted_after = counted_after
-        self._kept: dict[str, _Kept] = {}
+        self._kept: dict[str, Kept] = {}
         self._charts: dict[str, ChartConfig] = {}
         self._cadence: dict[str, float] = {}  # per chart, seconds between points
 
@@ -191,7 +120,7 @@ class ViolationLedger:
         if kept is None:
             return Carry.fresh(len(keys))
         rows = kept.rows(keys)
-        marks = _take(kept.judged_until, rows, np.nan)
+        marks = take(kept.judged_until, rows, np.nan)
         previous = self._charts.get(chart.name)
         if previous is not None and _statistics(previous) != _statistics(chart):
             return Carry(marks)
@@ -201,7 +130,7 @@ class ViolationLedger:
             if got is None or got.shape[1:] != (detector.state_size,):
                 states[detector.name] = np.zeros((len(keys), detector.state_size))
             else:
-                states[detector.name] = _take(got, rows, 0.0)
+                states[detector.name] = take(got, rows, 0.0)
         return Carry(marks, states)
 
     def history(self, chart: ChartConfig, keys: Sequence[SeriesKey]) -> History:
@@ -215,7 +144,7 @@ class ViolationLedger:
         previous = self._charts.get(chart.name)
         keep = previous is None or _alarm_meaning(previous) == _alarm_meaning(chart)
         alarms: dict[str, AlarmCarry] = {
-            s: _take_alarm(kept.alarm[s], rows) if keep and s in kept.alarm else fresh.alarms[s]
+            s: take_alarm(kept.alarm[s], rows) if keep and s in kept.alarm else fresh.alarms[s]
             for s in SEVERITIES
         }
         exclusions = kept.exclusions
@@ -225,12 +154,12 @@ class ViolationLedger:
         # Limits fitted under other settings are refitted now.
         refit = previous is not None and _limits_meaning(previous) != _limits_meaning(chart)
         return History(
-            _take(kept.center, rows, np.nan),
-            _take(kept.sigma, rows, np.nan),
+            take(kept.center, rows, np.nan),
+            take(kept.sigma, rows, np.nan),
             exclusions,
             alarms,
-            np.full(len(keys), np.nan) if refit else _take(kept.limits_at, rows, np.nan),
-            _take(kept.baseline_points, rows, 0),
+            np.full(len(keys), np.nan) if refit else take(kept.limits_at, rows, np.nan),
+            take(kept.baseline_points, rows, 0),
         )
 
     def record(self, result: ChartResult) -> Violations:
@@ -244,15 +173,15 @@ class ViolationLedger:
             got = columns.get(name) if columns is not None else None
             if got is None:
                 return np.full(n, fill, np.int64 if fill == 0 else np.float64)
-            return _take(got, rows, fill)
+            return take(got, rows, fill)
 
         totals, last = {}, {}
         for signal in chart.signals:
-            count, newest = _count(result.flagged.get(signal, ()), n, self.counted_after)
+            count, newest = count_after(result.flagged.get(signal, ()), n, self.counted_after)
             totals[signal] = before(old.totals if old else None, signal, 0) + count
             last[signal] = np.fmax(before(old.last if old else None, signal, np.nan), newest)
-        kept = _AlarmCounts(n)
-        published = _AlarmCounts(n)
+        kept = AlarmCounts(n)
+        published = AlarmCounts(n)
         for severity in SEVERITIES:
             e = before(old.episodes if old else None, severity, 0)
             s = before(old.started if old else None, severity, np.nan)
@@ -260,16 +189,16 @@ class ViolationLedger:
             at = before(old.accepted_at if old else None, severity, np.nan)
             found = result.alarms.get(severity)
             if found is not None:
-                count, newest = _count(found.opened, n, self.counted_after)
+                count, newest = count_after(found.opened, n, self.counted_after)
                 took = np.asarray(found.accepted, bool)
                 e, s = e + count, np.fmax(s, newest)
                 a, at = a + took, np.where(took, result.evaluated_at, at)
                 published.set(severity, e, s, a, at)
             kept.set(severity, e, s, a, at)
         history, carry = result.history, result.carry
-        alarm = {s: _take_alarm(c, rows) for s, c in old.alarm.items()} if old else {}
+        alarm = {s: take_alarm(c, rows) for s, c in old.alarm.items()} if old else {}
         alarm.update(history.alarms)
-        self._kept[chart.name] = _Kept(
+        self._kept[chart.name] = Kept(
             keys=result.keys,
             judged_until=np.asarray(carry.judged_until, np.float64),
             states={name: np.asarray(st, np.float64) for name, st in carry.states.items()},
@@ -307,25 +236,3 @@ class ViolationLedger:
             del self._charts[name]
         for name in set(self._cadence) - charts:
             del self._cadence[name]
-
-
-class _AlarmCounts:
-    """Per severity, the alarm counts of one result's series (zero where a result has no
-    such severity: what is published; the kept counts go on)."""
-
-    def __init__(self, rows: int) -> None:
-        self.episodes: dict[str, IntArray] = {s: np.zeros(rows, np.int64) for s in SEVERITIES}
-        self.started: dict[str, FloatArray] = {s: np.full(rows, np.nan) for s in SEVERITIES}
-        self.accepted: dict[str, IntArray] = {s: np.zeros(rows, np.int64) for s in SEVERITIES}
-        self.accepted_at: dict[str, FloatArray] = {s: np.full(rows, np.nan) for s in SEVERITIES}
-
-    def set(
-        self,
-        severity: str,
-        episodes: IntArray,
-        started: FloatArray,
-        accepted: IntArray,
-        accepted_at: FloatArray,
-    ) -> None:
-        self.episodes[severity], self.started[severity] = episodes, started
-        self.accepted[severity], self.accepted_at[severity] = accepted, accepted_at
