@@ -105,7 +105,8 @@ class QuietCycles:
                 due = min(due, now)
             fitted = limits_at[np.isfinite(limits_at)]
             if fitted.size:
-                due = min(due, float(fitted.min()) + refit_seconds(chart))
+                # The windows it was judged with (stretched for sparse points).
+                due = min(due, float(fitted.min()) + refit_seconds(ledger.effective(chart)))
             pinned = chart.baseline.pinned(chart.log) is not None
             for severity in SEVERITIES:
                 carry = alarms[severity]
