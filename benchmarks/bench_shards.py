@@ -130,7 +130,7 @@ def main() -> None:
         )
         for i in range(args.shards):
             shard = f"{i}/{args.shards}"
-            report(f"{shard} by label", run_sidecar(url, config, args.steady, shard, LABEL))
+            report(f"{shard} by label", run_sidecar(url, config, args.steady, shard, label=LABEL))
         if args.shards > 1:
             shard = f"0/{args.shards}"
             report(f"{shard} hashed here", run_sidecar(url, config, args.steady, shard))

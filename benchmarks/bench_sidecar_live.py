@@ -12,12 +12,14 @@ a USL) every 30 s with its real clock. Reported from its own /metrics: the first
 median of the steady cycles after it (``llmscope_spc_cycle_duration_seconds`` by stage),
 /metrics' size and the time to fetch it, and the sidecar's peak RSS (VmHWM). With
 ``--shards N`` the series are split over N sidecars (``--shard i/N``), run one after another
-against the same backend, each with all of its own series.
+against the same backend, each with all of its own series. With ``--baseline-tree DIR`` the
+sidecar of another checkout runs first against the same estate (before and after, one run).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -73,13 +75,23 @@ def sample(text: bytes, name: str) -> dict[str, float]:
     return out
 
 
-def run_sidecar(prometheus: str, config: Path, steady: int, shard: str, label: str = "") -> Run:
+def run_sidecar(
+    prometheus: str,
+    config: Path,
+    steady: int,
+    shard: str,
+    tree: Path | None = None,
+    label: str = "",
+) -> Run:
+    """One sidecar's cycles; ``tree``: the checkout its code comes from (default: this one);
+    ``label``: the shard label the backend numbered the series with (--shard.label)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "spc_rules", f"--config.file={config}"]
     args += [f"--prometheus.url={prometheus}", f"--web.listen-address=127.0.0.1:{port}"]
     args += [f"--shard={shard}", f"--shard.label={label}"] if label else [f"--shard={shard}"]
-    process = subprocess.Popen([*args, "--log.level=warn"])
+    env = None if tree is None else {**os.environ, "PYTHONPATH": str(tree)}
+    process = subprocess.Popen([*args, "--log.level=warn"], env=env, cwd=tree)
     try:
         wait_ready(f"{url}/-/healthy", process)
         cycles: list[dict[str, float]] = []
@@ -125,6 +137,12 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=10000)
     parser.add_argument("--steady", type=int, default=3)
     parser.add_argument("--shards", type=int, default=1)
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="another checkout (e.g. a worktree of main): its sidecar runs first against the "
+        "same estate, so before and after compare in one run",
+    )
     args = parser.parse_args()
     scrapes = int((3 * 3600 + 600) / STEP)
     end = time.time() - 60.0
@@ -138,9 +156,13 @@ def main() -> None:
             "\n| shard | series | first cycle | steady cycle, median (stages) | per series "
             "| /metrics | served in | peak RSS |\n|---|---|---|---|---|---|---|---|"
         )
+        if args.baseline_tree is not None:
+            run = run_sidecar(est.url, config, args.steady, "0/1", args.baseline_tree.resolve())
+            report(f"0/1 ({args.baseline_tree.name})", run)
         for i in range(args.shards):
             shard = f"{i}/{args.shards}"
             report(shard, run_sidecar(est.url, config, args.steady, shard))
+        print(f"load average after the runs: {os.getloadavg()}")
         print(f"\nlive scrapes served: {est.target.scrapes}")
 
 

@@ -5,10 +5,11 @@ known from the stored samples alone) a sample arrives; a sample or point crosses
 edge (``lookback`` for a series' liveness, the evaluation window, the rolling baseline,
 the fetched span); or (dynamic events, from the state after the last cycle run) an alarm
 reference falls due for its refit (``alarms.REFIT_S`` after its fit, for series not in an
-episode), an open episode reaches ``accept_after``, a fixed-range baseline its
-``baseline_refresh``, an incident is settling, or a calm open incident's hold ends. A cycle
-with none of these since the last cycle run would find what that one found and leave the same
-state, so it is skipped;
+episode), rolling-baseline limits fall due for theirs (``rolling.refit_seconds``, or at once
+after an episode changed), an open episode reaches ``accept_after``, a fixed-range baseline
+its ``baseline_refresh``, an incident is settling, or a calm open incident's hold ends. A
+cycle with none of these since the last cycle run would find what that one found and leave
+the same state, so it is skipped;
 ``tests/backtest/test_skipping.py`` replays with and without skipping and compares.
 Sparse histories (hourly probes) skip most cycles; a busy 15 s fleet skips none.
 """
@@ -25,6 +26,7 @@ from spc_rules.sidecar.config.windows import fetch_span
 from spc_rules.sidecar.families import ChartView
 from spc_rules.sidecar.incidents.engine import IncidentEngine
 from spc_rules.sidecar.judge.alarms import REFIT_S, SEVERITIES
+from spc_rules.sidecar.judge.incremental.rolling import refit_seconds
 from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.query.decode import RawSeries
 from spc_rules.sidecar.query.fetching import CachedBaseline
@@ -94,7 +96,17 @@ class QuietCycles:
                 due = min(due, known.fetched_at + self.config.baseline_refresh)
             if view is None or not view.result.keys:
                 continue
-            alarms = ledger.history(chart, view.result.keys).alarms
+            history = ledger.history(chart, view.result.keys)
+            alarms = history.alarms
+            # Rolling-baseline limits refit on their schedule, and at once (-inf) where an
+            # episode changed what their baseline may include (judge/incremental/rolling.py).
+            limits_at = history.limits_at
+            if np.isneginf(limits_at).any():
+                due = min(due, now)
+            fitted = limits_at[np.isfinite(limits_at)]
+            if fitted.size:
+                # The windows it was judged with (stretched for sparse points).
+                due = min(due, float(fitted.min()) + refit_seconds(ledger.effective(chart)))
             pinned = chart.baseline.pinned(chart.log) is not None
             for severity in SEVERITIES:
                 carry = alarms[severity]

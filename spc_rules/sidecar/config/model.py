@@ -54,7 +54,8 @@ def default_direction(metric: str) -> Direction:
 
 @dataclass(frozen=True)
 class RollingBaseline:
-    """The `window` just before the evaluation window, refitted every cycle."""
+    """The `window` just before the evaluation window, refitted on a schedule
+    (judge/incremental/rolling.py)."""
 
     window: float
 

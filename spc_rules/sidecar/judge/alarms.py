@@ -28,19 +28,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from spc_rules import BatchLimits
-from spc_rules.detectors.paging import Severity, design_for
+from spc_rules.detectors.paging import Severity
 from spc_rules.detectors.paging_run import PagingState, run_paging
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge import attributes
 from spc_rules.sidecar.judge.baseline import Exclusions
 from spc_rules.sidecar.judge.floor import floored
+from spc_rules.sidecar.judge.incremental.designs import designs
 from spc_rules.sidecar.judge.judging import BoolArray
-from spc_rules.sidecar.judge.reference import point_intervals, reference, reference_points
+from spc_rules.sidecar.judge.reference import point_intervals, reference
 from spc_rules.sidecar.query.decode import FloatArray
-from spc_rules.sidecar.query.points import Points, Window
+from spc_rules.sidecar.query.points import IntArray, Points, Window
 
 SEVERITIES: tuple[Severity, ...] = ("page", "ticket")
-_CODE = {"page": 0.0, "ticket": 1.0}  # the severity of an episode interval (Exclusions)
+CODE = {"page": 0.0, "ticket": 1.0}  # the severity of an episode interval (Exclusions)
 # A reference is refitted at most this often: it moves little in a few minutes, and a fit
 # (robust sigma, autocorrelation) per series per cycle would dominate a cycle's cost.
 REFIT_S = 300.0
@@ -90,6 +91,7 @@ def judge_alarms(
     exclusions: Sequence[Exclusions],
     carry: AlarmCarry,
     now: float,
+    intervals: FloatArray | None = None,
 ) -> Episodes:
     """Run one severity over the new points of ``fresh`` (its ``inside`` part), on the rows
     ``ready`` to be judged; a provisional reference reads points up to ``upto``."""
@@ -116,7 +118,7 @@ def judge_alarms(
             [series[i] for i in idx.tolist()],
             end - gap,
             [exclusions[i] for i in idx.tolist()],
-            codes=tuple(_CODE[s] for s in SEVERITIES[: SEVERITIES.index(severity) + 1]),
+            codes=tuple(CODE[s] for s in SEVERITIES[: SEVERITIES.index(severity) + 1]),
             upto=upto[idx],
         )
         got = np.isfinite(c) & np.isfinite(s)
@@ -128,7 +130,9 @@ def judge_alarms(
         first = idx[got & np.isnan(carry.fitted_at[idx])]
         fitted_at[first] -= REFIT_S * np.modf(first * _GOLDEN)[0]
     ok = ready & np.isfinite(center) & np.isfinite(sigma) & (sigma > 0)
-    k, h, clip = _designs(chart, severity, series, sigma, ok)
+    if intervals is None:
+        intervals = point_intervals(series)
+    k, h, clip = designs(chart, severity, intervals, sigma, ok)
     limits = BatchLimits.pinned(
         np.where(ok, center, np.nan), np.where(ok, sigma, 1.0), log=chart.log
     )
@@ -163,42 +167,6 @@ def judge_alarms(
         reference=limits.line(0.0),
         carry=AlarmCarry(state, center, sigma, open_since, fitted_at, calm_at),
     )
-
-
-def _designs(
-    chart: ChartConfig,
-    severity: Severity,
-    series: Sequence[Points],
-    sigma: FloatArray,
-    ok: BoolArray,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """k, h and clip of each row ``ok`` to judge (memoized designs); a row without a design
-    is cleared from ``ok``."""
-    rows = len(series)
-    k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
-    intervals = point_intervals(series).tolist()
-    for row in np.flatnonzero(ok).tolist():
-        interval = intervals[row]
-        if not interval > 0:
-            ok[row] = False
-            continue
-        try:
-            design = design_for(
-                chart.paging.policy,
-                severity,
-                log_scale=chart.log,
-                sigma_fit=1.0 if chart.proportion is not None else float(sigma[row]),
-                point_interval_s=interval,
-                bad_side=chart.direction,
-                reference_points=reference_points(chart, severity, interval),
-            )
-        except (ValueError, RuntimeError):
-            # No h meets the budget: a reference of too few points for this sigma (its
-            # error alone would page). The series is not judged rather than the chart.
-            ok[row] = False
-            continue
-        k[row], h[row], clip[row] = design.k, design.h, design.clip
-    return k, h, clip
 
 
 def _closings(
@@ -259,41 +227,20 @@ class History:
     sigma: FloatArray
     exclusions: tuple[Exclusions, ...]
     alarms: Mapping[str, AlarmCarry]
+    # A rolling baseline's: when the limits were fitted (NaN: refit next cycle, rolling.py)
+    # and on how many points.
+    limits_at: FloatArray
+    baseline_points: IntArray
 
     @classmethod
     def fresh(cls, rows: int) -> History:
         nan = np.full(rows, np.nan)
+        none = Exclusions()
         return cls(
             nan,
             nan.copy(),
-            tuple(Exclusions() for _ in range(rows)),
+            (none,) * rows,
             {s: AlarmCarry.fresh(rows) for s in SEVERITIES},
+            nan.copy(),
+            np.zeros(rows, np.int64),
         )
-
-
-def advance(
-    exclusions: Exclusions,
-    rule1: FloatArray,
-    found: Mapping[str, Episodes],
-    row: int,
-    before: float,
-) -> Exclusions:
-    """One series' exclusions after a cycle: its new rule-1 points, the episodes that opened
-    (open-ended) and closed, accepted episodes dropped (their points are the new normal)."""
-    intervals = [list(i) for i in exclusions.intervals.tolist()]
-    for severity, episodes in found.items():
-        code = _CODE[severity]
-        events = [(t, 1) for t in episodes.opened[row].tolist()]
-        events += [(t, 0) for t in episodes.closed[row].tolist()]
-        for stamp, opens in sorted(events):
-            if opens:
-                intervals.append([stamp, np.inf, code])
-            else:
-                for interval in intervals:
-                    if interval[2] == code and interval[1] == np.inf:
-                        interval[1] = stamp
-        if episodes.accepted[row]:
-            intervals = [i for i in intervals if not (i[2] == code and i[1] == np.inf)]
-    array = np.array(intervals, dtype=np.float64).reshape(-1, 3)
-    flagged = np.union1d(exclusions.flagged, rule1)
-    return Exclusions(array, flagged).pruned(before)

@@ -24,10 +24,11 @@ from spc_rules.sidecar.judge.alarms import (
     Episodes,
     History,
     accept_together,
-    advance,
     judge_alarms,
 )
 from spc_rules.sidecar.judge.baseline import select
+from spc_rules.sidecar.judge.incremental.exclusions import advance_all
+from spc_rules.sidecar.judge.incremental.rolling import rolling_limits
 from spc_rules.sidecar.judge.judging import BoolArray, Carry, Flagged, Limits, judge_new
 from spc_rules.sidecar.judge.reference import point_intervals
 from spc_rules.sidecar.query.decode import FloatArray
@@ -98,10 +99,18 @@ def evaluate(
     current = window(series, start, end)
     carry = carry or Carry.fresh(rows)
     history = history or History.fresh(rows)
-    base, provisional, usable = _baseline_window(
-        chart, keys, series, start, fixed=baseline_points, history=history
-    )
-    limits = _kept(_limits(chart, base, rows), history)
+    if _scheduled(chart):
+        rolled = rolling_limits(chart, series, start, now, history)
+        limits: Limits = rolled.limits
+        provisional, usable = rolled.provisional, rolled.usable
+        baseline_counts, limits_at = rolled.baseline_points, rolled.fitted_at
+    else:
+        base, provisional, usable = _baseline_window(
+            chart, keys, series, start, fixed=baseline_points, history=history
+        )
+        limits = _kept(_limits(chart, base, rows), history)
+        baseline_counts = base.counts if base is not None else np.zeros(rows, np.int64)
+        limits_at = np.full(rows, np.nan)
     ok = np.asarray(limits.ok)
     since = np.fmax(carry.judged_until, start)  # NaN (never judged): the window start
     # A series judged for the first time (in the first cycle with limits: judge_new) has its
@@ -109,6 +118,7 @@ def evaluate(
     pending = np.isnan(carry.judged_until)
     flagged, carried = judge_new(chart, series, limits, window_start=start, end=end, carry=carry)
     fresh = window(series, since, end)
+    intervals = point_intervals(series)
     found: dict[str, Episodes] = accept_together(
         {
             s: judge_alarms(
@@ -122,16 +132,13 @@ def evaluate(
                 exclusions=history.exclusions,
                 carry=history.alarms[s],
                 now=now,
+                intervals=intervals,
             )
             for s in SEVERITIES
         }
     )
-    rule1 = flagged.get("1", ())
     before = now - fetch_span(chart)
-    exclusions = tuple(
-        advance(ex, rule1[row] if rule1 else np.empty(0), found, row, before)
-        for row, ex in enumerate(history.exclusions)
-    )
+    exclusions, changed = advance_all(history.exclusions, flagged.get("1", ()), found, before)
     last_size = _last(current, current.sizes)
     n_line = np.where(np.isnan(last_size), 1.0, last_size)
     return ChartResult(
@@ -143,7 +150,7 @@ def evaluate(
         provisional=provisional & ok,
         # At least 1 without limits: a series with enough points may wait for a steady level.
         points_needed=np.where(ok, 0, np.maximum(chart.min_points - usable, 1)),
-        point_interval=point_intervals(series),
+        point_interval=intervals,
         center=limits.line(0.0, n_line),
         sigma=np.asarray(limits.sigma),
         ucl=limits.line(3.0, n_line),
@@ -151,7 +158,7 @@ def evaluate(
         zones={m: limits.line(float(m), n_line) for m in (-2, -1, 1, 2)},
         last_value=_last(current, current.values),
         last_size=last_size,
-        baseline_points=base.counts if base is not None else np.zeros(rows, np.int64),
+        baseline_points=baseline_counts,
         window_points=current.counts,
         capability=_capability(chart, current),
         flagged=flagged,
@@ -162,7 +169,21 @@ def evaluate(
             np.where(ok, limits.sigma, history.sigma),
             exclusions,
             {s: e.carry for s, e in found.items()},
+            # An episode that opened, closed or was accepted changes what the baseline may
+            # include: refit next cycle (-inf: due now, rolling.py).
+            np.where(changed & np.isfinite(limits_at), -np.inf, limits_at),
+            baseline_counts,
         ),
+    )
+
+
+def _scheduled(chart: ChartConfig) -> bool:
+    """Whether the chart's limits are refitted on a schedule (``rolling``): a rolling
+    baseline of a histogram chart without pinned limits."""
+    return (
+        chart.baseline.rolling_window > 0
+        and chart.proportion is None
+        and chart.baseline.pinned(chart.log) is None
     )
 
 

@@ -24,34 +24,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spc_rules.detectors.paging_run import PagingState
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge.alarms import SEVERITIES, AlarmCarry, History
 from spc_rules.sidecar.judge.baseline import Exclusions
 from spc_rules.sidecar.judge.cadence import chart_cadence, effective_chart
 from spc_rules.sidecar.judge.evaluate import ChartResult, evaluate
+from spc_rules.sidecar.judge.incremental.kept import (
+    AlarmCounts,
+    Array,
+    Kept,
+    count_after,
+    take,
+    take_alarm,
+)
 from spc_rules.sidecar.judge.judging import Carry
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import IntArray, Points, SeriesKey
-
-
-@dataclass
-class _Series:
-    judged_until: float = float("nan")
-    states: dict[str, FloatArray] = field(default_factory=dict)  # per detector: its state
-    totals: dict[str, int] = field(default_factory=dict)
-    last: dict[str, float] = field(default_factory=dict)
-    limits: tuple[float, float] = (float("nan"), float("nan"))  # kept Nelson center, sigma
-    exclusions: Exclusions = field(default_factory=Exclusions)
-    # Per severity: S up, S down, open up, open down, center, sigma, open since, fitted at,
-    # calm at.
-    alarm: dict[str, tuple[float, float, bool, bool, float, float, float, float, float]] = field(
-        default_factory=dict
-    )
-    episodes: dict[str, int] = field(default_factory=dict)  # counted like `totals`
-    started: dict[str, float] = field(default_factory=dict)  # newest episode's first point
-    accepted: dict[str, int] = field(default_factory=dict)
-    accepted_at: dict[str, float] = field(default_factory=dict)  # evaluation time
 
 
 @dataclass(frozen=True)
@@ -77,6 +65,15 @@ def _statistics(chart: ChartConfig) -> tuple[object, ...]:
     return (chart.log, chart.detectors)
 
 
+def _limits_meaning(chart: ChartConfig) -> tuple[object, ...]:
+    """The settings the Nelson limits are fitted with."""
+    c = chart
+    return (
+        c.log, c.baseline, c.estimator, c.min_points, c.refits, c.evaluation, c.min_subgroup,
+        c.min_effect, c.direction,
+    )  # fmt: skip
+
+
 def _alarm_meaning(chart: ChartConfig) -> tuple[object, ...]:
     """The settings that define what the alarm detectors' states and references mean."""
     return (chart.log, chart.direction, chart.paging, chart.min_points)
@@ -85,7 +82,7 @@ def _alarm_meaning(chart: ChartConfig) -> tuple[object, ...]:
 class ViolationLedger:
     def __init__(self, counted_after: float) -> None:
         self.counted_after = counted_after
-        self._series: dict[str, dict[SeriesKey, _Series]] = {}
+        self._kept: dict[str, Kept] = {}
         self._charts: dict[str, ChartConfig] = {}
         self._cadence: dict[str, float] = {}  # per chart, seconds between points
 
@@ -119,144 +116,123 @@ class ViolationLedger:
         """What the previous cycle left for these series of ``chart``. A reload that changed
         the chart keeps the marks (no point is judged twice), but the detectors start from
         their zero state if their settings or the transform changed."""
-        known = self._series.get(chart.name, {})
+        kept = self._kept.get(chart.name)
+        if kept is None:
+            return Carry.fresh(len(keys))
+        rows = kept.rows(keys)
+        marks = take(kept.judged_until, rows, np.nan)
         previous = self._charts.get(chart.name)
-        keep_charts = previous is None or _statistics(previous) == _statistics(chart)
-        rows = [known.get(k) or _Series() for k in keys]
-        marks = np.array([s.judged_until for s in rows], dtype=np.float64)
-        if not keep_charts:
+        if previous is not None and _statistics(previous) != _statistics(chart):
             return Carry(marks)
         states = {}
         for detector in chart.detectors:
-            zero = np.zeros(detector.state_size)
-            kept = [s.states.get(detector.name, zero) for s in rows]
-            states[detector.name] = np.array(kept, np.float64).reshape(-1, detector.state_size)
+            got = kept.states.get(detector.name)
+            if got is None or got.shape[1:] != (detector.state_size,):
+                states[detector.name] = np.zeros((len(keys), detector.state_size))
+            else:
+                states[detector.name] = take(got, rows, 0.0)
         return Carry(marks, states)
 
     def history(self, chart: ChartConfig, keys: Sequence[SeriesKey]) -> History:
         """Kept limits, exclusions and alarm states of these series; a reload that changes
         what the detectors mean starts them afresh (the exclusions stay)."""
-        known = self._series.get(chart.name, {})
+        kept = self._kept.get(chart.name)
+        fresh = History.fresh(len(keys))
+        if kept is None:
+            return fresh
+        rows = kept.rows(keys)
         previous = self._charts.get(chart.name)
         keep = previous is None or _alarm_meaning(previous) == _alarm_meaning(chart)
-        rows = [known.get(k) or _Series() for k in keys]
-        fresh = History.fresh(len(rows))
-        alarms: dict[str, AlarmCarry] = {}
-        for severity in SEVERITIES:
-            saved = [s.alarm.get(severity) if keep else None for s in rows]
-            blank = (0.0, 0.0, False, False, np.nan, np.nan, np.nan, np.nan, np.nan)
-            cols = list(zip(*[v or blank for v in saved], strict=True)) if rows else []
-            if not cols:
-                alarms[severity] = fresh.alarms[severity]
-                continue
-            alarms[severity] = AlarmCarry(
-                PagingState(
-                    np.array(cols[0], np.float64),
-                    np.array(cols[1], np.float64),
-                    np.array(cols[2], bool),
-                    np.array(cols[3], bool),
-                ),
-                np.array(cols[4], np.float64),
-                np.array(cols[5], np.float64),
-                np.array(cols[6], np.float64),
-                np.array(cols[7], np.float64),
-                np.array(cols[8], np.float64),
-            )
+        alarms: dict[str, AlarmCarry] = {
+            s: take_alarm(kept.alarm[s], rows) if keep and s in kept.alarm else fresh.alarms[s]
+            for s in SEVERITIES
+        }
+        exclusions = kept.exclusions
+        if rows is not None:
+            none = Exclusions()
+            exclusions = tuple(exclusions[r] if r >= 0 else none for r in rows.tolist())
+        # Limits fitted under other settings are refitted now.
+        refit = previous is not None and _limits_meaning(previous) != _limits_meaning(chart)
         return History(
-            np.array([s.limits[0] for s in rows], np.float64),
-            np.array([s.limits[1] for s in rows], np.float64),
-            tuple(s.exclusions for s in rows),
+            take(kept.center, rows, np.nan),
+            take(kept.sigma, rows, np.nan),
+            exclusions,
             alarms,
+            np.full(len(keys), np.nan) if refit else take(kept.limits_at, rows, np.nan),
+            take(kept.baseline_points, rows, 0),
         )
 
     def record(self, result: ChartResult) -> Violations:
         """Keep the result's carry, count its flags; series absent from it are forgotten."""
         chart = result.chart
-        old = self._series.get(chart.name, {})
-        rows = len(result.keys)
-        totals = {s: np.zeros(rows, np.int64) for s in chart.signals}
-        last = {s: np.full(rows, np.nan) for s in chart.signals}
-        kept: dict[SeriesKey, _Series] = {}
-        carry = result.carry
-        alarms = _AlarmCounts(rows)
-        for row, key in enumerate(result.keys):
-            state = old.get(key) or _Series()
-            self._keep_history(state, result, row)
-            alarms.count(state, result, row, self.counted_after)
-            state.judged_until = float(carry.judged_until[row])
-            state.states = {name: st[row].copy() for name, st in carry.states.items()}
-            for signal in chart.signals:
-                stamps = result.flagged.get(signal, ())
-                hits = stamps[row] if row < len(stamps) else np.empty(0)
-                count = state.totals.get(signal, 0)
-                newest = state.last.get(signal, float("nan"))
-                if hits.size:
-                    count += int(np.count_nonzero(hits > self.counted_after))
-                    newest = float(np.fmax(newest, hits.max()))
-                state.totals[signal], state.last[signal] = count, newest
-                totals[signal][row], last[signal][row] = count, newest
-            kept[key] = state
-        self._series[chart.name] = kept
+        n = len(result.keys)
+        old = self._kept.get(chart.name)
+        rows = old.rows(result.keys) if old is not None else None
+
+        def before(columns: Mapping[str, Array] | None, name: str, fill: float) -> Array:
+            got = columns.get(name) if columns is not None else None
+            if got is None:
+                return np.full(n, fill, np.int64 if fill == 0 else np.float64)
+            return take(got, rows, fill)
+
+        totals, last = {}, {}
+        for signal in chart.signals:
+            count, newest = count_after(result.flagged.get(signal, ()), n, self.counted_after)
+            totals[signal] = before(old.totals if old else None, signal, 0) + count
+            last[signal] = np.fmax(before(old.last if old else None, signal, np.nan), newest)
+        kept = AlarmCounts(n)
+        published = AlarmCounts(n)
+        for severity in SEVERITIES:
+            e = before(old.episodes if old else None, severity, 0)
+            s = before(old.started if old else None, severity, np.nan)
+            a = before(old.accepted if old else None, severity, 0)
+            at = before(old.accepted_at if old else None, severity, np.nan)
+            found = result.alarms.get(severity)
+            if found is not None:
+                count, newest = count_after(found.opened, n, self.counted_after)
+                took = np.asarray(found.accepted, bool)
+                e, s = e + count, np.fmax(s, newest)
+                a, at = a + took, np.where(took, result.evaluated_at, at)
+                published.set(severity, e, s, a, at)
+            kept.set(severity, e, s, a, at)
+        history, carry = result.history, result.carry
+        alarm = {s: take_alarm(c, rows) for s, c in old.alarm.items()} if old else {}
+        alarm.update(history.alarms)
+        self._kept[chart.name] = Kept(
+            keys=result.keys,
+            judged_until=np.asarray(carry.judged_until, np.float64),
+            states={name: np.asarray(st, np.float64) for name, st in carry.states.items()},
+            totals=totals,
+            last=last,
+            center=np.asarray(history.center, np.float64),
+            sigma=np.asarray(history.sigma, np.float64),
+            limits_at=history.limits_at,
+            baseline_points=history.baseline_points,
+            exclusions=history.exclusions,
+            alarm=alarm,
+            episodes=kept.episodes,
+            started=kept.started,
+            accepted=kept.accepted,
+            accepted_at=kept.accepted_at,
+        )
         self._charts[chart.name] = chart
         cadence = chart_cadence(result.point_interval)
         if math.isfinite(cadence):  # known: some series has two points
             self._cadence[chart.name] = cadence
         return Violations(
-            totals, last, alarms.episodes, alarms.started, alarms.accepted, alarms.accepted_at
+            {s: totals[s].copy() for s in chart.signals},
+            {s: last[s].copy() for s in chart.signals},
+            published.episodes,
+            published.started,
+            published.accepted,
+            published.accepted_at,
         )
-
-    @staticmethod
-    def _keep_history(state: _Series, result: ChartResult, row: int) -> None:
-        history = result.history
-        state.limits = (float(history.center[row]), float(history.sigma[row]))
-        state.exclusions = history.exclusions[row]
-        for severity, a in history.alarms.items():
-            st = a.state
-            state.alarm[severity] = (
-                float(st.upper[row]),
-                float(st.lower[row]),
-                bool(st.open_upper[row]),
-                bool(st.open_lower[row]),
-                float(a.center[row]),
-                float(a.sigma[row]),
-                float(a.open_since[row]),
-                float(a.fitted_at[row]),
-                float(a.calm_at[row]),
-            )
 
     def retain(self, charts: set[str]) -> None:
         """Forget charts that a reload removed."""
-        for name in set(self._series) - charts:
-            del self._series[name]
+        for name in set(self._kept) - charts:
+            del self._kept[name]
         for name in set(self._charts) - charts:
             del self._charts[name]
         for name in set(self._cadence) - charts:
             del self._cadence[name]
-
-
-class _AlarmCounts:
-    """Per severity, the published arrays of one result's series."""
-
-    def __init__(self, rows: int) -> None:
-        self.episodes: dict[str, IntArray] = {s: np.zeros(rows, np.int64) for s in SEVERITIES}
-        self.started: dict[str, FloatArray] = {s: np.full(rows, np.nan) for s in SEVERITIES}
-        self.accepted: dict[str, IntArray] = {s: np.zeros(rows, np.int64) for s in SEVERITIES}
-        self.accepted_at: dict[str, FloatArray] = {s: np.full(rows, np.nan) for s in SEVERITIES}
-
-    def count(self, state: _Series, result: ChartResult, row: int, counted_after: float) -> None:
-        for severity, found in result.alarms.items():
-            opened = found.opened[row]
-            count = state.episodes.get(severity, 0)
-            newest = state.started.get(severity, float("nan"))
-            if opened.size:
-                count += int(np.count_nonzero(opened > counted_after))
-                newest = float(np.fmax(newest, opened.max()))
-            accepted = state.accepted.get(severity, 0)
-            accepted_at = state.accepted_at.get(severity, float("nan"))
-            if found.accepted[row]:
-                accepted, accepted_at = accepted + 1, result.evaluated_at
-            state.episodes[severity], state.started[severity] = count, newest
-            state.accepted[severity], state.accepted_at[severity] = accepted, accepted_at
-            self.episodes[severity][row], self.started[severity][row] = count, newest
-            self.accepted[severity][row] = accepted
-            self.accepted_at[severity][row] = accepted_at

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from servicekit.errors import LLMscopeError
 
 FloatArray = NDArray[np.float64]
+LabelKey = tuple[tuple[str, str], ...]
 
 _STRING = rb'"(?:[^"\\]|\\.)*"'
 _LABELS = re.compile(
@@ -45,6 +46,32 @@ class RawSeries:
     labels: Mapping[str, str]
     timestamps: FloatArray
     values: FloatArray
+    # The sorted label pairs, when known (decoding remembers each label set's).
+    key: LabelKey | None = field(default=None, compare=False)
+
+
+def key_of(series: RawSeries) -> LabelKey:
+    """The series' label pairs, sorted: one identity per stored series."""
+    return series.key if series.key is not None else tuple(sorted(series.labels.items()))
+
+
+# Label objects already parsed, by their text: a cycle reads the same label sets as the one
+# before, and parsing each again (json, then sorting its pairs for the cache) cost a tenth
+# of a steady cycle at 10,000 series. Forgotten when it grows past _MAX_LABELS (churn).
+_LABELS_SEEN: dict[bytes, tuple[dict[str, str], LabelKey]] = {}
+_MAX_LABELS = 1 << 18
+
+
+def _labels(text: bytes) -> tuple[dict[str, str], LabelKey]:
+    got = _LABELS_SEEN.get(text)
+    if got is None:
+        labels = json.loads(text)
+        if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+            raise _UnexpectedLayoutError
+        if len(_LABELS_SEEN) >= _MAX_LABELS:
+            _LABELS_SEEN.clear()
+        got = _LABELS_SEEN[text] = (labels, tuple(sorted(labels.items())))
+    return got
 
 
 class _UnexpectedLayoutError(Exception):
@@ -82,10 +109,10 @@ def _fast(body: bytes) -> list[RawSeries]:
             raise _UnexpectedLayoutError
         pos += 1
         try:
-            labels = json.loads(labels_match.group())
+            labels, key = _labels(labels_match.group())
         except ValueError:  # bad escapes, bad UTF-8: the slow path names the problem
             raise _UnexpectedLayoutError from None
-        out.append(RawSeries(labels, ts, values))
+        out.append(RawSeries(labels, ts, values, key))
         if body.startswith(b",", pos):
             pos += 1
     if not body.startswith(b"]", pos):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from spc_rules.sidecar.query.decode import FloatArray, RawSeries
+from spc_rules.sidecar.query.decode import FloatArray, RawSeries, key_of
 
 IntArray = NDArray[np.int64]
 SeriesKey = tuple[str, ...]
@@ -92,7 +92,7 @@ def stitch(series: Iterable[RawSeries]) -> list[RawSeries]:
     series of one scrape: ``decode`` parses each list once) share the joined array too."""
     grouped: dict[tuple[tuple[str, str], ...], list[RawSeries]] = defaultdict(list)
     for s in series:
-        grouped[tuple(sorted(s.labels.items()))].append(s)
+        grouped[key_of(s)].append(s)
     joins: dict[tuple[int, ...], tuple[FloatArray, IntArray | None]] = {}
     return [_joined(parts, joins) for parts in grouped.values()]
 
@@ -123,7 +123,7 @@ def _joined(
         known = joins[key] = (ts, keep)
     ts, keep = known
     values = np.concatenate([p.values for p in parts]) if len(parts) > 1 else parts[0].values
-    return RawSeries(parts[0].labels, ts, values if keep is None else values[keep])
+    return RawSeries(parts[0].labels, ts, values if keep is None else values[keep], parts[0].key)
 
 
 def chart_points(
@@ -137,7 +137,7 @@ def chart_points(
     counts: dict[tuple[tuple[str, str], ...], RawSeries] = {}
     for s in series:
         name = s.labels.get("__name__")
-        identity = tuple(sorted((k, v) for k, v in s.labels.items() if k != "__name__"))
+        identity = tuple(kv for kv in key_of(s) if kv[0] != "__name__")  # sorted already
         if name == f"{metric}_sum":
             sums[identity] = s
         elif name == f"{metric}_count":
