@@ -42,10 +42,14 @@ def phase(stack: Stack, fleet_: Fleet, what: dict[str, object], scope: str, subj
     fleet_.set(**what)  # type: ignore[arg-type]
     time.sleep(SHIFT_S)
     fleet_.set()
-    # Settled: its resolution arrives, and a quiet spell shows nothing else followed.
+    # Settled: the incident's own resolution arrives (not a resolution left over from the
+    # phase before), and a quiet spell shows nothing else followed.
     stack.wait_for(
-        lambda _: any(n.status == "RESOLVED" for n in stack.notifications()[mark:]),
-        180,
+        lambda _: any(
+            n.status == "RESOLVED" and n.alertname == "LLMscopeIncident"
+            for n in stack.notifications()[mark:]
+        ),
+        240,
         f"the {scope} incident's resolution",
     )
     time.sleep(20)
