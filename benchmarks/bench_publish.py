@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.bench_chart import chart_config
 from servicekit.web.server import WebServer
 from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.config.model import ChartConfig
@@ -31,17 +32,7 @@ from spc_rules.sidecar.publish import SidecarCollector, metrics_route
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import Points, SeriesKey
 
-CONFIG = """
-charts:
-  - name: bench
-    metric: bench_duration_seconds
-    by: [target]
-    evaluation: 30m
-    baseline: 1h
-    usl: 3s
-    ewma: true
-    cusum: true
-"""
+CONFIG = chart_config("30m", "1h")
 STEP = 15.0
 JUDGED = 100  # series judged; the rest repeat them under new keys
 

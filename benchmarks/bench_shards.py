@@ -28,25 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.bench_chart import METRIC, chart_config
 from benchmarks.bench_sidecar_live import report, run_sidecar
-from benchmarks.live_estate import JOB, METRIC, LiveTarget, labels_of
+from benchmarks.live_estate import JOB, LiveTarget, labels_of
 from testkit.realservers import Prometheus, free_port, victoria_metrics
 
 STEP = 15.0
 LABEL = "llmscope_shard"
 # A shorter chart than bench_sidecar_live's, so that 30,000 series import in minutes.
-CONFIG = f"""
-global: {{interval: 30s}}
-charts:
-  - name: bench
-    metric: {METRIC}
-    by: [target]
-    evaluation: 30m
-    baseline: 1h
-    usl: 3s
-    ewma: true
-    cusum: true
-"""
+CONFIG = chart_config("30m", "1h")
 
 
 def relabeling(shards: int) -> str:

@@ -31,24 +31,13 @@ from urllib.parse import unquote
 import httpx
 
 import spc_rules.sidecar.service as service
+from benchmarks.bench_chart import METRIC, chart_config
 from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.service import Sidecar
 
-METRIC = "bench_duration_seconds"
 STEP = 15.0
 CYCLE = 30.0
-CONFIG = f"""
-global: {{interval: 30s}}
-charts:
-  - name: bench
-    metric: {METRIC}
-    by: [target]
-    evaluation: 1h
-    baseline: 2h
-    usl: 3s
-    ewma: true
-    cusum: true
-"""
+CONFIG = chart_config()
 EMPTY = b'{"status":"success","data":{"resultType":"matrix","result":[]}}'
 
 

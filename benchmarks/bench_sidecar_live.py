@@ -29,22 +29,12 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.live_estate import METRIC, live_estate
+from benchmarks.bench_chart import chart_config
+from benchmarks.live_estate import live_estate
 from testkit.realservers import free_port, wait_ready
 
 STEP = 15.0
-CONFIG = f"""
-global: {{interval: 30s}}
-charts:
-  - name: bench
-    metric: {METRIC}
-    by: [target]
-    evaluation: 1h
-    baseline: 2h
-    usl: 3s
-    ewma: true
-    cusum: true
-"""
+CONFIG = chart_config()
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.bench_chart import METRIC
 from testkit.backends import BackfilledPrometheus
 from testkit.realservers import PROMTOOL, free_port, require
 
-METRIC = "bench_duration_seconds"
 JOB = "live"
 
 
