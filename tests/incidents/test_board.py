@@ -75,3 +75,14 @@ def test_the_evidence_keeps_the_widest_picture_while_members_recover() -> None:
     board.update(115.0, decide([move("b-m1", ratio=1.4)], FLEET))  # the others recovered
     assert incident.is_open and incident.evidence == wide
     assert wide.startswith("endpoint https://b.example:443: 3 of 3 targets")
+
+
+def test_the_evidence_shows_the_strongest_move_not_the_last() -> None:
+    # A page read at its resolution must say how far the series moved, not that its last
+    # point was back near normal.
+    board = IncidentBoard("page", settle_points=0)
+    board.update(100.0, decide([move("a-m1", ratio=1.8)], FLEET))
+    (incident,) = board.open()
+    board.update(115.0, decide([move("a-m1", ratio=2.6)], FLEET))
+    board.update(130.0, decide([move("a-m1", ratio=1.0)], FLEET))
+    assert incident.is_open and "2.6x" in incident.evidence and "1.0x" not in incident.evidence

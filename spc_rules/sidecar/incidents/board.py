@@ -48,6 +48,7 @@ class Incident:
     longest: float = 0.0  # the longest point interval among its members (a p chart's subgroup)
     last_alarmed: float = math.nan  # the newest cycle with an alarmed member
     shown: int = 0  # probes of the group whose evidence it shows
+    strength: float = 0.0  # and how far that group had moved (``_strength``)
 
     @property
     def key(self) -> str:
@@ -61,10 +62,12 @@ class Incident:
     def take(self, group: Group) -> None:
         self.probes |= group.probes
         self.members |= {(m.chart, m.series) for m in group.members}
-        # The evidence of the widest picture so far: a member still moving after the others
-        # recovered must not narrow an endpoint's evidence down to its own.
-        if len(group.probes) >= self.shown:
-            self.evidence, self.shown = group.evidence, len(group.probes)
+        # The evidence of the widest picture so far, at its strongest: a member still moving
+        # after the others recovered must not narrow an endpoint's evidence down to its own,
+        # and a series that pages and then eases back must not read "1.0x" at resolution.
+        wide, strength = len(group.probes), _strength(group)
+        if wide > self.shown or (wide == self.shown and strength >= self.strength):
+            self.evidence, self.shown, self.strength = group.evidence, wide, strength
         if not math.isnan(group.started):
             self.started = min(self.started, group.started)
         intervals = [m.interval for m in group.members if m.interval > 0]
@@ -74,6 +77,13 @@ class Incident:
         lags = [x for x in lags if x > 0]
         if lags:
             self.longest = max(self.longest, *lags)
+
+
+def _strength(group: Group) -> float:
+    """How far a group moved: the median bad-direction ratio of its alarmed members (0 when
+    none has one: failures, p charts), as its evidence shows it."""
+    ratios = [m.ratio for m in group.members if m.alarmed and math.isfinite(m.ratio)]
+    return statistics.median(ratios) if ratios else 0.0
 
 
 class IncidentBoard:

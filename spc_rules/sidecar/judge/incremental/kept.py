@@ -78,6 +78,7 @@ def take_alarm(carry: AlarmCarry, rows: IntArray | None) -> AlarmCarry:
         take(carry.open_since, rows, nan),
         take(carry.fitted_at, rows, nan),
         take(carry.calm_at, rows, nan),
+        take(carry.points, rows, nan),
     )
 
 
