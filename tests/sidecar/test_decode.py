@@ -21,6 +21,9 @@ SERIES: list[dict[str, Any]] = [
     {"metric": {"__name__": "m_count"}, "values": [[1700000000, "+Inf"], [1700000015.5, "-Inf"]]},
     {"metric": {}, "values": []},
     {"metric": {"__name__": "m_count", "target": "b"}, "values": [[1.5, "1e-05"], [2, "3"]]},
+    # The fast path ends a label object at the first ,"values":[ after it: a label named
+    # values, and the sequence inside a value (its quotes escaped), must not end it early.
+    {"metric": {"values": 'x,"values":[[1,"2"]]}', "y": "\\"}, "values": [[3, "4"]]},
 ]
 
 
@@ -46,6 +49,7 @@ def test_compact_answer_decodes_to_the_numbers_json_gives() -> None:
     assert got[1].values.tolist() == [np.inf, -np.inf]
     assert got[2].timestamps.size == 0
     assert got[3].values.tolist() == [1e-05, 3.0]
+    assert got[4].values.tolist() == [4.0]
 
 
 def test_any_other_layout_decodes_the_same_through_json() -> None:

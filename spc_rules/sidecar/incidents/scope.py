@@ -61,7 +61,9 @@ def decide(
 ) -> list[Group]:
     """Groups of the probes that move now, widest scope first. ``host_cpu``: each vantage's
     host CPU share, where known."""
-    known = sorted(set(population))
+    # Ordered as Identity orders, by a tuple key: the generated __lt__ of 10,000 identities
+    # cost a tenth of a second each cycle.
+    known = sorted(set(population), key=lambda i: (i.target, i.model, i.endpoint, i.vantage))
     moving: dict[Probe, list[Movement]] = defaultdict(list)
     for m in movements:
         if m.alarmed or _leans(m):

@@ -14,7 +14,6 @@ instead, which is slower but reads any valid answer; malformed JSON fails there.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -26,10 +25,6 @@ from servicekit.errors import LLMscopeError
 FloatArray = NDArray[np.float64]
 LabelKey = tuple[tuple[str, str], ...]
 
-_STRING = rb'"(?:[^"\\]|\\.)*"'
-_LABELS = re.compile(
-    rb"\{(?:" + _STRING + rb":" + _STRING + rb"(?:," + _STRING + rb":" + _STRING + rb")*)?\}"
-)
 _SERIES_HEAD = b'{"metric":'
 _VALUES_HEAD = b',"values":['
 _RESULT_HEAD = b'"result":['
@@ -94,10 +89,14 @@ def _fast(body: bytes) -> list[RawSeries]:
     out: list[RawSeries] = []
     timestamps: dict[bytes, FloatArray] = {}
     while body.startswith(_SERIES_HEAD, pos):
-        labels_match = _LABELS.match(body, pos + len(_SERIES_HEAD))
-        if labels_match is None or not body.startswith(_VALUES_HEAD, labels_match.end()):
+        # The label object ends where ``,"values":[`` first follows: inside it every value
+        # is a string, in which those unescaped quotes cannot occur, and after a key comes a
+        # string, not ``[``. ``_labels`` checks the object itself (json).
+        labels_at = pos + len(_SERIES_HEAD)
+        labels_end = body.find(_VALUES_HEAD, labels_at)
+        if labels_end < 0:
             raise _UnexpectedLayoutError
-        first = labels_match.end() + len(_VALUES_HEAD)
+        first = labels_end + len(_VALUES_HEAD)
         last = body.find(b"]]", first)  # value strings never hold brackets
         if body.startswith(b"]", first):
             last = first - 1  # an empty list of values
@@ -109,7 +108,7 @@ def _fast(body: bytes) -> list[RawSeries]:
             raise _UnexpectedLayoutError
         pos += 1
         try:
-            labels, key = _labels(labels_match.group())
+            labels, key = _labels(body[labels_at:labels_end])
         except ValueError:  # bad escapes, bad UTF-8: the slow path names the problem
             raise _UnexpectedLayoutError from None
         out.append(RawSeries(labels, ts, values, key))

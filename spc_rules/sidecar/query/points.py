@@ -180,16 +180,19 @@ def window(
     starts = np.broadcast_to(np.asarray(start, dtype=np.float64), (len(points),)).tolist()
     bounds = []
     for p, first_after in zip(points, starts, strict=True):
-        lo, hi = np.searchsorted(p.timestamps, (first_after, end), side="right")
-        bounds.append((max(int(lo) - context, 0), int(lo), int(hi)))
+        lo, hi = p.timestamps.searchsorted((first_after, end), side="right").tolist()
+        bounds.append((max(lo - context, 0), lo, hi))
     counts = np.array([hi - first for first, _, hi in bounds], dtype=np.int64)
     before = np.array([lo - first for first, lo, _ in bounds], dtype=np.int64)
     width = int(counts.max(initial=0))
     shape = (len(points), width)
     values, sizes, stamps = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    for row, (p, (first, _, hi)) in enumerate(zip(points, bounds, strict=True)):
-        k = hi - first
-        values[row, :k] = p.values[first:hi]
-        sizes[row, :k] = p.sizes[first:hi]
-        stamps[row, :k] = p.timestamps[first:hi]
+    if width:
+        # Row-major order of the cells a row fills is the order of its points: one scatter
+        # per array instead of three slice copies per row (a tenth of a steady cycle).
+        filled = np.arange(width) < counts[:, None]
+        spans = [(p, first, hi) for p, (first, _, hi) in zip(points, bounds, strict=True)]
+        values[filled] = np.concatenate([p.values[a:b] for p, a, b in spans])
+        sizes[filled] = np.concatenate([p.sizes[a:b] for p, a, b in spans])
+        stamps[filled] = np.concatenate([p.timestamps[a:b] for p, a, b in spans])
     return Window(values, sizes, stamps, counts, before)
