@@ -11,10 +11,12 @@ incident of one scope) through the backtest's live path, exactly as ``llmscope-s
   SPC alerts of its target). The SLO fast burn is not counted (the replay has no SLO rules;
   it would add at most one per target and vantage);
 - after: incident pages (one is right), their scope and subject, and opened - step;
-- false incident pages per week per 100 in-control chart series on a long calm 15 s fleet.
+- false incident pages per week per 100 in-control chart series on a long calm 15 s fleet,
+  and (``--calm-hourly K``) on K calm hourly fleets of two weeks each.
 
     python -m benchmarks.incidents                  # about 8 minutes on 2 busy cores
     python -m benchmarks.incidents --seeds 1 --sparse "" --calm-hours 1   # a quick look
+    python -m benchmarks.incidents --seeds 1 --sparse "" --calm-hours 0.05 --calm-hourly 8
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from spc_rules.sidecar.query.points import SeriesKey
 from spc_rules.sidecar.stages import ChartPoints, Stages
 
 ENDPOINT_STEP, DNS = 2, 5  # indices in SCENARIOS
+HOURLY_DAYS = 14.0  # each calm hourly fleet: 36 chart series x 2 weeks
 
 
 class CountingReplay(Replay):
@@ -128,13 +131,17 @@ def one_case(scenario: Scenario, cadence: float, seed: int) -> Found:
     )
 
 
-def in_control(days: float, seed: int) -> tuple[int, int, float, list[str]]:
-    """Incident pages, per-series pages, and chart series-weeks on a calm 15 s fleet."""
-    when = Timing(15.0, days * 86400.0, 0.0, 0.0)
+def in_control(days: float, seed: int, cadence: float = 15.0) -> tuple[int, int, float, list[str]]:
+    """Incident pages, per-series pages, and chart series-weeks on a calm fleet."""
+    when = Timing(cadence, days * 86400.0, 0.0, 0.0)
     with tempfile.TemporaryDirectory() as tmp:
         counting, pages = replay(write_fleet(Path(tmp) / "calm.csv", None, when, seed))
     weeks = 36 * days / 7  # 18 probes x 2 charts (the failure chart has nothing to judge)
     return len(pages), len(counting.notified), weeks, [e.as_text() for e in pages]
+
+
+def _calm_hourly(seed: int) -> tuple[int, int, float, list[str]]:
+    return in_control(HOURLY_DAYS, seed, 3600.0)
 
 
 def _case(args: tuple[int, float, int]) -> Found:
@@ -190,6 +197,9 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=3, help="of the endpoint-wide step at 15 s")
     p.add_argument("--calm-hours", type=float, default=3.0, help="the in-control 15 s fleet")
     p.add_argument("--sparse", default="60,300,3600", help="other cadences, seconds")
+    p.add_argument(
+        "--calm-hourly", type=int, default=0, help="calm hourly fleets of 2 weeks (seeds 11...)"
+    )
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
     sparse = tuple(float(c) for c in args.sparse.split(",") if c)
@@ -209,6 +219,7 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         jobs = [pool.submit(_case, case) for case in cases]
         calm = pool.submit(in_control, args.calm_hours / 24, 101)
+        hourly = [pool.submit(_calm_hourly, 11 + i) for i in range(args.calm_hourly)]
         for job in as_completed(jobs):
             f = job.result()
             found.append(f)
@@ -221,6 +232,7 @@ def main() -> None:
                 flush=True,
             )
         incident_pages, series_pages, weeks, shown_calm = calm.result()
+        calm_hourly = [h.result() for h in hourly]
     report(found, cadences)
     print(
         f"\nIn control, 15 s, 18 probes x 2 charts x {args.calm_hours:g} h "
@@ -230,6 +242,19 @@ def main() -> None:
     )
     for line in shown_calm:
         print(f"    {line}")
+    if calm_hourly:
+        # Judged once limits and references stand: about 20 points (hours) into each fleet.
+        judged = sum(w * (HOURLY_DAYS - 20 / 24) / HOURLY_DAYS for *_, w, _ in calm_hourly)
+        paged = sum(c[0] for c in calm_hourly)
+        print(
+            f"In control, hourly, {len(calm_hourly)} fleets of 18 probes x 2 charts x "
+            f"{HOURLY_DAYS:g} days ({judged:.0f} judged chart-series-weeks): {paged} incident "
+            f"pages ({paged / judged * 100:.2f} per week per 100 series), per fleet "
+            f"{[c[0] for c in calm_hourly]}"
+        )
+        for *_, lines in calm_hourly:
+            for line in lines:
+                print(f"    {line}")
     print(f"\n{time.monotonic() - began:.0f} s")
 
 
