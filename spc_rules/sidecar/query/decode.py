@@ -5,8 +5,8 @@ one Python object per number (``json.loads``) takes seconds. The fast path walks
 compact layout Prometheus, VictoriaMetrics, Thanos and Mimir write, parses each series' label
 object with ``json`` and hands its numbers to numpy's C parser in one call, which gives the
 same float64 values as ``float()`` (correctly rounded). Series scraped together (a histogram's
-_sum and _count, every series of one target) share their timestamps, so each distinct list of
-timestamps is parsed once per answer: that is a third of the numbers. Anything it does not expect
+_sum and _count, every series of one target) share their timestamps, so each distinct array
+of timestamps is kept once per answer and shared by its series. Anything it does not expect
 (whitespace, another key order, a native histogram) sends the whole body through ``json``
 instead, which is slower but reads any valid answer; malformed JSON fails there.
 """
@@ -124,26 +124,23 @@ def _fast(body: bytes) -> list[RawSeries]:
 def _pairs(region: bytes, seen: dict[bytes, FloatArray]) -> tuple[FloatArray, FloatArray]:
     """``[t,"v"],[t,"v"]`` as timestamps and values; NaN and +Inf/-Inf are read as such.
 
-    ``seen`` maps the text of a timestamp list already parsed to its (read-only) array.
+    ``seen`` maps the bytes of a timestamp array already parsed to that (read-only) array.
     """
     if not region:
         return np.empty(0), np.empty(0)
-    tokens = region.translate(None, b'[]"').split(b",")
-    if len(tokens) % 2 or len(tokens) != 2 * (region.count(b"],[") + 1):
-        raise _UnexpectedLayoutError
-    stamps_text = b",".join(tokens[0::2])
-    values_text = b",".join(tokens[1::2])
-    try:
-        ts = seen.get(stamps_text)
-        if ts is None:
-            ts = seen[stamps_text] = np.fromstring(stamps_text, dtype=np.float64, sep=",")
-            ts.setflags(write=False)
-        values = np.fromstring(values_text, dtype=np.float64, sep=",")
+    pairs = region.count(b"],[") + 1
+    try:  # one C parse of the pairs' numbers, interleaved
+        numbers = np.fromstring(region.translate(None, b'[]"'), dtype=np.float64, sep=",")
     except ValueError:
         raise _UnexpectedLayoutError from None
-    if ts.size != values.size or 2 * values.size != len(tokens):
+    if numbers.size != 2 * pairs:  # a pair of three, a number that did not parse
         raise _UnexpectedLayoutError
-    return ts, values
+    ts = np.ascontiguousarray(numbers[0::2])
+    known = seen.get(stamp := ts.tobytes())
+    if known is None:
+        ts.setflags(write=False)
+        known = seen[stamp] = ts
+    return known, np.ascontiguousarray(numbers[1::2])
 
 
 def _slow(body: bytes) -> list[RawSeries]:
