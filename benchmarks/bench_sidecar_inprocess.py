@@ -115,7 +115,8 @@ def run(series: int, steady: int, profile: int | None) -> list[dict[str, float]]
                 assert await sidecar.cycle(), "a cycle failed"
                 if profiler is not None:
                     profiler.disable()
-                    pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(40)
+                    order = os.environ.get("BENCH_PROFILE_SORT", "cumulative")  # or tottime
+                    pstats.Stats(profiler).sort_stats(order).print_stats(40)
                 stages.append(dict(sidecar.collector.health.stage_seconds))
         finally:
             await sidecar.aclose()
