@@ -59,14 +59,11 @@ class AlarmCarry:
     open_since: FloatArray  # timestamp of the point that opened the open episode, or NaN
     fitted_at: FloatArray  # evaluation time of the reference's fit, NaN: never
     calm_at: FloatArray  # newest judged point at which S was 0 (no shift under way), or NaN
-    points: FloatArray  # how many points the reference's center averages, or NaN
 
     @classmethod
     def fresh(cls, rows: int) -> AlarmCarry:
         nan = np.full(rows, np.nan)
-        return cls(
-            PagingState.zeros(rows), nan, nan.copy(), nan.copy(), nan.copy(), nan.copy(), nan.copy()
-        )
+        return cls(PagingState.zeros(rows), nan, nan.copy(), nan.copy(), nan.copy(), nan.copy())
 
 
 @dataclass(frozen=True)
@@ -103,7 +100,7 @@ def judge_alarms(
     gap = paging.ticket_gap if severity == "ticket" else 0.0
     due = ready & ~carry.state.open & ~(now - carry.fitted_at < REFIT_S)  # NaN: never fitted
     center, sigma = carry.center.copy(), carry.sigma.copy()
-    fitted_at, points = carry.fitted_at.copy(), carry.points.copy()
+    fitted_at = carry.fitted_at.copy()
     pinned = chart.baseline.pinned(chart.log)
     if pinned is not None:  # the configured normal is the reference too
         center[:], sigma[:] = pinned
@@ -115,7 +112,7 @@ def judge_alarms(
         # earlier (a slow rhythm that lifts S would otherwise push it ever further back).
         back = CALM_S * chart.cadence_scale
         end = np.fmax(np.fmin(since[idx], carry.calm_at[idx]), since[idx] - back)
-        c, s, n = reference(
+        c, s = reference(
             chart,
             severity,
             [series[i] for i in idx.tolist()],
@@ -127,7 +124,6 @@ def judge_alarms(
         got = np.isfinite(c) & np.isfinite(s)
         # Without a fit (too few usable points) a row keeps the reference it had.
         center[idx[got]], sigma[idx[got]], fitted_at[idx[got]] = c[got], s[got], now
-        points[idx[got]] = n[got]
         # A first fit is dated back by a share of REFIT_S that differs per row, so the
         # refits that follow are spread over the cycles of REFIT_S, not all due in one
         # cycle as costly as a cold one (with 30 s cycles, a tenth of the series each).
@@ -136,7 +132,7 @@ def judge_alarms(
     ok = ready & np.isfinite(center) & np.isfinite(sigma) & (sigma > 0)
     if intervals is None:
         intervals = point_intervals(series)
-    k, h, clip = designs(chart, severity, intervals, sigma, points=points, ok=ok)
+    k, h, clip = designs(chart, severity, intervals, sigma, ok)
     limits = BatchLimits.pinned(
         np.where(ok, center, np.nan), np.where(ok, sigma, 1.0), log=chart.log
     )
@@ -169,7 +165,7 @@ def judge_alarms(
         statistic=np.where(ok, np.maximum(state.upper, state.lower), np.nan),
         threshold=np.where(ok, h, np.nan),
         reference=limits.line(0.0),
-        carry=AlarmCarry(state, center, sigma, open_since, fitted_at, calm_at, points),
+        carry=AlarmCarry(state, center, sigma, open_since, fitted_at, calm_at),
     )
 
 
@@ -209,7 +205,6 @@ def accept_together(found: Mapping[str, Episodes]) -> dict[str, Episodes]:
             np.where(more, np.nan, c.open_since),
             np.where(more, np.nan, c.fitted_at),
             np.where(more, np.nan, c.calm_at),
-            c.points,
         )
         out[severity] = dataclasses.replace(e, accepted=e.accepted | more, carry=carry)
     return out

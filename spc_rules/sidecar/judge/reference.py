@@ -17,7 +17,6 @@ from spc_rules.detectors.paging_scale import paging_sigma_rows
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge import attributes, warmup
 from spc_rules.sidecar.judge.baseline import Exclusions, select
-from spc_rules.sidecar.judge.cadence import REFERENCE_POINTS
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import Points
 
@@ -36,24 +35,21 @@ def reference(
     *,
     codes: tuple[float, ...],
     upto: FloatArray,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Center, long-run sigma and the number of points the center averages, per series, from
-    its usable points before ``end`` (up to ``upto`` when it falls back to its earliest
-    points), leaving out the episodes of the severity ``codes``. The count is what the page's
-    design pays for (``reference_points``): fewer points than the window holds at the
-    series' cadence after a gap (an outage, a paused probe) or while the series is young."""
+) -> tuple[FloatArray, FloatArray]:
+    """Center and long-run sigma per series from its usable points before ``end`` (up to
+    ``upto`` when it falls back to its earliest points), leaving out the episodes of the
+    severity ``codes``."""
     window = _window(chart, severity)
     spans = sorted({window, max(window, SIGMA_WINDOW * chart.cadence_scale)})
     if chart.proportion is not None:  # a share and its sigma_z from one window, >= 2 h
         spans = [spans[-1]]
         window = spans[0]
-    center, sigma, points = np.empty(0), np.empty(0), np.empty(0)
+    center, sigma = np.empty(0), np.empty(0)
     for span in spans:
-        c, s, n = _fit(chart, series, span, end=end, exclusions=exclusions, codes=codes, upto=upto)
-        if span == window:
-            center, points = c, n
+        c, s = _fit(chart, series, span, end=end, exclusions=exclusions, codes=codes, upto=upto)
+        center = c if span == window else center
         sigma = s  # from the longer window when there are two
-    return center, sigma, points
+    return center, sigma
 
 
 def _fit(
@@ -65,7 +61,7 @@ def _fit(
     exclusions: Sequence[Exclusions],
     codes: tuple[float, ...],
     upto: FloatArray,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray]:
     start = end - window
     chosen = select(
         series,
@@ -80,8 +76,7 @@ def _fit(
     )
     w = chosen.window
     if chart.proportion is not None:
-        share, sigma_z = attributes.reference(chart, w)  # the share, and Laney's sigma_z
-        return share, sigma_z, np.full(share.shape, np.inf)
+        return attributes.reference(chart, w)  # the share, and Laney's sigma_z
     fit = fit_limits_batch(
         w.values,
         w.sizes,
@@ -96,32 +91,21 @@ def _fit(
     ok = np.asarray(fit.ok, dtype=bool)
     scaled = paging_sigma_rows(np.where(ok[:, None], z, np.nan))
     sigma = np.where(ok, np.asarray(fit.sigma) * scaled, np.nan)
-    return np.asarray(fit.center), sigma, np.asarray(fit.n_points, np.float64)
+    return np.asarray(fit.center), sigma
 
 
 def _window(chart: ChartConfig, severity: Severity) -> float:
     return chart.paging.ticket_reference if severity == "ticket" else chart.paging.reference
 
 
-def reference_points(
-    chart: ChartConfig, severity: Severity, interval: float, counted: float
-) -> float:
-    """How many points the page's reference averages: its design pays for their error.
-
-    The points ``counted`` by its fit, which a gap (an outage of the probe, a paused target)
-    leaves fewer than the window holds at ``interval``; but not fewer than REFERENCE_POINTS:
-    a reference of fewer (a young series') gains points at every refit, so its error does
-    not stay as the design assumes, and paying for it as if it did would leave a 20-point
-    provisional reference with no design at all (docs/paging.md). NaN: the window's points.
-    A pinned center is exact; so are the ticket's (docs/paging.md: why) and a p chart's
-    share taken to be (its error in z units depends on the counts; not modelled yet)."""
+def reference_points(chart: ChartConfig, severity: Severity, interval: float) -> float:
+    """How many points the page's reference averages: its design pays for their error. A
+    pinned center is exact; so are the ticket's (docs/paging.md: why) and a p chart's share
+    taken to be (its error in z units depends on the counts; not modelled yet)."""
     exact = chart.baseline.pinned(chart.log) is not None or chart.proportion is not None
     if exact or severity == "ticket":
         return math.inf
-    expected = max(_window(chart, severity) / interval, 1.0)
-    if not counted >= 1.0:
-        return expected
-    return max(counted, min(float(REFERENCE_POINTS), expected))
+    return max(_window(chart, severity) / interval, 1.0)
 
 
 def point_interval(points: Points) -> float:

@@ -20,16 +20,14 @@ def designs(
     severity: Severity,
     point_intervals: FloatArray,
     sigma: FloatArray,
-    *,
-    points: FloatArray,
     ok: BoolArray,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """k, h and clip of each row ``ok`` to judge (memoized designs), paying for the error of
-    a reference of ``points``; a row without a design is cleared from ``ok``."""
+    """k, h and clip of each row ``ok`` to judge (memoized designs); a row without a design
+    is cleared from ``ok``."""
     rows = len(point_intervals)
     k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
-    intervals, counted = point_intervals.tolist(), points.tolist()
-    policy, sigmas = chart.paging.policy, sigma.tolist()
+    intervals = point_intervals.tolist()
+    policy, sigmas = chart.paging.policy, sigma.tolist()  # once, not per row
     for row in np.flatnonzero(ok).tolist():
         interval = intervals[row]
         if not interval > 0:
@@ -44,7 +42,7 @@ def designs(
                     1.0 if chart.proportion is not None else sigmas[row],
                     interval,
                     chart.direction,
-                    reference_points(chart, severity, interval, counted[row]),
+                    reference_points(chart, severity, interval),
                 )
             )
         except (ValueError, RuntimeError):

@@ -78,7 +78,6 @@ def take_alarm(carry: AlarmCarry, rows: IntArray | None) -> AlarmCarry:
         take(carry.open_since, rows, nan),
         take(carry.fitted_at, rows, nan),
         take(carry.calm_at, rows, nan),
-        take(carry.points, rows, nan),
     )
 
 
