@@ -18,6 +18,7 @@ import gzip
 import statistics
 import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -62,38 +63,39 @@ def views(series: int, now: float) -> dict[str, ChartView]:
 
 def _tiled(value: Any, rows: int, times: int) -> Any:
     """``value`` with every per-series array (and tuple) repeated ``times``."""
-    if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == rows:
-        return np.concatenate([value] * times)
-    if isinstance(value, tuple) and len(value) == rows:
-        return value * times
-    if isinstance(value, dict):
-        return {k: _tiled(v, rows, times) for k, v in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, (type, ChartConfig)):
-        fields = {
-            f.name: _tiled(getattr(value, f.name), rows, times) for f in dataclasses.fields(value)
-        }
-        return dataclasses.replace(value, **fields)
-    return value
+
+    def tile(part: Any) -> Any:
+        return np.concatenate([part] * times) if isinstance(part, np.ndarray) else part * times
+
+    return _per_series(value, rows, tile)
 
 
 def _cut(view: ChartView, series: int) -> ChartView:
     rows = len(view.result.keys)
     if rows == series:
         return view
-    result = dataclasses.replace(_sliced(view.result, rows, series), keys=view.result.keys[:series])
-    return ChartView(result, _sliced(view.violations, rows, series))
+
+    def head(part: Any) -> Any:
+        return part[:series]
+
+    keys = view.result.keys[:series]
+    result = dataclasses.replace(_per_series(view.result, rows, head), keys=keys)
+    return ChartView(result, _per_series(view.violations, rows, head))
 
 
-def _sliced(value: Any, rows: int, keep: int) -> Any:
+def _per_series(value: Any, rows: int, change: Callable[[Any], Any]) -> Any:
+    """``value`` with ``change`` applied to every array and tuple of one entry per series
+    (``rows`` of them), through dicts and dataclasses (a chart's configuration excepted)."""
     if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == rows:
-        return value[:keep]
+        return change(value)
     if isinstance(value, tuple) and len(value) == rows:
-        return value[:keep]
+        return change(value)
     if isinstance(value, dict):
-        return {k: _sliced(v, rows, keep) for k, v in value.items()}
+        return {k: _per_series(v, rows, change) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, (type, ChartConfig)):
         fields = {
-            f.name: _sliced(getattr(value, f.name), rows, keep) for f in dataclasses.fields(value)
+            f.name: _per_series(getattr(value, f.name), rows, change)
+            for f in dataclasses.fields(value)
         }
         return dataclasses.replace(value, **fields)
     return value
