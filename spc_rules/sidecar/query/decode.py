@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from servicekit.errors import LLMscopeError
+from spc_rules.sidecar.query.memo import Memo
 
 FloatArray = NDArray[np.float64]
 LabelKey = tuple[tuple[str, str], ...]
@@ -50,11 +51,9 @@ def key_of(series: RawSeries) -> LabelKey:
     return series.key if series.key is not None else tuple(sorted(series.labels.items()))
 
 
-# Label objects already parsed, by their text: a cycle reads the same label sets as the one
-# before, and parsing each again (json, then sorting its pairs for the cache) cost a tenth
-# of a steady cycle at 10,000 series. Forgotten when it grows past _MAX_LABELS (churn).
-_LABELS_SEEN: dict[bytes, tuple[dict[str, str], LabelKey]] = {}
-_MAX_LABELS = 1 << 18
+# Label objects already parsed, by their text: parsing each again (json, then sorting its
+# pairs for the cache) cost a tenth of a steady cycle at 10,000 series.
+_LABELS_SEEN: Memo[bytes, tuple[dict[str, str], LabelKey]] = Memo()
 
 
 def _labels(text: bytes) -> tuple[dict[str, str], LabelKey]:
@@ -63,9 +62,7 @@ def _labels(text: bytes) -> tuple[dict[str, str], LabelKey]:
         labels = json.loads(text)
         if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
             raise _UnexpectedLayoutError
-        if len(_LABELS_SEEN) >= _MAX_LABELS:
-            _LABELS_SEEN.clear()
-        got = _LABELS_SEEN[text] = (labels, tuple(sorted(labels.items())))
+        got = _LABELS_SEEN.keep(text, (labels, tuple(sorted(labels.items()))))
     return got
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spc_rules.sidecar.query.decode import FloatArray, LabelKey, RawSeries, key_of
+from spc_rules.sidecar.query.memo import Memo
 
 IntArray = NDArray[np.int64]
 SeriesKey = tuple[str, ...]
@@ -131,29 +132,23 @@ def _joined(
 
 
 # A series' label pairs without ``__name__``, and its chart key per ``by``, by its label
-# pairs: the same few thousand label sets come back every cycle, and deriving both again cost
-# a tenth of a steady cycle's decode at 10,000 series. Forgotten past _MAX_KNOWN (churn).
-_IDENTITIES: dict[LabelKey, LabelKey] = {}
-_CHART_KEYS: dict[tuple[LabelKey, tuple[str, ...]], SeriesKey] = {}
-_MAX_KNOWN = 1 << 18
+# pairs: deriving both again cost a tenth of a steady cycle's decode at 10,000 series.
+_IDENTITIES: Memo[LabelKey, LabelKey] = Memo()
+_CHART_KEYS: Memo[tuple[LabelKey, tuple[str, ...]], SeriesKey] = Memo()
 
 
 def _identity(key: LabelKey) -> LabelKey:
     got = _IDENTITIES.get(key)
     if got is None:
-        if len(_IDENTITIES) >= _MAX_KNOWN:
-            _IDENTITIES.clear()
-        got = _IDENTITIES[key] = tuple(kv for kv in key if kv[0] != "__name__")  # sorted
+        got = _IDENTITIES.keep(key, tuple(kv for kv in key if kv[0] != "__name__"))  # sorted
     return got
 
 
 def _chart_key(identity: LabelKey, by: tuple[str, ...]) -> SeriesKey:
     got = _CHART_KEYS.get((identity, by))
     if got is None:
-        if len(_CHART_KEYS) >= _MAX_KNOWN:
-            _CHART_KEYS.clear()
         labels = dict(identity)
-        got = _CHART_KEYS[identity, by] = tuple(labels.get(label, "") for label in by)
+        got = _CHART_KEYS.keep((identity, by), tuple(labels.get(label, "") for label in by))
     return got
 
 
