@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from servicekit.errors import LLMscopeError
+from spc_rules.sidecar.query.blocks import Block
 from spc_rules.sidecar.query.memo import Memo
 
 FloatArray = NDArray[np.float64]
@@ -44,6 +45,10 @@ class RawSeries:
     values: FloatArray
     # The sorted label pairs, when known (decoding remembers each label set's).
     key: LabelKey | None = field(default=None, compare=False)
+    # The matrix whose row ``row`` holds ``values`` (at ``timestamps``), when the series is
+    # held with others scraped together (samplecache); None: on its own.
+    block: Block | None = field(default=None, compare=False)
+    row: int = field(default=0, compare=False)
 
 
 def key_of(series: RawSeries) -> LabelKey:

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from spc_rules.sidecar.query.blocks import rows_at
 from spc_rules.sidecar.query.decode import FloatArray, LabelKey, RawSeries, key_of
 from spc_rules.sidecar.query.memo import Memo
+from spc_rules.sidecar.query.pointblock import PointBlock, differenced
 
 IntArray = NDArray[np.int64]
 SeriesKey = tuple[str, ...]
@@ -45,6 +47,10 @@ class Points:
     sizes: FloatArray  # Δcount: 1 for an individual, n for a subgroup
     # The newest raw sample, point or not: a series still scraped is alive without new points.
     last_sample: float = float("nan")
+    # The block whose row ``row`` holds these points, shared with the series scraped
+    # together (pointblock.py); None: on their own.
+    block: PointBlock | None = field(default=None, compare=False)
+    row: int = field(default=0, compare=False)
 
 
 EMPTY = Points(np.empty(0), np.empty(0), np.empty(0))
@@ -107,14 +113,25 @@ def _joined(
 ) -> RawSeries:
     """The pieces of one series in time order; ``joins`` maps the ids of the pieces'
     timestamp arrays to the joined timestamps and the samples kept (None: all)."""
-    if len(parts) > 1:
-        parts = sorted(parts, key=lambda p: p.timestamps[0] if p.timestamps.size else 0.0)
-    key = tuple(id(p.timestamps) for p in parts)
+    if len(parts) == 1:  # one answer: only the order to check, the series itself usually
+        one = parts[0]
+        ts, keep = _ordered_stamps([one.timestamps], joins)
+        return one if keep is None else RawSeries(one.labels, ts, one.values[keep], one.key)
+    parts = sorted(parts, key=lambda p: p.timestamps[0] if p.timestamps.size else 0.0)
+    ts, keep = _ordered_stamps([p.timestamps for p in parts], joins)
+    values = np.concatenate([p.values for p in parts])
+    return RawSeries(parts[0].labels, ts, values if keep is None else values[keep], parts[0].key)
+
+
+def _ordered_stamps(
+    pieces: list[FloatArray], joins: dict[tuple[int, ...], tuple[FloatArray, IntArray | None]]
+) -> tuple[FloatArray, IntArray | None]:
+    """The pieces' timestamps end to end, each once, and which samples that keeps (None:
+    all), worked out once per pieces."""
+    key = tuple(id(ts) for ts in pieces)
     known = joins.get(key)
     if known is None:
-        ts = (
-            np.concatenate([p.timestamps for p in parts]) if len(parts) > 1 else parts[0].timestamps
-        )
+        ts = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
         step = np.diff(ts)
         keep: IntArray | None = None
         if not np.all(step > 0):
@@ -123,12 +140,10 @@ def _joined(
             else:
                 keep = np.unique(ts, return_index=True)[1]
             ts = ts[keep]
-        if len(parts) > 1 or keep is not None:
+        if len(pieces) > 1 or keep is not None:
             ts.setflags(write=False)
         known = joins[key] = (ts, keep)
-    ts, keep = known
-    values = np.concatenate([p.values for p in parts]) if len(parts) > 1 else parts[0].values
-    return RawSeries(parts[0].labels, ts, values if keep is None else values[keep], parts[0].key)
+    return known
 
 
 # A series' label pairs without ``__name__``, and its chart key per ``by``, by its label
@@ -169,14 +184,49 @@ def chart_points(
         elif name == count_name:
             counts[_identity(key_of(s))] = s
     grouped: dict[SeriesKey, list[Points]] = defaultdict(list)
+    together: dict[tuple[int, int], list[tuple[SeriesKey, RawSeries, RawSeries]]]
+    together = defaultdict(list)
     by = tuple(by)
     for identity, total in sums.items():
         count = counts.get(identity)
         if count is None:
             continue
         key = _chart_key(identity, by)
-        grouped[key].append(rebuild(total.timestamps, total.values, count.timestamps, count.values))
+        if (
+            total.block is not None
+            and count.block is not None
+            and total.timestamps is count.timestamps
+        ):
+            together[(id(total.block), id(count.block))].append((key, total, count))
+        else:
+            grouped[key].append(
+                rebuild(total.timestamps, total.values, count.timestamps, count.values)
+            )
+    for members in together.values():
+        for key, p in _rebuilt_rows(members):
+            grouped[key].append(p)
     return {key: merge(parts) for key, parts in sorted(grouped.items())}
+
+
+def _rebuilt_rows(
+    members: list[tuple[SeriesKey, RawSeries, RawSeries]],
+) -> list[tuple[SeriesKey, Points]]:
+    """``rebuild`` of histograms whose _sum and _count are rows of two blocks at the same
+    timestamps, as matrices (pointblock.py)."""
+    ts = members[0][1].timestamps
+    sum_block, count_block = members[0][1].block, members[0][2].block
+    assert sum_block is not None
+    assert count_block is not None
+    total = sum_block.values[rows_at(np.fromiter((m[1].row for m in members), np.intp))]
+    count = count_block.values[rows_at(np.fromiter((m[2].row for m in members), np.intp))]
+    if not np.isfinite(total.sum() + count.sum()):  # rare: every row on its own
+        return [(k, rebuild(ts, t.values, ts, c.values)) for k, t, c in members]
+    last = float(ts[-1]) if ts.size else float("nan")
+    out = []
+    for block, rows in differenced(ts, total, count):
+        for i, r in enumerate(rows.tolist()):
+            out.append((members[r][0], Points(*block.row(i), last, block, i)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -203,22 +253,93 @@ def window(
 ) -> Window:
     """Each series' points with ``start < timestamp <= end``, after up to ``context`` points
     just before ``start`` (a scalar, or one start per series)."""
-    starts = np.broadcast_to(np.asarray(start, dtype=np.float64), (len(points),)).tolist()
-    bounds = []
-    for p, first_after in zip(points, starts, strict=True):
-        lo, hi = p.timestamps.searchsorted((first_after, end), side="right").tolist()
-        bounds.append((max(lo - context, 0), lo, hi))
-    counts = np.array([hi - first for first, _, hi in bounds], dtype=np.int64)
-    before = np.array([lo - first for first, lo, _ in bounds], dtype=np.int64)
+    rows = len(points)
+    starts = np.broadcast_to(np.asarray(start, dtype=np.float64), (rows,))
+    # Rows of one block are found and copied together (pointblock.py); series on their own
+    # that share a timestamp array share one search.
+    blocks: dict[int, list[int]] = defaultdict(list)
+    shared: dict[int, list[int]] = defaultdict(list)
+    for i, p in enumerate(points):
+        if p.block is not None:
+            blocks[id(p.block)].append(i)
+        else:
+            shared[id(p.timestamps)].append(i)
+    lo, hi = np.zeros(rows, np.intp), np.zeros(rows, np.intp)
+    for members in blocks.values():
+        at = np.array(members)
+        block = points[members[0]].block
+        assert block is not None
+        lo[at], hi[at] = block.bounds(_rows(points, members), starts[at], end)
+    for members in shared.values():
+        at = np.array(members)
+        ts = points[members[0]].timestamps
+        lo[at] = ts.searchsorted(starts[at], side="right")
+        hi[at] = ts.searchsorted(end, side="right")
+    first = np.maximum(lo - context, 0)
+    counts = hi - first
     width = int(counts.max(initial=0))
-    shape = (len(points), width)
-    values, sizes, stamps = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+    shape = (rows, width)
+    out = Window(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
+                 counts, lo - first)  # fmt: skip
     if width:
-        # Row-major order of the cells a row fills is the order of its points: one scatter
-        # per array instead of three slice copies per row (a tenth of a steady cycle).
-        filled = np.arange(width) < counts[:, None]
-        spans = [(p, first, hi) for p, (first, _, hi) in zip(points, bounds, strict=True)]
-        values[filled] = np.concatenate([p.values[a:b] for p, a, b in spans])
-        sizes[filled] = np.concatenate([p.sizes[a:b] for p, a, b in spans])
-        stamps[filled] = np.concatenate([p.timestamps[a:b] for p, a, b in spans])
-    return Window(values, sizes, stamps, counts, before)
+        for members in blocks.values():
+            block = points[members[0]].block
+            assert block is not None
+            _copy_rows(out, np.array(members), block, _rows(points, members), first)
+        loose = [i for members in shared.values() for i in members]
+        if loose:
+            _scatter(out, np.array(loose), [points[i] for i in loose], first)
+    return out
+
+
+def _rows(points: Sequence[Points], members: list[int]) -> IntArray:
+    return np.fromiter((points[i].row for i in members), np.intp, len(members))
+
+
+def _copy_rows(
+    out: Window, at: IntArray, block: PointBlock, rows: IntArray, first: IntArray
+) -> None:
+    """Rows ``at`` of ``out`` from rows ``rows`` of ``block``, each ``out.counts`` points
+    from its ``first`` on."""
+    starts, counts = first[at], out.counts[at]
+    width = int(counts.max(initial=0))
+    if width == 0:
+        return
+    target = rows_at(at)
+    cols = np.arange(width)
+    if block.stamps is None and (starts == starts[0]).all() and (counts == width).all():
+        # Every row has every column, and the same ones: one slice of the matrix.
+        part = rows_at(rows), slice(int(starts[0]), int(starts[0]) + width)
+        matrix = (-1, block.columns.size)
+        out.values[target, :width] = block.values.reshape(matrix)[part]
+        out.sizes[target, :width] = block.sizes.reshape(matrix)[part]
+        out.timestamps[target, :width] = block.columns[part[1]]
+        return
+    filled = cols < counts[:, None]
+    at_point = np.where(filled, block.offsets[rows][:, None] + starts[:, None] + cols, 0)
+    out.values[target, :width] = np.where(filled, block.values[at_point], np.nan)
+    out.sizes[target, :width] = np.where(filled, block.sizes[at_point], np.nan)
+    if block.stamps is not None:
+        stamps = block.stamps[at_point]
+    else:
+        stamps = block.columns[np.where(filled, starts[:, None] + cols, 0)]
+    out.timestamps[target, :width] = np.where(filled, stamps, np.nan)
+
+
+def _scatter(out: Window, at: IntArray, points: Sequence[Points], first: IntArray) -> None:
+    """Rows ``at`` of ``out`` from series held on their own: in row-major order the cells
+    a row fills are the order of its points, so one scatter per array (not three slice
+    copies per row)."""
+    counts = out.counts[at]
+    width = int(counts.max(initial=0))
+    if width == 0:
+        return
+    filled = np.arange(width) < counts[:, None]
+    spans = [(p, int(a), int(a + n)) for p, a, n in zip(points, first[at], counts, strict=True)]
+    values, sizes, stamps = (np.full((len(at), width), np.nan) for _ in range(3))
+    values[filled] = np.concatenate([p.values[a:b] for p, a, b in spans])
+    sizes[filled] = np.concatenate([p.sizes[a:b] for p, a, b in spans])
+    stamps[filled] = np.concatenate([p.timestamps[a:b] for p, a, b in spans])
+    target = rows_at(at)
+    out.values[target, :width], out.sizes[target, :width] = values, sizes
+    out.timestamps[target, :width] = stamps

@@ -24,11 +24,13 @@ from an earlier query) and every backend give the same points.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from spc_rules.sidecar.query.blocks import Block, rows_at, stacked
 from spc_rules.sidecar.query.decode import FloatArray, LabelKey, RawSeries, key_of
 
 # Timestamp arrays already built this call, keyed by the source arrays' ids and the bounds
@@ -73,19 +75,83 @@ def update(
 ) -> Held:
     """The cache after a query over ``[cut_ms, end_ms]`` answered ``fetched`` (stitched, one
     series per label set), trimmed to ``(start_ms, end_ms]``. With ``cut_ms <= start_ms``
-    the answer replaces the cache."""
+    the answer replaces the cache.
+
+    Series held in one block whose answers share one timestamp array (scraped together)
+    are joined as one matrix, and held as its rows (blocks.py)."""
     old = held.series if held is not None and cut_ms > start_ms else {}
     new = {label_key(s): s for s in fetched}
     cut, start, end = cut_ms / 1000, start_ms / 1000, end_ms / 1000
     memo: _Memo = {}
     known: dict[tuple[int, int], _Bounds] = {}
-    out: dict[LabelKey, RawSeries] = {}
-    for key in _ordered(old, new):
-        got = old.get(key), new.get(key)
-        joined = _join(*got, cut=cut, start=start, end=end, memo=memo, known=known)
-        if joined is not None:
-            out[key] = joined
-    return Held(start_ms, end_ms, out)
+    joined: dict[LabelKey, RawSeries] = {}
+    together: dict[tuple[int, int], list[LabelKey]] = defaultdict(list)
+    ordered = _ordered(old, new)
+    for key in ordered:
+        was, got = old.get(key), new.get(key)
+        if was is not None and was.block is None:  # held on its own (not by update)
+            one = _join(was, got, cut=cut, start=start, end=end, memo=memo, known=known)
+            if one is not None:
+                joined[key] = one
+            continue
+        together[(id(was.block) if was else 0, id(got.timestamps) if got else 0)].append(key)
+    for keys in together.values():
+        joined.update(_join_rows(keys, old, new, cut=cut, start=start, end=end, memo=memo))
+    return Held(start_ms, end_ms, {k: joined[k] for k in ordered if k in joined})
+
+
+def _join_rows(
+    keys: list[LabelKey],
+    old: Mapping[LabelKey, RawSeries],
+    new: Mapping[LabelKey, RawSeries],
+    *,
+    cut: float,
+    start: float,
+    end: float,
+    memo: _Memo,
+) -> dict[LabelKey, RawSeries]:
+    """``_join`` of series that are rows of one held block (or new) and whose answers
+    share one timestamp array: the same bounds for all, one matrix for the result."""
+    was, got = old.get(keys[0]), new.get(keys[0])
+    (alo, ahi), (blo, bhi) = _bounds(was, got, cut=cut, start=start, end=end)
+    stamps: list[tuple[FloatArray, int, int]] = []
+    if was is not None and ahi > alo:
+        stamps.append((was.timestamps, alo, ahi))
+    if got is not None and bhi > blo:
+        stamps.append((got.timestamps, blo, bhi))
+    if not stamps:
+        return {}
+    ts = _joined_stamps(stamps, memo)
+    # Filled in place: a concatenation would hold a third copy of the window at its peak.
+    values = np.empty((len(keys), ts.size))
+    held = 0
+    if was is not None and was.block is not None and ahi > alo:
+        rows = rows_at(np.fromiter((old[k].row for k in keys), np.intp, len(keys)))
+        values[:, : ahi - alo] = was.block.values[rows, alo:ahi]
+        held = ahi - alo
+    if got is not None and bhi > blo:
+        values[:, held:] = stacked([new[k].values[blo:bhi] for k in keys], bhi - blo)
+    block = Block(ts, values)
+    out = {}
+    for row, key in enumerate(keys):
+        source = new.get(key) or old[key]
+        out[key] = RawSeries(source.labels, ts, values[row], key, block, row)
+    return out
+
+
+def _joined_stamps(parts: list[tuple[FloatArray, int, int]], memo: _Memo) -> FloatArray:
+    """The timestamps of one or two pieces ``(array, lo, hi)`` end to end, one array per
+    pieces (read-only, shared by every series joined from them)."""
+    if len(parts) == 1:
+        ts, lo, hi = parts[0]
+        return _slice(ts, lo, hi, memo)
+    (a, alo, ahi), (b, blo, bhi) = parts
+    key = (id(a), alo, ahi, id(b), blo, bhi)
+    got = memo.get(key)
+    if got is None:
+        got = memo[key] = np.concatenate((a[alo:ahi], b[blo:bhi]))
+        got.setflags(write=False)
+    return got
 
 
 def _ordered(
@@ -107,12 +173,22 @@ def since(held: Held, start_ms: int) -> list[RawSeries]:
         return list(held.series.values())
     start = start_ms / 1000
     memo: _Memo = {}
+    firsts: dict[int, int] = {}  # by timestamp array
+    blocks: dict[int, Block] = {}  # the part of each block after the start
     out = []
     for s in held.series.values():
-        lo = int(np.searchsorted(s.timestamps, start, side="right"))
-        if lo < s.timestamps.size:
-            ts = _slice(s.timestamps, lo, s.timestamps.size, memo)
-            out.append(RawSeries(s.labels, ts, s.values[lo:], s.key))
+        lo = firsts.get(id(s.timestamps))
+        if lo is None:
+            lo = firsts[id(s.timestamps)] = int(np.searchsorted(s.timestamps, start, "right"))
+        if lo >= s.timestamps.size:
+            continue
+        ts = _slice(s.timestamps, lo, s.timestamps.size, memo)
+        block = None
+        if s.block is not None:
+            block = blocks.get(id(s.block))
+            if block is None:
+                block = blocks[id(s.block)] = Block(ts, s.block.values[:, lo:])
+        out.append(RawSeries(s.labels, ts, s.values[lo:], s.key, block, s.row))
     return out
 
 
@@ -138,17 +214,9 @@ def _join(
     if not parts:
         return None
     source = new if new is not None else parts[0][0]
-    labels, identity = source.labels, source.key
-    if len(parts) == 1:
-        s, lo, hi = parts[0]
-        return RawSeries(labels, _slice(s.timestamps, lo, hi, memo), s.values[lo:hi], identity)
-    (a, alo, ahi), (b, blo, bhi) = parts
-    key = (id(a.timestamps), alo, ahi, id(b.timestamps), blo, bhi)
-    ts = memo.get(key)
-    if ts is None:
-        ts = memo[key] = np.concatenate((a.timestamps[alo:ahi], b.timestamps[blo:bhi]))
-        ts.setflags(write=False)
-    return RawSeries(labels, ts, np.concatenate((a.values[alo:ahi], b.values[blo:bhi])), identity)
+    ts = _joined_stamps([(s.timestamps, lo, hi) for s, lo, hi in parts], memo)
+    values = np.concatenate([s.values[lo:hi] for s, lo, hi in parts])
+    return RawSeries(source.labels, ts, values, source.key)
 
 
 def _bounds(
