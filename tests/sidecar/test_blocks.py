@@ -6,8 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spc_rules.sidecar.judge import warmup
+from spc_rules.sidecar.judge.baseline import Exclusions, select
+from spc_rules.sidecar.judge.reference import point_interval, point_intervals
 from spc_rules.sidecar.query.decode import RawSeries
-from spc_rules.sidecar.query.points import Points, Window, chart_points, stitch, window
+from spc_rules.sidecar.query.points import EMPTY, Points, Window, chart_points, stitch, window
 from spc_rules.sidecar.query.samplecache import Held, since, update
 
 STEP = 15.0
@@ -144,3 +147,40 @@ def test_windows_of_block_rows_equal_windows_of_series_on_their_own() -> None:
     _assert_same_window(
         window(mixed, now - 600, now - 30, 14), window(loose[::-1], now - 600, now - 30, 14)
     )
+
+
+def test_point_intervals_of_block_rows_are_each_series_median_spacing() -> None:
+    _, held = _cached_cycles(Estate(), 1800.0, 60.0)[-1]
+    rows = list(chart_points(list(held.series.values()), "m", ["target", "h"]).values())
+    rows += [Points(np.array([5.0]), np.array([1.0]), np.array([1.0])), EMPTY]
+    want = [point_interval(p) for p in rows]
+    np.testing.assert_array_equal(point_intervals(rows), want)
+    assert np.isfinite(want[:-2]).all()
+    np.testing.assert_array_equal(point_intervals(rows[-2:]), [np.nan, np.nan])
+
+
+@pytest.mark.parametrize("check", [None, warmup.level_check(True, None, "up")])
+def test_baseline_selection_of_rows_with_nothing_excluded_matches_the_row_by_row_one(
+    check: warmup.LevelCheck | None,
+) -> None:
+    now, held = _cached_cycles(Estate(), 1800.0, 60.0)[-1]
+    rows = list(chart_points(list(held.series.values()), "m", ["target", "h"]).values())
+    rows += [Points(p.timestamps.copy(), p.values.copy(), p.sizes.copy()) for p in rows]
+    rng = np.random.default_rng(5)
+    start = now - 1800 + rng.integers(0, 100, len(rows)) * 15.0  # some windows hold few points
+    end = start + 900.0
+    upto = end + rng.choice([-600.0, 300.0], len(rows))  # before the end too
+    codes = (0.0, 1.0)
+    # An episode long before every window: nothing is left out, but each row takes the
+    # row-by-row path.
+    nothing = Exclusions(np.array([[0.0, 1.0, 0.0]]))
+    fast, slow = (
+        select(rows, start, end, [ex] * len(rows), min_points=20, upto=upto,
+               codes=codes, flagged=True, check=check)
+        for ex in (Exclusions(), nothing)
+    )  # fmt: skip
+    _assert_same_window(fast.window, slow.window)
+    np.testing.assert_array_equal(fast.provisional, slow.provisional)
+    np.testing.assert_array_equal(fast.usable, slow.usable)
+    assert fast.provisional.any()
+    assert not fast.provisional.all()

@@ -35,7 +35,7 @@ from spc_rules.sidecar.judge import attributes
 from spc_rules.sidecar.judge.baseline import Exclusions
 from spc_rules.sidecar.judge.floor import floored
 from spc_rules.sidecar.judge.incremental.designs import designs
-from spc_rules.sidecar.judge.judging import BoolArray
+from spc_rules.sidecar.judge.judging import BoolArray, newest, per_row
 from spc_rules.sidecar.judge.reference import point_intervals, reference
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import IntArray, Points, Window
@@ -95,7 +95,6 @@ def judge_alarms(
 ) -> Episodes:
     """Run one severity over the new points of ``fresh`` (its ``inside`` part), on the rows
     ``ready`` to be judged; a provisional reference reads points up to ``upto``."""
-    rows = len(series)
     paging = chart.paging
     gap = paging.ticket_gap if severity == "ticket" else 0.0
     due = ready & ~carry.state.open & ~(now - carry.fitted_at < REFIT_S)  # NaN: never fitted
@@ -141,15 +140,12 @@ def judge_alarms(
         z = floored(chart, z, k, sigma, fresh.sizes)
     run = run_paging(z, k, h, clip, bad_side=chart.direction, state=carry.state)
     state, open_since = run.state, carry.open_since.copy()
-    opened = _at(run.opened, fresh.timestamps)
+    opened = per_row(run.opened, fresh.timestamps)
     closed = _closings(run.alarm, ~np.isnan(z), carry.state.open, fresh.timestamps)
-    calm = _at((np.maximum(run.upper, run.lower) == 0.0) & ~np.isnan(z), fresh.timestamps)
-    calm_at = carry.calm_at.copy()
-    for row in range(rows):
-        if opened[row].size:
-            open_since[row] = opened[row][-1]
-        if calm[row].size:
-            calm_at[row] = calm[row][-1]
+    calm = (np.maximum(run.upper, run.lower) == 0.0) & ~np.isnan(z)
+    latest_open, latest_calm = newest(run.opened, fresh.timestamps), newest(calm, fresh.timestamps)
+    open_since = np.where(np.isnan(latest_open), open_since, latest_open)
+    calm_at = np.where(np.isnan(latest_calm), carry.calm_at, latest_calm)
     open_since = np.where(state.open, open_since, np.nan)
     accepted = state.open & (open_since <= now - paging.accept_after)
     if accepted.any():
@@ -179,11 +175,7 @@ def _closings(
         s = seen[:, col]
         closes[:, col] = s & before & ~alarm[:, col]
         before = np.where(s, alarm[:, col], before)
-    return _at(closes, stamps)
-
-
-def _at(mask: BoolArray, stamps: FloatArray) -> tuple[FloatArray, ...]:
-    return tuple(stamps[row][mask[row]] for row in range(mask.shape[0]))
+    return per_row(closes, stamps)
 
 
 def accept_together(found: Mapping[str, Episodes]) -> dict[str, Episodes]:

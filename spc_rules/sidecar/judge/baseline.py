@@ -32,7 +32,7 @@ import numpy as np
 from spc_rules.sidecar.judge import warmup
 from spc_rules.sidecar.judge.judging import BoolArray
 from spc_rules.sidecar.query.decode import FloatArray
-from spc_rules.sidecar.query.points import IntArray, Points, Window
+from spc_rules.sidecar.query.points import IntArray, Points, Window, positions, window
 
 NO_INTERVALS = np.empty((0, 3))
 
@@ -53,6 +53,12 @@ class Exclusions:
             if code in codes:
                 out |= (stamps >= start) & (stamps <= end)
         return out
+
+    def excludes(self, codes: tuple[float, ...], flagged: bool) -> bool:
+        """Whether ``mask`` can leave any point out."""
+        if flagged and self.flagged.size:
+            return True
+        return bool(self.intervals.size) and bool(np.isin(self.intervals[:, 2], codes).any())
 
     def pruned(self, before: float) -> Exclusions:
         """Without what ended before ``before`` (it can no longer touch a window)."""
@@ -89,33 +95,53 @@ def select(
     starts = np.broadcast_to(np.asarray(start, np.float64), (rows,))
     ends = np.broadcast_to(np.asarray(end, np.float64), (rows,))
     uptos = np.broadcast_to(np.asarray(upto, np.float64), (rows,))
-    chosen: list[IntArray] = []
+    # Rows with nothing to leave out whose window holds enough points (most, most cycles)
+    # take the window's points as they are: found for all of them at once.
+    plain = np.flatnonzero([not ex.excludes(codes, flagged) for ex in exclusions])
+    some = [series[i] for i in plain.tolist()]
+    inside = window(some, starts[plain], ends[plain])
+    good = positions(some, uptos[plain])  # the usable points up to ``upto``
+    enough = (inside.counts >= min_points) | (good < min_points)  # no earliest points
+    plain, good = plain[enough], good[enough]
+    chosen: dict[int, IntArray] = {}
     provisional = np.zeros(rows, bool)
     usable = np.zeros(rows, np.int64)
-    for row, (p, ex) in enumerate(zip(series, exclusions, strict=True)):
+    usable[plain] = np.maximum(good, inside.counts[enough])
+    others = np.ones(rows, bool)
+    others[plain] = False
+    for row in np.flatnonzero(others).tolist():
+        p, ex = series[row], exclusions[row]
         hi = int(np.searchsorted(p.timestamps, max(ends[row], uptos[row]), side="right"))
         ok = ~ex.mask(p.timestamps[:hi], codes, flagged) if hi else np.zeros(0, bool)
-        good = np.flatnonzero(ok)
-        stamps = p.timestamps[good]
-        inside = good[(stamps > starts[row]) & (stamps <= ends[row])]
-        good = good[stamps <= uptos[row]]
-        usable[row] = max(good.size, inside.size)
-        if inside.size < min_points and good.size >= min_points:
+        picked = np.flatnonzero(ok)
+        stamps = p.timestamps[picked]
+        within = picked[(stamps > starts[row]) & (stamps <= ends[row])]
+        picked = picked[stamps <= uptos[row]]
+        usable[row] = max(picked.size, within.size)
+        if within.size < min_points and picked.size >= min_points:
             if check is None:
-                pick: IntArray | None = np.arange(max(min_points, good.size // 2))
+                pick: IntArray | None = np.arange(max(min_points, picked.size // 2))
             else:
-                pick = warmup.provisional(p.values[good], min_points, check)
+                pick = warmup.provisional(p.values[picked], min_points, check)
             if pick is not None:
-                inside = good[pick]
+                within = picked[pick]
                 provisional[row] = True
-        chosen.append(inside)
-    width = max((c.size for c in chosen), default=0)
+        chosen[row] = within
+    width = max(max((c.size for c in chosen.values()), default=0), inside.values.shape[1])
     shape = (rows, width)
     values, sizes, stamps = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    for row, (p, idx) in enumerate(zip(series, chosen, strict=True)):
+    counts = np.zeros(rows, np.int64)
+    part = inside.values.shape[1]
+    values[plain, :part] = inside.values[enough]
+    sizes[plain, :part] = inside.sizes[enough]
+    stamps[plain, :part] = inside.timestamps[enough]
+    counts[plain] = inside.counts[enough]
+    for row, idx in chosen.items():
+        p = series[row]
         values[row, : idx.size] = p.values[idx]
         sizes[row, : idx.size] = p.sizes[idx]
         stamps[row, : idx.size] = p.timestamps[idx]
-    counts = np.array([c.size for c in chosen], dtype=np.int64)
-    window = Window(values, sizes, stamps, counts, np.zeros(rows, np.int64))
-    return Selected(window, provisional, usable)
+        counts[row] = idx.size
+    return Selected(
+        Window(values, sizes, stamps, counts, np.zeros(rows, np.int64)), provisional, usable
+    )

@@ -18,6 +18,7 @@ before are judged then, not skipped.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -104,7 +105,7 @@ def judge_new(
     for name, side in sides.items():
         if name in masks:
             masks[name] = masks[name] & _bad(side, chart.direction)
-    flagged = {name: _timestamps(mask & new, fresh.timestamps) for name, mask in masks.items()}
+    flagged = {name: per_row(mask & new, fresh.timestamps) for name, mask in masks.items()}
     # A series without limits yet keeps no mark: its points wait, and the first cycle with
     # limits judges the whole window (an incident among its first points is judged).
     marked = np.asarray(ok) | np.isfinite(carry.judged_until)
@@ -133,9 +134,25 @@ def _newest(w: Window) -> FloatArray:
     return out
 
 
-def _timestamps(mask: BoolArray, stamps: FloatArray) -> tuple[FloatArray, ...]:
-    """Per row, the timestamps where ``mask`` is set."""
+NONE = np.empty(0)
+NONE.setflags(write=False)
+
+
+def per_row(mask: BoolArray, stamps: FloatArray) -> tuple[FloatArray, ...]:
+    """Per row, the timestamps where ``mask`` is set (rows without any share one empty
+    array: most rows, most cycles)."""
     rows, cols = np.nonzero(mask)  # row-major, so each row's hits are contiguous
-    hits = stamps[rows, cols]
-    bounds = np.searchsorted(rows, np.arange(mask.shape[0] + 1))
-    return tuple(hits[bounds[i] : bounds[i + 1]] for i in range(mask.shape[0]))
+    if rows.size == 0:
+        return (NONE,) * int(mask.shape[0])
+    hits: FloatArray = stamps[rows, cols]
+    bounds = np.searchsorted(rows, np.arange(mask.shape[0] + 1)).tolist()
+    return tuple(hits[a:b] if b > a else NONE for a, b in itertools.pairwise(bounds))
+
+
+def newest(mask: BoolArray, stamps: FloatArray) -> FloatArray:
+    """Per row, the newest timestamp where ``mask`` is set (rows are in time order), NaN
+    where it is set nowhere."""
+    if mask.shape[1] == 0:
+        return np.full(mask.shape[0], np.nan)
+    last = mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
+    return np.where(mask.any(axis=1), stamps[np.arange(mask.shape[0]), last], np.nan)

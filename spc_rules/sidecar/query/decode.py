@@ -88,8 +88,7 @@ def _fast(body: bytes) -> list[RawSeries]:
     if start < 0:
         raise _UnexpectedLayoutError
     pos = start + len(_RESULT_HEAD)
-    out: list[RawSeries] = []
-    timestamps: dict[bytes, FloatArray] = {}
+    found: list[tuple[bytes, int, int]] = []  # per series: its label object, where its pairs are
     while body.startswith(_SERIES_HEAD, pos):
         # The label object ends where ``,"values":[`` first follows: inside it every value
         # is a string, in which those unescaped quotes cannot occur, and after a key comes a
@@ -104,45 +103,58 @@ def _fast(body: bytes) -> list[RawSeries]:
             last = first - 1  # an empty list of values
         elif last < 0:
             raise _UnexpectedLayoutError
-        ts, values = _pairs(body[first : last + 1], timestamps)
+        found.append((body[labels_at:labels_end], first, last + 1))
         pos = last + 2
         if not body.startswith(b"}", pos):
             raise _UnexpectedLayoutError
         pos += 1
-        try:
-            labels, key = _labels(body[labels_at:labels_end])
-        except ValueError:  # bad escapes, bad UTF-8: the slow path names the problem
-            raise _UnexpectedLayoutError from None
-        out.append(RawSeries(labels, ts, values, key))
         if body.startswith(b",", pos):
             pos += 1
     if not body.startswith(b"]", pos):
         raise _UnexpectedLayoutError
     # What surrounds the series (status, resultType, warnings, stats) is checked as JSON.
     _envelope(load_json(body[:start] + b'"result":[]' + body[pos + 1 :]))
+    pairs = _pairs(body, [(a, b) for _, a, b in found])
+    out = []
+    for (text, _, _), (ts, values) in zip(found, pairs, strict=True):
+        try:
+            labels, key = _labels(text)
+        except ValueError:  # bad escapes, bad UTF-8: the slow path names the problem
+            raise _UnexpectedLayoutError from None
+        out.append(RawSeries(labels, ts, values, key))
     return out
 
 
-def _pairs(region: bytes, seen: dict[bytes, FloatArray]) -> tuple[FloatArray, FloatArray]:
-    """``[t,"v"],[t,"v"]`` as timestamps and values; NaN and +Inf/-Inf are read as such.
-
-    ``seen`` maps the bytes of a timestamp array already parsed to that (read-only) array.
-    """
-    if not region:
-        return np.empty(0), np.empty(0)
-    pairs = region.count(b"],[") + 1
-    try:  # one C parse of the pairs' numbers, interleaved
-        numbers = np.fromstring(region.translate(None, b'[]"'), dtype=np.float64, sep=",")
+def _pairs(body: bytes, regions: list[tuple[int, int]]) -> list[tuple[FloatArray, FloatArray]]:
+    """Each region ``[t,"v"],[t,"v"]`` of ``body`` as timestamps and values; NaN and
+    +Inf/-Inf are read as such. The numbers of all regions are parsed in one C call, and
+    each distinct array of timestamps is kept once (read-only), shared by its series."""
+    counts = []
+    for a, b in regions:
+        pairs = body.count(b"],[", a, b) + 1 if b > a else 0
+        # Two numbers a pair, no more: a pair of three would shift every later number.
+        if pairs and body.count(b",", a, b) != 2 * pairs - 1:
+            raise _UnexpectedLayoutError
+        counts.append(pairs)
+    text = b",".join(body[a:b] for a, b in regions if b > a).translate(None, b'[]"')
+    try:  # one C parse of every pair's numbers, interleaved
+        numbers = np.fromstring(text, dtype=np.float64, sep=",") if text else np.empty(0)
     except ValueError:
         raise _UnexpectedLayoutError from None
-    if numbers.size != 2 * pairs:  # a pair of three, a number that did not parse
+    if numbers.size != 2 * sum(counts):  # a number that did not parse
         raise _UnexpectedLayoutError
-    ts = np.ascontiguousarray(numbers[0::2])
-    known = seen.get(stamp := ts.tobytes())
-    if known is None:
-        ts.setflags(write=False)
-        known = seen[stamp] = ts
-    return known, np.ascontiguousarray(numbers[1::2])
+    stamps, values = numbers[0::2], numbers[1::2].copy()
+    seen: dict[bytes, FloatArray] = {}
+    out = []
+    at = 0
+    for n in counts:
+        ts = stamps[at : at + n]
+        known = seen.get(raw := ts.tobytes())
+        if known is None:
+            known = seen[raw] = np.frombuffer(raw)  # read-only, contiguous
+        out.append((known, values[at : at + n]))
+        at += n
+    return out
 
 
 def _slow(body: bytes) -> list[RawSeries]:

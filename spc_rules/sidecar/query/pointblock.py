@@ -40,14 +40,12 @@ class PointBlock:
         stamps = self.columns if self.stamps is None else self.stamps[a:b]
         return stamps, self.values[a:b], self.sizes[a:b]
 
-    def bounds(self, rows: IntArray, starts: FloatArray, end: float) -> tuple[IntArray, IntArray]:
-        """Per row, the index (within the row) of its first point after ``starts`` and of
-        its first point after ``end``."""
-        lo = self.columns.searchsorted(starts, side="right")
-        hi = np.full(rows.size, self.columns.searchsorted(end, side="right"))
+    def positions(self, rows: IntArray, at: FloatArray) -> IntArray:
+        """Per row, how many of its points have ``timestamp <= at`` (one per row)."""
+        columns = self.columns.searchsorted(at, side="right")
         if self.ranks is None:
-            return lo, hi
-        return self.ranks[rows, lo].astype(np.intp), self.ranks[rows, hi].astype(np.intp)
+            return columns
+        return self.ranks[rows, columns].astype(np.intp)
 
 
 def differenced(

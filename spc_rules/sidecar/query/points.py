@@ -249,39 +249,24 @@ class Window:
 
 
 def window(
-    points: Sequence[Points], start: float | FloatArray, end: float, context: int = 0
+    points: Sequence[Points],
+    start: float | FloatArray,
+    end: float | FloatArray,
+    context: int = 0,
 ) -> Window:
     """Each series' points with ``start < timestamp <= end``, after up to ``context`` points
-    just before ``start`` (a scalar, or one start per series)."""
-    rows = len(points)
-    starts = np.broadcast_to(np.asarray(start, dtype=np.float64), (rows,))
-    # Rows of one block are found and copied together (pointblock.py); series on their own
-    # that share a timestamp array share one search.
-    blocks: dict[int, list[int]] = defaultdict(list)
-    shared: dict[int, list[int]] = defaultdict(list)
-    for i, p in enumerate(points):
-        if p.block is not None:
-            blocks[id(p.block)].append(i)
-        else:
-            shared[id(p.timestamps)].append(i)
-    lo, hi = np.zeros(rows, np.intp), np.zeros(rows, np.intp)
-    for members in blocks.values():
-        at = np.array(members)
-        block = points[members[0]].block
-        assert block is not None
-        lo[at], hi[at] = block.bounds(_rows(points, members), starts[at], end)
-    for members in shared.values():
-        at = np.array(members)
-        ts = points[members[0]].timestamps
-        lo[at] = ts.searchsorted(starts[at], side="right")
-        hi[at] = ts.searchsorted(end, side="right")
+    just before ``start`` (each a scalar, or one per series)."""
+    groups = _groups(points)
+    lo, hi = positions(points, start, groups), positions(points, end, groups)
+    hi = np.maximum(hi, lo)  # an end before the start: an empty window
     first = np.maximum(lo - context, 0)
     counts = hi - first
     width = int(counts.max(initial=0))
-    shape = (rows, width)
+    shape = (len(points), width)
     out = Window(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
                  counts, lo - first)  # fmt: skip
     if width:
+        blocks, shared = groups
         for members in blocks.values():
             block = points[members[0]].block
             assert block is not None
@@ -289,6 +274,42 @@ def window(
         loose = [i for members in shared.values() for i in members]
         if loose:
             _scatter(out, np.array(loose), [points[i] for i in loose], first)
+    return out
+
+
+# Rows by the block that holds them, and rows on their own by their timestamp array.
+_Groups = tuple[dict[int, list[int]], dict[int, list[int]]]
+
+
+def _groups(points: Sequence[Points]) -> _Groups:
+    blocks: dict[int, list[int]] = defaultdict(list)
+    shared: dict[int, list[int]] = defaultdict(list)
+    for i, p in enumerate(points):
+        if p.block is not None:
+            blocks[id(p.block)].append(i)
+        else:
+            shared[id(p.timestamps)].append(i)
+    return blocks, shared
+
+
+def positions(
+    points: Sequence[Points], at: float | FloatArray, groups: _Groups | None = None
+) -> IntArray:
+    """Per series, how many of its points have ``timestamp <= at`` (a scalar, or one per
+    series): rows of one block are searched together (pointblock.py), and series on their
+    own that share a timestamp array share one search."""
+    rows = len(points)
+    stamps = np.broadcast_to(np.asarray(at, dtype=np.float64), (rows,))
+    blocks, shared = groups if groups is not None else _groups(points)
+    out = np.zeros(rows, np.intp)
+    for members in blocks.values():
+        where = np.array(members)
+        block = points[members[0]].block
+        assert block is not None
+        out[where] = block.positions(_rows(points, members), stamps[where])
+    for members in shared.values():
+        where = np.array(members)
+        out[where] = points[members[0]].timestamps.searchsorted(stamps[where], side="right")
     return out
 
 

@@ -4,8 +4,6 @@ inputs across cycles (they change only when its reference refits)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from spc_rules.detectors.paging import BadSide, CusumDesign, PagingPolicy, Severity, design_for
@@ -13,6 +11,7 @@ from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge.judging import BoolArray
 from spc_rules.sidecar.judge.reference import reference_points
 from spc_rules.sidecar.query.decode import FloatArray
+from spc_rules.sidecar.query.memo import Memo
 
 
 def designs(
@@ -27,48 +26,49 @@ def designs(
     rows = len(point_intervals)
     k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
     intervals = point_intervals.tolist()
-    policy, sigmas = chart.paging.policy, sigma.tolist()  # once, not per row
+    sigmas = [1.0] * rows if chart.proportion is not None else sigma.tolist()
+    chart_inputs = (chart.paging.policy, severity, chart.log, chart.direction)
+    known = _KNOWN.get(chart_inputs)
+    if known is None:
+        known = _KNOWN.keep(chart_inputs, Memo())
     for row in np.flatnonzero(ok).tolist():
-        interval = intervals[row]
-        if not interval > 0:
-            ok[row] = False
-            continue
-        try:
-            design = _design(
-                (
-                    policy,
-                    severity,
-                    chart.log,
-                    1.0 if chart.proportion is not None else sigmas[row],
-                    interval,
-                    chart.direction,
-                    reference_points(chart, severity, interval),
-                )
-            )
-        except (ValueError, RuntimeError):
-            # No h meets the budget: a reference of too few points for this sigma (its
-            # error alone would page). The series is not judged rather than the chart.
+        inputs = (sigmas[row], intervals[row])
+        design = (
+            known[inputs]
+            if inputs in known
+            else known.keep(inputs, _design(chart, severity, *inputs))
+        )
+        if design is None:
             ok[row] = False
             continue
         k[row], h[row], clip[row] = design.k, design.h, design.clip
     return k, h, clip
 
 
-_Inputs = tuple[PagingPolicy, Severity, bool, float, float, BadSide, float]
+# Designs by a chart's inputs, then by a series' sigma and point interval: they stay the
+# same between its reference's refits, and rounding them to the design grid each cycle cost
+# a tenth of a steady cycle at 10,000 series (hashing every input per row, a twentieth).
+_Known = Memo[tuple[float, float], CusumDesign | None]
+_KNOWN: Memo[tuple[PagingPolicy, Severity, bool, BadSide], _Known] = Memo(64)
 
 
-@lru_cache(maxsize=1 << 16)
-def _design(inputs: _Inputs) -> CusumDesign:
-    """``design_for`` remembered by its exact inputs: a series' sigma and point interval
-    stay the same between its reference's refits, and rounding them to the design grid
-    each cycle cost a tenth of a steady cycle at 10,000 series."""
-    policy, severity, log, sigma, interval, direction, points = inputs
-    return design_for(
-        policy,
-        severity,
-        log_scale=log,
-        sigma_fit=sigma,
-        point_interval_s=interval,
-        bad_side=direction,
-        reference_points=points,
-    )
+def _design(
+    chart: ChartConfig, severity: Severity, sigma: float, interval: float
+) -> CusumDesign | None:
+    """The series' design; None where it has none: no point interval yet, or no h meets
+    the budget (a reference of too few points for this sigma: its error alone would page),
+    and the series is not judged rather than the chart."""
+    if not interval > 0:
+        return None
+    try:
+        return design_for(
+            chart.paging.policy,
+            severity,
+            log_scale=chart.log,
+            sigma_fit=sigma,
+            point_interval_s=interval,
+            bad_side=chart.direction,
+            reference_points=reference_points(chart, severity, interval),
+        )
+    except (ValueError, RuntimeError):
+        return None
