@@ -167,7 +167,7 @@ def test_baseline_selection_of_rows_with_nothing_excluded_matches_the_row_by_row
     rows = list(chart_points(list(held.series.values()), "m", ["target", "h"]).values())
     rows += [Points(p.timestamps.copy(), p.values.copy(), p.sizes.copy()) for p in rows]
     rng = np.random.default_rng(5)
-    start = now - 1800 + rng.integers(0, 100, len(rows)) * 15.0  # some windows hold few points
+    start = now - 1800 + rng.integers(0, 100, len(rows)).astype(np.float64) * 15.0  # few points
     end = start + 900.0
     upto = end + rng.choice([-600.0, 300.0], len(rows))  # before the end too
     codes = (0.0, 1.0)
