@@ -3,6 +3,8 @@ that the same series give one at a time: resets, gaps, series that come and go i
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -184,3 +186,23 @@ def test_baseline_selection_of_rows_with_nothing_excluded_matches_the_row_by_row
     np.testing.assert_array_equal(fast.usable, slow.usable)
     assert fast.provisional.any()
     assert not fast.provisional.all()
+
+
+def test_a_block_grows_in_place_and_never_writes_what_it_handed_out() -> None:
+    cycles = _cached_cycles(Estate(), 1800.0, 60.0)
+    handed = [
+        [(s, s.timestamps.copy(), s.values.copy()) for s in held.series.values()]
+        for _, held in cycles
+    ]
+    for series in handed:  # every cycle's arrays are still what that cycle was given
+        for s, stamps, values in series:
+            np.testing.assert_array_equal(s.timestamps, stamps)
+            np.testing.assert_array_equal(s.values, values)
+            assert not s.values.flags.writeable
+    # Steady cycles wrote their new columns into the storage they found, most cycles.
+    storages = [
+        {id(s.block.storage) for s in held.series.values() if s.block is not None}
+        for _, held in cycles
+    ]
+    kept = sum(a == b for a, b in itertools.pairwise(storages))
+    assert kept >= len(cycles) // 2

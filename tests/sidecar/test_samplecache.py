@@ -128,8 +128,12 @@ def test_a_histograms_sum_and_count_keep_sharing_one_timestamp_array() -> None:
     count, total = held.series.values()
     assert count.timestamps is total.timestamps
     assert not count.timestamps.flags.writeable
-    # The shared array is counted once.
-    assert held.nbytes() == 3 * count.timestamps.nbytes
+    # The shared arrays are counted once, with the room their storage keeps to grow.
+    assert count.block is not None
+    storage = count.block.storage
+    assert storage is not None
+    assert total.block is count.block
+    assert held.nbytes() == storage.stamps.nbytes + storage.values.nbytes
 
 
 def test_a_chart_with_a_shorter_window_reads_its_own_part() -> None:

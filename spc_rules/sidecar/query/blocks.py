@@ -20,14 +20,59 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
 
+# Room a block's storage keeps for columns to come, past its own: a quarter of its width, so
+# that a steady cycle (a few new columns) copies the window once every many cycles.
+ROOM_SHARE = 4
+MIN_ROOM = 16
+
+
+@dataclass(eq=False)
+class Storage:
+    """Where blocks keep their columns: ``end`` columns written so far, room after them."""
+
+    stamps: FloatArray  # (capacity,)
+    values: FloatArray  # (rows, capacity)
+    end: int
+
+
 @dataclass(frozen=True, eq=False)
 class Block:
-    """Rows of series that share ``timestamps``: raw samples (``values``), or points with
-    their subgroup sizes (``sizes``)."""
+    """Rows of series that share ``timestamps``, their raw samples in ``values``: columns
+    ``[start, start + width)`` of ``storage``."""
 
     timestamps: FloatArray
     values: FloatArray  # (rows, timestamps)
-    sizes: FloatArray | None = None  # (rows, timestamps), for points
+    storage: Storage | None = None
+    start: int = 0
+
+    def grown(self, drop: int, stamps: FloatArray, values: FloatArray) -> Block:
+        """This block without its first ``drop`` columns, then the columns ``stamps`` and
+        ``values`` (one row each): written after its last column in place while its
+        storage has room there and no other block was grown from it (the arrays handed out
+        before are never written), else copied into new storage with room to grow."""
+        width = self.timestamps.size
+        st, end, more = self.storage, self.start + width, stamps.size
+        if st is not None and st.end == end and end + more <= st.stamps.size:
+            st.stamps[end : end + more] = stamps
+            st.values[:, end : end + more] = values
+            st.end = end + more
+            return _view(st, self.start + drop)
+        kept = width - drop
+        size = kept + more
+        capacity = size + max(MIN_ROOM, size // ROOM_SHARE)
+        fresh = Storage(np.empty(capacity), np.empty((self.values.shape[0], capacity)), size)
+        fresh.stamps[:kept], fresh.stamps[kept:size] = self.timestamps[drop:], stamps
+        fresh.values[:, :kept], fresh.values[:, kept:size] = self.values[:, drop:], values
+        return _view(fresh, 0)
+
+
+def _view(storage: Storage, start: int) -> Block:
+    """The block of ``storage``'s columns from ``start`` to its end, read-only."""
+    stamps = storage.stamps[start : storage.end]
+    values = storage.values[:, start : storage.end]
+    stamps.setflags(write=False)
+    values.setflags(write=False)
+    return Block(stamps, values, storage, start)
 
 
 def stacked(rows: list[FloatArray], width: int) -> FloatArray:

@@ -56,9 +56,12 @@ def differenced(
     block for the rows with a point at every timestamp, one for the others, each with the
     rows (of ``total``) it holds, in order."""
     dn, dsum = count[:, 1:] - count[:, :-1], total[:, 1:] - total[:, :-1]
-    keep = (dn > 0) & (dsum >= 0)  # a negative Δsum is a reset (points.py)
-    whole = keep.all(axis=1)
     columns = ts[1:]
+    # A point where Δcount > 0 and Δsum >= 0 (a negative Δsum is a reset, points.py). Whether
+    # a row has one everywhere takes two reductions, not (rows x timestamps) masks.
+    whole = np.ones(dn.shape[0], bool)
+    if columns.size:
+        whole = (dn.min(axis=1) > 0) & (dsum.min(axis=1) >= 0)
     out = []
     for rows, dense in ((np.flatnonzero(whole), True), (np.flatnonzero(~whole), False)):
         if rows.size == 0:
@@ -69,7 +72,7 @@ def differenced(
             offsets = np.arange(rows.size + 1) * columns.size
             out.append((PointBlock(columns, (delta / n).ravel(), n.ravel(), offsets), rows))
             continue
-        kept = keep[part]
+        kept = (n > 0) & (delta >= 0)
         offsets = np.concatenate(([0], np.cumsum(kept.sum(axis=1))))
         ranks = np.zeros((rows.size, columns.size + 1), np.int32)
         np.cumsum(kept, axis=1, out=ranks[:, 1:])

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spc_rules.sidecar.query.blocks import Block, rows_at, stacked
+from spc_rules.sidecar.query.blocks import Block, IntArray, rows_at, stacked
 from spc_rules.sidecar.query.decode import FloatArray, LabelKey, RawSeries, key_of
 
 # Timestamp arrays already built this call, keyed by the source arrays' ids and the bounds
@@ -114,29 +114,50 @@ def _join_rows(
     share one timestamp array: the same bounds for all, one matrix for the result."""
     was, got = old.get(keys[0]), new.get(keys[0])
     (alo, ahi), (blo, bhi) = _bounds(was, got, cut=cut, start=start, end=end)
-    stamps: list[tuple[FloatArray, int, int]] = []
-    if was is not None and ahi > alo:
-        stamps.append((was.timestamps, alo, ahi))
-    if got is not None and bhi > blo:
-        stamps.append((got.timestamps, blo, bhi))
-    if not stamps:
+    if (was is None or ahi <= alo) and (got is None or bhi <= blo):
         return {}
-    ts = _joined_stamps(stamps, memo)
-    # Filled in place: a concatenation would hold a third copy of the window at its peak.
-    values = np.empty((len(keys), ts.size))
-    held = 0
-    if was is not None and was.block is not None and ahi > alo:
+    if was is not None and ahi > alo:
+        assert was.block is not None
         rows = rows_at(np.fromiter((old[k].row for k in keys), np.intp, len(keys)))
-        values[:, : ahi - alo] = was.block.values[rows, alo:ahi]
-        held = ahi - alo
+        base = was.block
+    else:  # nothing held: a block of no columns, grown by the answer
+        alo = ahi = 0
+        rows = slice(0, len(keys))
+        base = Block(np.empty(0), np.empty((len(keys), 0)))
+    stamps, values = np.empty(0), np.empty((len(keys), 0))
     if got is not None and bhi > blo:
-        values[:, held:] = stacked([new[k].values[blo:bhi] for k in keys], bhi - blo)
-    block = Block(ts, values)
+        stamps = got.timestamps[blo:bhi]
+        values = stacked([new[k].values[blo:bhi] for k in keys], bhi - blo)
+    # Usually the answer repeats the held samples after the cut exactly, and the block
+    # grows by the rest (in place, blocks.py); otherwise its part up to the cut is copied.
+    repeated = _repeated(base, rows, ahi, stamps, values)
+    if repeated is not None:
+        block = base.grown(alo, stamps[repeated:], values[:, repeated:])
+    else:
+        part = base.values[rows, alo:ahi]
+        block = Block(base.timestamps[alo:ahi], part).grown(0, stamps, values)
     out = {}
     for row, key in enumerate(keys):
         source = new.get(key) or old[key]
-        out[key] = RawSeries(source.labels, ts, values[row], key, block, row)
+        out[key] = RawSeries(source.labels, block.timestamps, block.values[row], key, block, row)
     return out
+
+
+def _repeated(
+    block: Block, rows: slice | IntArray, cut: int, stamps: FloatArray, values: FloatArray
+) -> int | None:
+    """How many of the answer's columns repeat the block's columns from ``cut`` on, when the
+    answer's rows are all of the block's rows in order and it repeats every one of them
+    exactly; else None."""
+    held = block.timestamps.size - cut
+    every = isinstance(rows, slice) and rows == slice(0, block.values.shape[0])
+    if not every or stamps.size < held:
+        return None
+    if not np.array_equal(stamps[:held], block.timestamps[cut:]):
+        return None
+    if not np.array_equal(values[:, :held], block.values[:, cut:], equal_nan=True):
+        return None
+    return held
 
 
 def _joined_stamps(parts: list[tuple[FloatArray, int, int]], memo: _Memo) -> FloatArray:
