@@ -73,6 +73,7 @@ def test_every_key_is_read() -> None:
               query_timeout: 10s
               max_range: 30m
               lookback: 2m
+              overlap: 90s
               max_concurrent_queries: 2
               baseline_refresh: 1h
               compression: gzip
@@ -114,7 +115,7 @@ def test_every_key_is_read() -> None:
         "t.yml",
     )
     assert (config.interval, config.query_timeout, config.max_range) == (60.0, 10.0, 1800.0)
-    assert (config.lookback, config.max_concurrent_queries) == (120.0, 2)
+    assert (config.lookback, config.overlap, config.max_concurrent_queries) == (120.0, 90.0, 2)
     assert (config.baseline_refresh, config.compression) == (3600.0, True)
     a, b, c, d = config.charts
     assert a.matchers == (Matcher("error_type", "=", ""), Matcher("job", "=", "api"))

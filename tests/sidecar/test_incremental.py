@@ -34,7 +34,7 @@ SUCCESS = f'{{__name__=~"{METRIC}_sum|{METRIC}_count",error_type!="timeout"}}'
 # reads every series of the histogram into one chart series; a pinned one needs only 11
 # minutes (its judgement looks at the points just before its window: 1 minute of lookback).
 CONFIG = f"""
-global: {{lookback: 1m, max_range: 20m}}
+global: {{lookback: 1m, overlap: 1m, max_range: 20m}}
 charts:
   - {{name: latency, metric: {METRIC}, selector: '{{error_type=""}}', by: [target],
       evaluation: 30m, baseline: 1h, usl: 3s, ewma: true, cusum: true}}
@@ -96,7 +96,7 @@ def test_cycles_with_the_cache_publish_what_whole_fetches_publish(
                 assert len(queries) == WHOLE
                 continue
             at = round(now * 1000)
-            span = at - round(times[i - 1] * 1000) + MINUTE  # since the last end - lookback
+            span = at - round(times[i - 1] * 1000) + MINUTE  # since the last end - overlap
             if span <= 20 * MINUTE:
                 assert sorted(queries) == sorted(
                     (s, at, span) for s in (LATENCY, EVERYTHING, SUCCESS)

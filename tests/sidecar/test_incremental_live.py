@@ -5,7 +5,7 @@ A real Prometheus scrapes a live target every second, with what a running estate
 times of its own (not on the sidecar's cycle grid), a failed scrape (a gap), and a restart of
 the target (its counters reset). Cycles run on the real clock, half a second behind it so
 that both sidecars read committed scrapes. After the first, each cycle of the cached sidecar
-asks only for the news since the previous cycle, less ``lookback``, in one query, and both
+asks only for the news since the previous cycle, less ``overlap``, in one query, and both
 publish the same (docs/benchmarks.md: the running service's cost was not its cache).
 """
 
@@ -32,7 +32,7 @@ from tests.sidecar.pair import Clock, published
 METRIC = "live_duration_seconds"
 TARGETS = ("a", "b", "c")
 CONFIG = f"""
-global: {{lookback: 5s, max_range: 1h}}
+global: {{lookback: 5s, overlap: 5s, max_range: 1h}}
 charts:
   - {{name: live, metric: {METRIC}, by: [target], evaluation: 20s, baseline: 40s,
       min_points: 5, usl: 3s, ewma: true, cusum: true}}
@@ -152,4 +152,4 @@ def test_cached_cycles_on_live_scrapes_query_only_the_news_and_publish_what_whol
         assert len(queries) == 1  # one query per selector
         _, at_ms, range_ms = queries[0]
         assert at_ms == round(now * 1000)
-        assert range_ms == at_ms - round(before * 1000) + 5_000  # the news and the lookback
+        assert range_ms == at_ms - round(before * 1000) + 5_000  # the news and the overlap

@@ -56,7 +56,7 @@ def _whole(first_ms: int, end_ms: int, start_ms: int | None = None) -> Held:
 def test_a_cycle_asks_only_for_what_the_cache_does_not_hold(
     held: Held | None, start_ms: int, end_ms: int, first_ms: int
 ) -> None:
-    assert query_range(held, start_ms, end_ms, lookback_ms=30_000) == first_ms
+    assert query_range(held, start_ms, end_ms, overlap_ms=30_000) == first_ms
 
 
 @pytest.mark.parametrize("left_open", [False, True], ids=["seam-in-both", "seam-in-cache-only"])

@@ -34,6 +34,7 @@ _GLOBAL_KEYS = frozenset(
         "query_timeout",
         "max_range",
         "lookback",
+        "overlap",
         "max_concurrent_queries",
         "baseline_refresh",
         "compression",
@@ -57,6 +58,9 @@ class SidecarConfig:
     max_range: float = 2 * 3600.0
     # Samples fetched before a window, so that its first point has the scrape before it.
     lookback: float = 300.0
+    # How far each cycle's query reaches back into what the sample cache holds, for samples
+    # stored after the previous query with an older timestamp (docs/sidecar.md).
+    overlap: float = 60.0
     max_concurrent_queries: int = 4
     # How often a baseline pinned to a fixed time range is fetched again (late series).
     baseline_refresh: float = 600.0
@@ -126,6 +130,7 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
         query_timeout=opt(gkeys, "query_timeout", p, reader.duration, base.query_timeout),
         max_range=opt(gkeys, "max_range", p, reader.duration, base.max_range),
         lookback=opt(gkeys, "lookback", p, reader.duration, base.lookback),
+        overlap=opt(gkeys, "overlap", p, reader.duration, base.overlap),
         max_concurrent_queries=opt(
             gkeys,
             "max_concurrent_queries",

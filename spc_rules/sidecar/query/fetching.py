@@ -101,7 +101,7 @@ def plan(
     fixed-range baselines due for a (re)fetch. ``effective`` gives the windows a chart is
     judged with (``ViolationLedger.effective``: stretched for sparse points)."""
     end_ms = round(now * 1000)  # the cycle's time is whole milliseconds
-    lookback_ms = round(config.lookback * 1000)
+    overlap_ms = round(config.overlap * 1000)
     charts: dict[str, tuple[tuple[str, ...], int]] = {}
     baselines: dict[str, tuple[Fetch, ...]] = {}
     for chart in config.charts:
@@ -125,7 +125,7 @@ def plan(
     for selector in sorted({s for ss, _ in charts.values() for s in ss}):
         start_ms = min(start for ss, start in charts.values() if selector in ss)
         known_held = held.get(selector)
-        first = samplecache.query_range(known_held, start_ms, end_ms, lookback_ms)
+        first = samplecache.query_range(known_held, start_ms, end_ms, overlap_ms)
         incremental = known_held if first > start_ms else None
         windows[selector] = WindowFetch(Fetch(selector, first, end_ms), start_ms, incremental)
     return Plan(windows, charts, baselines)

@@ -3,8 +3,8 @@
 A chart's window fetch reaches back over its rolling baseline (hours), yet a 30 s cycle brings
 about two new samples per series. The cache holds, per selector, every raw sample from the
 earliest start any chart of that selector needs up to the time of the last query, and a
-later cycle asks only for ``[previous end - lookback, now]``: one query when that is shorter
-than ``max_range``. The overlap of ``lookback`` picks up samples stored after the previous
+later cycle asks only for ``[previous end - overlap, now]``: one query when that is shorter
+than ``max_range``. The ``overlap`` (a global setting) picks up samples stored after the previous
 query with an older timestamp (a scrape committed late, VictoriaMetrics' search latency).
 
 Joining follows ``points.stitch``: the newest answer is a piece that starts at its query's
@@ -57,13 +57,13 @@ class Held:
         return sum(arrays.values())
 
 
-def query_range(held: Held | None, start_ms: int, end_ms: int, lookback_ms: int) -> int:
-    """Where this cycle's query must start: only ``lookback`` before the end of a cache that
+def query_range(held: Held | None, start_ms: int, end_ms: int, overlap_ms: int) -> int:
+    """Where this cycle's query must start: only ``overlap`` before the end of a cache that
     still covers ``start_ms``, else (no cache, a longer window, a clock that went back, a
     cache older than the window) at ``start_ms``: everything again."""
     if held is None or held.start_ms > start_ms or held.end_ms > end_ms:
         return start_ms
-    return max(held.end_ms - lookback_ms, start_ms)
+    return max(held.end_ms - overlap_ms, start_ms)
 
 
 def label_key(series: RawSeries) -> LabelKey:
