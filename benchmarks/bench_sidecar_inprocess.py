@@ -42,15 +42,20 @@ EMPTY = b'{"status":"success","data":{"resultType":"matrix","result":[]}}'
 
 
 class Estate:
-    """One observation per series per scrape, every ``STEP`` from ``start`` to ``end``."""
+    """One observation per series per scrape, every ``STEP`` from ``start`` to ``end``; with
+    ``idle`` a share of the scrapes (at random) brings none, as a probe slower than the scrape
+    interval leaves them."""
 
-    def __init__(self, series: int, start: float, end: float) -> None:
+    def __init__(self, series: int, start: float, end: float, idle: float = 0.0) -> None:
         import numpy as np  # noqa: PLC0415  (after spc_rules: one BLAS thread, spc_rules/_blas.py)
 
         self.stamps = np.arange(start, end + 1e-9, STEP)
         rng = np.random.default_rng(1)
-        observations = rng.lognormal(0.0, 0.3, (series, self.stamps.size))
+        shape = (series, self.stamps.size)
+        seen = rng.random(shape) >= idle
+        observations = rng.lognormal(0.0, 0.3, shape) * seen
         self.sums = np.round(np.cumsum(observations, axis=1), 6)
+        self.counts = np.cumsum(seen, axis=1).tolist()
         self.labels = [f'"instance":"x","job":"live","target":"t{s:05d}"' for s in range(series)]
 
     def body(self, at: float, span: float) -> bytes:
@@ -59,12 +64,13 @@ class Estate:
         lo = int(np.searchsorted(self.stamps, at - span, side="right"))
         hi = int(np.searchsorted(self.stamps, at, side="right"))
         ts = [f"{t:.3f}" for t in self.stamps[lo:hi]]
-        counts = ",".join(f'[{t},"{i}"]' for i, t in enumerate(ts, start=lo + 1))
         parts = []
-        for labels, sums in zip(self.labels, self.sums[:, lo:hi].tolist(), strict=True):
+        rows = zip(self.labels, self.counts, self.sums[:, lo:hi].tolist(), strict=True)
+        for labels, counts, sums in rows:
+            count = ",".join(f'[{t},"{n}"]' for t, n in zip(ts, counts[lo:hi], strict=True))
             values = ",".join(f'[{t},"{v!r}"]' for t, v in zip(ts, sums, strict=True))
             parts.append(
-                f'{{"metric":{{"__name__":"{METRIC}_count",{labels}}},"values":[{counts}]}}'
+                f'{{"metric":{{"__name__":"{METRIC}_count",{labels}}},"values":[{count}]}}'
             )
             parts.append(f'{{"metric":{{"__name__":"{METRIC}_sum",{labels}}},"values":[{values}]}}')
         result = ",".join(parts)
@@ -84,9 +90,9 @@ class _InThread:
         return func(*args)
 
 
-def run(series: int, steady: int, profile: int | None) -> list[dict[str, float]]:
+def run(series: int, steady: int, profile: int | None, idle: float = 0.0) -> list[dict[str, float]]:
     now0 = 1.7e9
-    estate = Estate(series, now0 - 3 * 3600 - 900, now0 + CYCLE * (steady + 1))
+    estate = Estate(series, now0 - 3 * 3600 - 900, now0 + CYCLE * (steady + 1), idle)
 
     def answer(request: httpx.Request) -> httpx.Response:
         query = unquote(request.url.params["query"])
@@ -130,8 +136,9 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=1000)
     parser.add_argument("--steady", type=int, default=4)
     parser.add_argument("--profile", type=int, help="profile this cycle (0: the first)")
+    parser.add_argument("--idle", type=float, default=0.0, help="share of scrapes without news")
     args = parser.parse_args()
-    stages = run(args.series, args.steady, args.profile)
+    stages = run(args.series, args.steady, args.profile, args.idle)
     n = args.series
     first, rest = stages[0], stages[1:]
     med = {k: statistics.median(c[k] for c in rest) for k in first}
