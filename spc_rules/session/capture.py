@@ -27,8 +27,9 @@ from spc_rules.session.store import SessionError
 from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.query import fetching
-from spc_rules.sidecar.query.points import Points, SeriesKey, chart_points, window
+from spc_rules.sidecar.query.points import Points, SeriesKey, chart_points
 from spc_rules.sidecar.query.promapi import PromClient, QueryError
+from spc_rules.sidecar.query.windows import window
 
 _UNITS = {"seconds": "seconds", "bytes": "bytes", "joules": "joules"}
 

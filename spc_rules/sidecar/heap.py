@@ -1,4 +1,5 @@
-"""Large arrays from the heap, not from fresh mappings, in the running sidecar (glibc only).
+"""How the running sidecar keeps its memory: large arrays from the heap, not from fresh
+mappings (glibc only), and Python's cyclic collector held back while a cycle runs.
 
 A cycle's engine works on (series x points) arrays: 80 MB each at 10,000 series of 1,000
 points, above glibc's largest dynamic ``mmap`` threshold (32 MiB). Each such temporary is
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
@@ -54,3 +57,26 @@ def _mallopt() -> Callable[[int, int], int] | None:
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
     return mallopt
+
+
+# The cyclic collector. A steady cycle at 10,000 series makes some hundred thousand small container objects (the
+# series of an answer, the held rows, the points), most of which live until the next cycle.
+# Left to its thresholds, the collector ran several full passes over everything the sidecar
+# holds during each cycle (each pass longer as the cycle's objects piled up): a tenth to a
+# fifth of a steady cycle (docs/benchmarks.md). Nearly all of that memory is freed by
+# reference counting anyway; what the collector is for (reference cycles) can wait until the
+# cycle ends, where one collection of the young generations finds it, paid inside the cycle.
+
+
+@contextmanager
+def collected_at_end() -> Iterator[None]:
+    """Run the body with the collector off, then collect the young generations once (the
+    oldest is left to the collector's own schedule)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+            gc.collect(1)

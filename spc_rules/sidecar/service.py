@@ -23,7 +23,7 @@ from collections.abc import Callable
 import httpx
 
 from servicekit.errors import ConfigError
-from spc_rules.sidecar import gcpause, heap, stages
+from spc_rules.sidecar import heap, stages
 from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.config.windows import backoff
 from spc_rules.sidecar.failures import FailureLog
@@ -166,7 +166,7 @@ class Sidecar:
         health = self.collector.health
         t0 = time.perf_counter()
         failures = self.failures
-        with gcpause.collected_at_end():  # its time counts in the compute stage
+        with heap.collected_at_end():  # its time counts in the compute stage
             plan = fetching.plan(config, now, self._baselines, self._held, self.ledger.effective)
             bodies = await fetching.query(self.client, config, plan.queries())
             t1 = time.perf_counter()

@@ -12,8 +12,9 @@ from spc_rules.sidecar.judge import warmup
 from spc_rules.sidecar.judge.baseline import Exclusions, select
 from spc_rules.sidecar.judge.reference import point_interval, point_intervals
 from spc_rules.sidecar.query.decode import RawSeries
-from spc_rules.sidecar.query.points import EMPTY, Points, Window, chart_points, stitch, window
+from spc_rules.sidecar.query.points import EMPTY, Points, chart_points, stitch
 from spc_rules.sidecar.query.samplecache import Held, since, update
+from spc_rules.sidecar.query.windows import Window, window
 
 STEP = 15.0
 END = 3600.0

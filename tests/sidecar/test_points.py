@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from spc_rules.sidecar.query.decode import RawSeries
-from spc_rules.sidecar.query.points import Points, chart_points, merge, rebuild, stitch, window
+from spc_rules.sidecar.query.points import Points, chart_points, merge, rebuild, stitch
+from spc_rules.sidecar.query.windows import window
 
 # (case, scrapes as (timestamp, count, sum), expected points as (timestamp, value, n))
 CASES = [

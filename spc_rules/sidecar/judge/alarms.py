@@ -38,7 +38,8 @@ from spc_rules.sidecar.judge.incremental.designs import designs
 from spc_rules.sidecar.judge.judging import BoolArray, newest, per_row
 from spc_rules.sidecar.judge.reference import point_intervals, reference
 from spc_rules.sidecar.query.decode import FloatArray
-from spc_rules.sidecar.query.points import IntArray, Points, Window
+from spc_rules.sidecar.query.points import IntArray, Points
+from spc_rules.sidecar.query.windows import Window
 
 SEVERITIES: tuple[Severity, ...] = ("page", "ticket")
 CODE = {"page": 0.0, "ticket": 1.0}  # the severity of an episode interval (Exclusions)

@@ -20,7 +20,7 @@ from spc_rules import BatchLimits
 from spc_rules.engine.core import BoolArray, FloatArray
 from spc_rules.engine.pchart import PLimits, fit_p
 from spc_rules.sidecar.config.model import ChartConfig
-from spc_rules.sidecar.query.points import Window
+from spc_rules.sidecar.query.windows import Window
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ import numpy as np
 from spc_rules.sidecar.judge import warmup
 from spc_rules.sidecar.judge.judging import BoolArray
 from spc_rules.sidecar.query.decode import FloatArray
-from spc_rules.sidecar.query.points import IntArray, Points, Window, positions, window
+from spc_rules.sidecar.query.points import IntArray, Points
+from spc_rules.sidecar.query.windows import Window, positions, window
 
 NO_INTERVALS = np.empty((0, 3))
 

@@ -32,7 +32,8 @@ from spc_rules.sidecar.judge.incremental.rolling import rolling_limits
 from spc_rules.sidecar.judge.judging import BoolArray, Carry, Flagged, Limits, judge_new
 from spc_rules.sidecar.judge.reference import point_intervals
 from spc_rules.sidecar.query.decode import FloatArray
-from spc_rules.sidecar.query.points import EMPTY, IntArray, Points, SeriesKey, Window, window
+from spc_rules.sidecar.query.points import EMPTY, IntArray, Points, SeriesKey
+from spc_rules.sidecar.query.windows import Window, window
 
 
 @dataclass(frozen=True)

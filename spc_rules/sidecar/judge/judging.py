@@ -29,7 +29,8 @@ from spc_rules import BatchLimits, judge
 from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge.attributes import ProportionLimits
 from spc_rules.sidecar.query.decode import FloatArray
-from spc_rules.sidecar.query.points import Points, Window, window
+from spc_rules.sidecar.query.points import Points
+from spc_rules.sidecar.query.windows import Window, window
 from spc_rules.sidecar.signals.base import Detector
 
 BoolArray = NDArray[np.bool_]

@@ -18,7 +18,8 @@ from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.judge import attributes, warmup
 from spc_rules.sidecar.judge.baseline import Exclusions, select
 from spc_rules.sidecar.query.decode import FloatArray
-from spc_rules.sidecar.query.points import Points, window
+from spc_rules.sidecar.query.points import Points
+from spc_rules.sidecar.query.windows import window
 
 INTERVAL_POINTS = 40  # the point interval is the median spacing of the newest points
 # The long-run sigma reads at least this much: its autocorrelation estimate needs more points

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from spc_rules.sidecar.gcpause import collected_at_end
+from spc_rules.sidecar.heap import collected_at_end
 
 
 class _Node:

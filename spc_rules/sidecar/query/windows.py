@@ -1,0 +1,159 @@
+"""Many series' points inside a time window at once, as NaN-padded (series x points) arrays.
+
+Every judgement reads windows (the evaluation window, each series' new points with context,
+baselines, references), so a window over 10,000 series must not cost a numpy call per
+series: rows of one block (pointblock.py) are found with one search and copied with one
+gather; series on their own that share a timestamp array share one search, and are copied
+with one scatter per array.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spc_rules.sidecar.query.blocks import rows_at
+from spc_rules.sidecar.query.decode import FloatArray
+from spc_rules.sidecar.query.pointblock import PointBlock
+from spc_rules.sidecar.query.points import IntArray, Points
+
+
+@dataclass(frozen=True)
+class Window:
+    """The points of many series inside one time window, as NaN-padded (series x points)
+    arrays, left-aligned: row i holds ``counts[i]`` points, then NaN. The first
+    ``context[i]`` of them come from just before the window (see ``window``)."""
+
+    values: FloatArray
+    sizes: FloatArray
+    timestamps: FloatArray
+    counts: IntArray
+    context: IntArray
+
+    @property
+    def inside(self) -> NDArray[np.bool_]:
+        """Where a row holds a point of the window itself, not of its context."""
+        cols = np.arange(self.values.shape[1])
+        return (cols >= self.context[:, None]) & (cols < self.counts[:, None])
+
+
+def window(
+    points: Sequence[Points],
+    start: float | FloatArray,
+    end: float | FloatArray,
+    context: int = 0,
+) -> Window:
+    """Each series' points with ``start < timestamp <= end``, after up to ``context`` points
+    just before ``start`` (each a scalar, or one per series)."""
+    groups = _groups(points)
+    lo, hi = positions(points, start, groups), positions(points, end, groups)
+    hi = np.maximum(hi, lo)  # an end before the start: an empty window
+    first = np.maximum(lo - context, 0)
+    counts = hi - first
+    width = int(counts.max(initial=0))
+    shape = (len(points), width)
+    out = Window(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
+                 counts, lo - first)  # fmt: skip
+    if width:
+        blocks, shared = groups
+        for members in blocks.values():
+            block = points[members[0]].block
+            assert block is not None
+            _copy_rows(out, np.array(members), block, _rows(points, members), first)
+        loose = [i for members in shared.values() for i in members]
+        if loose:
+            _scatter(out, np.array(loose), [points[i] for i in loose], first)
+    return out
+
+
+# Rows by the block that holds them, and rows on their own by their timestamp array.
+_Groups = tuple[dict[int, list[int]], dict[int, list[int]]]
+
+
+def _groups(points: Sequence[Points]) -> _Groups:
+    blocks: dict[int, list[int]] = defaultdict(list)
+    shared: dict[int, list[int]] = defaultdict(list)
+    for i, p in enumerate(points):
+        if p.block is not None:
+            blocks[id(p.block)].append(i)
+        else:
+            shared[id(p.timestamps)].append(i)
+    return blocks, shared
+
+
+def positions(
+    points: Sequence[Points], at: float | FloatArray, groups: _Groups | None = None
+) -> IntArray:
+    """Per series, how many of its points have ``timestamp <= at`` (a scalar, or one per
+    series): rows of one block are searched together (pointblock.py), and series on their
+    own that share a timestamp array share one search."""
+    rows = len(points)
+    stamps = np.broadcast_to(np.asarray(at, dtype=np.float64), (rows,))
+    blocks, shared = groups if groups is not None else _groups(points)
+    out = np.zeros(rows, np.intp)
+    for members in blocks.values():
+        where = np.array(members)
+        block = points[members[0]].block
+        assert block is not None
+        out[where] = block.positions(_rows(points, members), stamps[where])
+    for members in shared.values():
+        where = np.array(members)
+        out[where] = points[members[0]].timestamps.searchsorted(stamps[where], side="right")
+    return out
+
+
+def _rows(points: Sequence[Points], members: list[int]) -> IntArray:
+    return np.fromiter((points[i].row for i in members), np.intp, len(members))
+
+
+def _copy_rows(
+    out: Window, at: IntArray, block: PointBlock, rows: IntArray, first: IntArray
+) -> None:
+    """Rows ``at`` of ``out`` from rows ``rows`` of ``block``, each ``out.counts`` points
+    from its ``first`` on."""
+    starts, counts = first[at], out.counts[at]
+    width = int(counts.max(initial=0))
+    if width == 0:
+        return
+    target = rows_at(at)
+    cols = np.arange(width)
+    if block.stamps is None and (starts == starts[0]).all() and (counts == width).all():
+        # Every row has every column, and the same ones: one slice of the matrix.
+        part = rows_at(rows), slice(int(starts[0]), int(starts[0]) + width)
+        matrix = (-1, block.columns.size)
+        out.values[target, :width] = block.values.reshape(matrix)[part]
+        out.sizes[target, :width] = block.sizes.reshape(matrix)[part]
+        out.timestamps[target, :width] = block.columns[part[1]]
+        return
+    filled = cols < counts[:, None]
+    at_point = np.where(filled, block.offsets[rows][:, None] + starts[:, None] + cols, 0)
+    out.values[target, :width] = np.where(filled, block.values[at_point], np.nan)
+    out.sizes[target, :width] = np.where(filled, block.sizes[at_point], np.nan)
+    if block.stamps is not None:
+        stamps = block.stamps[at_point]
+    else:
+        stamps = block.columns[np.where(filled, starts[:, None] + cols, 0)]
+    out.timestamps[target, :width] = np.where(filled, stamps, np.nan)
+
+
+def _scatter(out: Window, at: IntArray, points: Sequence[Points], first: IntArray) -> None:
+    """Rows ``at`` of ``out`` from series held on their own: in row-major order the cells
+    a row fills are the order of its points, so one scatter per array (not three slice
+    copies per row)."""
+    counts = out.counts[at]
+    width = int(counts.max(initial=0))
+    if width == 0:
+        return
+    filled = np.arange(width) < counts[:, None]
+    spans = [(p, int(a), int(a + n)) for p, a, n in zip(points, first[at], counts, strict=True)]
+    values, sizes, stamps = (np.full((len(at), width), np.nan) for _ in range(3))
+    values[filled] = np.concatenate([p.values[a:b] for p, a, b in spans])
+    sizes[filled] = np.concatenate([p.sizes[a:b] for p, a, b in spans])
+    stamps[filled] = np.concatenate([p.timestamps[a:b] for p, a, b in spans])
+    target = rows_at(at)
+    out.values[target, :width], out.sizes[target, :width] = values, sizes
+    out.timestamps[target, :width] = stamps
