@@ -55,7 +55,7 @@ class Estate:
         seen = rng.random(shape) >= idle
         observations = rng.lognormal(0.0, 0.3, shape) * seen
         self.sums = np.round(np.cumsum(observations, axis=1), 6)
-        self.counts = np.cumsum(seen, axis=1).tolist()
+        self.counts = np.cumsum(seen, axis=1)
         self.labels = [f'"instance":"x","job":"live","target":"t{s:05d}"' for s in range(series)]
 
     def body(self, at: float, span: float) -> bytes:
@@ -65,10 +65,11 @@ class Estate:
         hi = int(np.searchsorted(self.stamps, at, side="right"))
         ts = [f"{t:.3f}" for t in self.stamps[lo:hi]]
         parts = []
-        rows = zip(self.labels, self.counts, self.sums[:, lo:hi].tolist(), strict=True)
-        for labels, counts, sums in rows:
-            count = ",".join(f'[{t},"{n}"]' for t, n in zip(ts, counts[lo:hi], strict=True))
-            values = ",".join(f'[{t},"{v!r}"]' for t, v in zip(ts, sums, strict=True))
+        counts, sums = self.counts[:, lo:hi].tolist(), self.sums[:, lo:hi].tolist()
+        rows = zip(self.labels, counts, sums, strict=True)
+        for labels, row_counts, row_sums in rows:
+            count = ",".join(f'[{t},"{n}"]' for t, n in zip(ts, row_counts, strict=True))
+            values = ",".join(f'[{t},"{v!r}"]' for t, v in zip(ts, row_sums, strict=True))
             parts.append(
                 f'{{"metric":{{"__name__":"{METRIC}_count",{labels}}},"values":[{count}]}}'
             )
