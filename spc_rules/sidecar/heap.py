@@ -59,13 +59,14 @@ def _mallopt() -> Callable[[int, int], int] | None:
     return mallopt
 
 
-# The cyclic collector. A steady cycle at 10,000 series makes some hundred thousand small container objects (the
-# series of an answer, the held rows, the points), most of which live until the next cycle.
-# Left to its thresholds, the collector ran several full passes over everything the sidecar
-# holds during each cycle (each pass longer as the cycle's objects piled up): a tenth to a
-# fifth of a steady cycle (docs/benchmarks.md). Nearly all of that memory is freed by
-# reference counting anyway; what the collector is for (reference cycles) can wait until the
-# cycle ends, where one collection of the young generations finds it, paid inside the cycle.
+# The cyclic collector. A steady cycle at 10,000 series makes some hundred thousand small
+# container objects (the series of an answer, the held rows, the points), most of which live
+# until the next cycle. Left to its thresholds, the collector ran several full passes over
+# everything the sidecar holds during each cycle (each pass longer as the cycle's objects
+# piled up): a tenth to a fifth of a steady cycle (docs/benchmarks.md). Nearly all of that
+# memory is freed by reference counting anyway; what the collector is for (reference cycles)
+# can wait until the cycle ends, where one collection of the young generations finds it, paid
+# inside the cycle.
 
 
 @contextmanager

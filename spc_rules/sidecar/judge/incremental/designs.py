@@ -30,25 +30,30 @@ def designs(
     chart_inputs = (chart.paging.policy, severity, chart.log, chart.direction)
     known = _KNOWN.get(chart_inputs)
     if known is None:
-        known = _KNOWN.keep(chart_inputs, Memo())
+        known = _KNOWN.keep(chart_inputs, {})
+    used: _Known = {}
     for row in np.flatnonzero(ok).tolist():
         inputs = (sigmas[row], intervals[row])
-        design = (
-            known[inputs]
-            if inputs in known
-            else known.keep(inputs, _design(chart, severity, *inputs))
-        )
+        design = known.get(inputs, _UNKNOWN)
+        if design is _UNKNOWN:
+            design = known[inputs] = _design(chart, severity, *inputs)
+        used[inputs] = design
         if design is None:
             ok[row] = False
             continue
         k[row], h[row], clip[row] = design.k, design.h, design.clip
+    if len(known) > DESIGNS_KEPT:  # forget the designs of sigmas no series has any more
+        _KNOWN[chart_inputs] = used
     return k, h, clip
 
 
 # Designs by a chart's inputs, then by a series' sigma and point interval: they stay the
 # same between its reference's refits, and rounding them to the design grid each cycle cost
 # a tenth of a steady cycle at 10,000 series (hashing every input per row, a twentieth).
-_Known = Memo[tuple[float, float], CusumDesign | None]
+_Known = dict[tuple[float, float], CusumDesign | None]
+DESIGNS_KEPT = 1 << 16  # per chart and severity, a few MB; past that only those in use
+_UNKNOWN = CusumDesign(k=0.0, h=0.0, clip=0.0, shift_sigmas=0.0, arl0_points=0.0,
+                       reference_sd=0.0, arl1_points=0.0, outlier_rate=0.0)  # fmt: skip
 _KNOWN: Memo[tuple[PagingPolicy, Severity, bool, BadSide], _Known] = Memo(64)
 
 
