@@ -11,6 +11,7 @@ row, so code that reads one series at a time sees nothing different.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,16 +46,17 @@ class Block:
     storage: Storage | None = None
     start: int = 0
 
-    def grown(self, drop: int, stamps: FloatArray, values: FloatArray) -> Block:
-        """This block without its first ``drop`` columns, then the columns ``stamps`` and
-        ``values`` (one row each): written after its last column in place while its
-        storage has room there and no other block was grown from it (the arrays handed out
-        before are never written), else copied into new storage with room to grow."""
+    def grown(self, drop: int, stamps: FloatArray, rows: Sequence[FloatArray]) -> Block:
+        """This block without its first ``drop`` columns, then the columns ``stamps`` (one
+        array of ``rows`` per row): written after its last column in place while its storage
+        has room there and no other block was grown from it (the arrays handed out before
+        are never written), else copied into new storage with room to grow."""
         width = self.timestamps.size
         st, end, more = self.storage, self.start + width, stamps.size
         if st is not None and st.end == end and end + more <= st.stamps.size:
             st.stamps[end : end + more] = stamps
-            st.values[:, end : end + more] = values
+            if more:
+                np.stack(rows, out=st.values[:, end : end + more])
             st.end = end + more
             return _view(st, self.start + drop)
         kept = width - drop
@@ -62,7 +64,9 @@ class Block:
         capacity = size + max(MIN_ROOM, size // ROOM_SHARE)
         fresh = Storage(np.empty(capacity), np.empty((self.values.shape[0], capacity)), size)
         fresh.stamps[:kept], fresh.stamps[kept:size] = self.timestamps[drop:], stamps
-        fresh.values[:, :kept], fresh.values[:, kept:size] = self.values[:, drop:], values
+        fresh.values[:, :kept] = self.values[:, drop:]
+        if more:  # straight from the answer's arrays: no matrix of them first
+            np.stack(rows, out=fresh.values[:, kept:size])
         return _view(fresh, 0)
 
 

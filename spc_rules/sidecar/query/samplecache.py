@@ -124,18 +124,18 @@ def _join_rows(
         alo = ahi = 0
         rows = slice(0, len(keys))
         base = Block(np.empty(0), np.empty((len(keys), 0)))
-    stamps, values = np.empty(0), np.empty((len(keys), 0))
+    stamps, answered = np.empty(0), []
     if got is not None and bhi > blo:
         stamps = got.timestamps[blo:bhi]
-        values = stacked([new[k].values[blo:bhi] for k in keys], bhi - blo)
+        answered = [new[k].values[blo:bhi] for k in keys]
     # Usually the answer repeats the held samples after the cut exactly, and the block
     # grows by the rest (in place, blocks.py); otherwise its part up to the cut is copied.
-    repeated = _repeated(base, rows, ahi, stamps, values)
+    repeated = _repeated(base, rows, ahi, stamps, answered)
     if repeated is not None:
-        block = base.grown(alo, stamps[repeated:], values[:, repeated:])
+        block = base.grown(alo, stamps[repeated:], [a[repeated:] for a in answered])
     else:
         part = base.values[rows, alo:ahi]
-        block = Block(base.timestamps[alo:ahi], part).grown(0, stamps, values)
+        block = Block(base.timestamps[alo:ahi], part).grown(0, stamps, answered)
     out = {}
     for row, key in enumerate(keys):
         source = new.get(key) or old[key]
@@ -144,7 +144,11 @@ def _join_rows(
 
 
 def _repeated(
-    block: Block, rows: slice | IntArray, cut: int, stamps: FloatArray, values: FloatArray
+    block: Block,
+    rows: slice | IntArray,
+    cut: int,
+    stamps: FloatArray,
+    answered: list[FloatArray],
 ) -> int | None:
     """How many of the answer's columns repeat the block's columns from ``cut`` on, when the
     answer's rows are all of the block's rows in order and it repeats every one of them
@@ -153,9 +157,12 @@ def _repeated(
     every = isinstance(rows, slice) and rows == slice(0, block.values.shape[0])
     if not every or stamps.size < held:
         return None
+    if held == 0:  # nothing after the cut: the answer only adds (or is absent)
+        return 0
     if not np.array_equal(stamps[:held], block.timestamps[cut:]):
         return None
-    if not np.array_equal(values[:, :held], block.values[:, cut:], equal_nan=True):
+    again = stacked([a[:held] for a in answered], held)
+    if not np.array_equal(again, block.values[:, cut:], equal_nan=True):
         return None
     return held
 
