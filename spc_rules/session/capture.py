@@ -3,7 +3,7 @@
 Each chart's ``_sum`` and ``_count`` samples over ``[from - lookback, to]`` are fetched with
 the sidecar's own query code (``fetching.query``: range selectors in instant queries, cut
 into ``max_range`` pieces), decoded and stitched by ``fetching.decode``, rebuilt into points
-by ``points.chart_points`` and cut to ``from < t <= to`` by ``points.window``: the points the
+by ``points.chart_points`` and cut to ``from < t <= to`` by ``windows.window``: the points the
 sidecar judges for that window, to the bit.
 """
 

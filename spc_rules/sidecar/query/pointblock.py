@@ -6,7 +6,7 @@ timestamp, and a block of such rows keeps its points as one (rows x timestamps) 
 Rows that skip timestamps (a scrape without observations: a probe slower than the scrape
 interval, an idle engine; a restart) keep their points packed one row after another, with
 each row's count of points before every timestamp (``ranks``), so a window over many rows
-is still found and copied with a handful of array operations (points.window).
+is still found and copied with a handful of array operations (windows.py).
 """
 
 from __future__ import annotations
