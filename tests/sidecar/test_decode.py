@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from spc_rules.sidecar.query.decode import DecodeError, RawSeries, decode_matrix
+from spc_rules.sidecar.query.decode import PARSED_TOGETHER, DecodeError, RawSeries, decode_matrix
 from spc_rules.sidecar.query.promapi import pieces
 
 SERIES: list[dict[str, Any]] = [
@@ -50,6 +50,24 @@ def test_compact_answer_decodes_to_the_numbers_json_gives() -> None:
     assert got[2].timestamps.size == 0
     assert got[3].values.tolist() == [1e-05, 3.0]
     assert got[4].values.tolist() == [4.0]
+
+
+def test_an_answer_of_many_series_is_parsed_in_parts_to_the_same_numbers() -> None:
+    rng = np.random.default_rng(4)
+    many = [
+        {
+            "metric": {"__name__": "m_sum", "target": f"t{i}"},
+            "values": [[1700000000 + 15 * j, repr(float(v))] for j, v in enumerate(row)],
+        }
+        for i, row in enumerate(rng.lognormal(0, 1, (2 * PARSED_TOGETHER + 7, 4)))
+    ]
+    many[PARSED_TOGETHER]["values"] = []  # an empty series right at a part's start
+    compact = json.dumps(_answer(many), separators=(",", ":")).encode()
+    spaced = json.dumps(_answer(many)).encode()  # through json: the reference
+    _same(decode_matrix(compact), decode_matrix(spaced))
+    broken = compact.replace(b'"]]}', b'","1"]]}', 1)  # one pair of three, in the first part
+    with pytest.raises(DecodeError):
+        decode_matrix(broken)
 
 
 def test_any_other_layout_decodes_the_same_through_json() -> None:

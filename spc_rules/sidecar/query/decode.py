@@ -125,10 +125,25 @@ def _fast(body: bytes) -> list[RawSeries]:
     return out
 
 
+# Series whose numbers one C call parses: few calls, and a bounded copy of the text to parse
+# (a whole first-cycle answer at once held two more copies of itself).
+PARSED_TOGETHER = 2048
+
+
 def _pairs(body: bytes, regions: list[tuple[int, int]]) -> list[tuple[FloatArray, FloatArray]]:
     """Each region ``[t,"v"],[t,"v"]`` of ``body`` as timestamps and values; NaN and
-    +Inf/-Inf are read as such. The numbers of all regions are parsed in one C call, and
+    +Inf/-Inf are read as such. The numbers of many regions are parsed in one C call, and
     each distinct array of timestamps is kept once (read-only), shared by its series."""
+    seen: dict[bytes, FloatArray] = {}
+    out = []
+    for first in range(0, len(regions), PARSED_TOGETHER):
+        out += _parsed(body, regions[first : first + PARSED_TOGETHER], seen)
+    return out
+
+
+def _parsed(
+    body: bytes, regions: list[tuple[int, int]], seen: dict[bytes, FloatArray]
+) -> list[tuple[FloatArray, FloatArray]]:
     counts = []
     for a, b in regions:
         pairs = body.count(b"],[", a, b) + 1 if b > a else 0
@@ -137,14 +152,13 @@ def _pairs(body: bytes, regions: list[tuple[int, int]]) -> list[tuple[FloatArray
             raise _UnexpectedLayoutError
         counts.append(pairs)
     text = b",".join(body[a:b] for a, b in regions if b > a).translate(None, b'[]"')
-    try:  # one C parse of every pair's numbers, interleaved
+    try:  # one C parse of the regions' numbers, interleaved
         numbers = np.fromstring(text, dtype=np.float64, sep=",") if text else np.empty(0)
     except ValueError:
         raise _UnexpectedLayoutError from None
     if numbers.size != 2 * sum(counts):  # a number that did not parse
         raise _UnexpectedLayoutError
     stamps, values = numbers[0::2], numbers[1::2].copy()
-    seen: dict[bytes, FloatArray] = {}
     out = []
     at = 0
     for n in counts:
