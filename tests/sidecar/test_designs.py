@@ -45,3 +45,18 @@ def test_past_its_limit_the_memo_keeps_only_the_designs_in_use(
     (kept,) = module._KNOWN.values()
     assert len(kept) <= 4 + 1
     assert (0.25, 15.0) in kept  # in use every time: never forgotten
+
+
+def test_charts_whose_references_differ_get_their_own_designs() -> None:
+    short = load_text(
+        "charts: [{name: b, metric: m, by: [target], paging: {reference: 10m}}]\n", "t.yml"
+    ).charts[0]
+    pinned = load_text(
+        "charts: [{name: c, metric: m, by: [target], baseline: {center: 1s, sigma: 0.3}}]\n",
+        "t.yml",
+    ).charts[0]
+    sigma, intervals = np.array([0.3]), np.array([15.0])
+    got = [module.designs(c, "page", intervals, sigma, np.ones(1, bool))[1][0] for c in
+           (CHART, short, pinned, CHART)]  # fmt: skip
+    assert len({got[0], got[1], got[2]}) == 3  # a reference of fewer points pages later
+    assert got[3] == got[0]

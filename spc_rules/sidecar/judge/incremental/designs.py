@@ -27,7 +27,12 @@ def designs(
     k, h, clip = np.full(rows, 0.5), np.full(rows, 1.0), np.full(rows, 1.0)
     intervals = point_intervals.tolist()
     sigmas = [1.0] * rows if chart.proportion is not None else sigma.tolist()
-    chart_inputs = (chart.paging.policy, severity, chart.log, chart.direction)
+    # What a design depends on besides sigma and interval: the reference's points per
+    # second of interval (its window; inf where the reference is exact).
+    chart_inputs = (
+        chart.paging.policy, severity, chart.log, chart.direction,
+        reference_points(chart, severity, 1.0),
+    )  # fmt: skip
     known = _KNOWN.get(chart_inputs)
     if known is None:
         known = _KNOWN.keep(chart_inputs, {})
@@ -54,7 +59,7 @@ _Known = dict[tuple[float, float], CusumDesign | None]
 DESIGNS_KEPT = 1 << 16  # per chart and severity, a few MB; past that only those in use
 _UNKNOWN = CusumDesign(k=0.0, h=0.0, clip=0.0, shift_sigmas=0.0, arl0_points=0.0,
                        reference_sd=0.0, arl1_points=0.0, outlier_rate=0.0)  # fmt: skip
-_KNOWN: Memo[tuple[PagingPolicy, Severity, bool, BadSide], _Known] = Memo(64)
+_KNOWN: Memo[tuple[PagingPolicy, Severity, bool, BadSide, float], _Known] = Memo(64)
 
 
 def _design(
