@@ -46,7 +46,7 @@ def _whole(first_ms: int, end_ms: int, start_ms: int | None = None) -> Held:
     ("held", "start_ms", "end_ms", "first_ms"),
     [
         (None, 0, 150_000, 0),  # nothing held: everything
-        (Held(0, 120_000, {}), 15_000, 150_000, 90_000),  # the news since the end - lookback
+        (Held(0, 120_000, {}), 15_000, 150_000, 90_000),  # the news since the end - overlap
         (Held(0, 120_000, {}), 15_000, 120_000, 90_000),  # the clock stood still
         (Held(30_000, 120_000, {}), 15_000, 150_000, 15_000),  # a longer window: everything
         (Held(0, 120_000, {}), 15_000, 100_000, 15_000),  # the clock went back: everything

@@ -82,21 +82,14 @@ def update(
     old = held.series if held is not None and cut_ms > start_ms else {}
     new = {label_key(s): s for s in fetched}
     cut, start, end = cut_ms / 1000, start_ms / 1000, end_ms / 1000
-    memo: _Memo = {}
-    known: dict[tuple[int, int], _Bounds] = {}
     joined: dict[LabelKey, RawSeries] = {}
     together: dict[tuple[int, int], list[LabelKey]] = defaultdict(list)
     ordered = _ordered(old, new)
-    for key in ordered:
+    for key in ordered:  # held series are rows of blocks: only ``update`` makes a Held
         was, got = old.get(key), new.get(key)
-        if was is not None and was.block is None:  # held on its own (not by update)
-            one = _join(was, got, cut=cut, start=start, end=end, memo=memo, known=known)
-            if one is not None:
-                joined[key] = one
-            continue
         together[(id(was.block) if was else 0, id(got.timestamps) if got else 0)].append(key)
     for keys in together.values():
-        joined.update(_join_rows(keys, old, new, cut=cut, start=start, end=end, memo=memo))
+        joined.update(_join_rows(keys, old, new, cut=cut, start=start, end=end))
     return Held(start_ms, end_ms, {k: joined[k] for k in ordered if k in joined})
 
 
@@ -108,10 +101,11 @@ def _join_rows(
     cut: float,
     start: float,
     end: float,
-    memo: _Memo,
 ) -> dict[LabelKey, RawSeries]:
-    """``_join`` of series that are rows of one held block (or new) and whose answers
-    share one timestamp array: the same bounds for all, one matrix for the result."""
+    """Series that are rows of one held block (or new) and whose answers share one
+    timestamp array: each one's held samples after ``start`` up to the cut, then its
+    answer's after the cut (and at it, when the block has no sample there), up to ``end``;
+    the same bounds for all, one block for the result."""
     was, got = old.get(keys[0]), new.get(keys[0])
     (alo, ahi), (blo, bhi) = _bounds(was, got, cut=cut, start=start, end=end)
     if (was is None or ahi <= alo) and (got is None or bhi <= blo):
@@ -167,21 +161,6 @@ def _repeated(
     return held
 
 
-def _joined_stamps(parts: list[tuple[FloatArray, int, int]], memo: _Memo) -> FloatArray:
-    """The timestamps of one or two pieces ``(array, lo, hi)`` end to end, one array per
-    pieces (read-only, shared by every series joined from them)."""
-    if len(parts) == 1:
-        ts, lo, hi = parts[0]
-        return _slice(ts, lo, hi, memo)
-    (a, alo, ahi), (b, blo, bhi) = parts
-    key = (id(a), alo, ahi, id(b), blo, bhi)
-    got = memo.get(key)
-    if got is None:
-        got = memo[key] = np.concatenate((a[alo:ahi], b[blo:bhi]))
-        got.setflags(write=False)
-    return got
-
-
 def _ordered(
     old: Mapping[LabelKey, RawSeries], new: Mapping[LabelKey, RawSeries]
 ) -> list[LabelKey]:
@@ -218,33 +197,6 @@ def since(held: Held, start_ms: int) -> list[RawSeries]:
                 block = blocks[id(s.block)] = Block(ts, s.block.values[:, lo:])
         out.append(RawSeries(s.labels, ts, s.values[lo:], s.key, block, s.row))
     return out
-
-
-def _join(
-    old: RawSeries | None,
-    new: RawSeries | None,
-    *,
-    cut: float,
-    start: float,
-    end: float,
-    memo: _Memo,
-    known: dict[tuple[int, int], _Bounds],
-) -> RawSeries | None:
-    """One series: ``old`` after ``start`` up to the cut, then ``new`` after the cut (and at
-    it, when ``old`` has no sample there), up to ``end``. ``known``: the bounds already
-    worked out, by the ids of the timestamp arrays (series scraped together share them)."""
-    at = (id(old.timestamps) if old else 0, id(new.timestamps) if new else 0)
-    bounds = known.get(at)
-    if bounds is None:
-        bounds = known[at] = _bounds(old, new, cut=cut, start=start, end=end)
-    pairs = zip((old, new), bounds, strict=True)
-    parts = [(s, lo, hi) for s, (lo, hi) in pairs if s is not None and hi > lo]
-    if not parts:
-        return None
-    source = new if new is not None else parts[0][0]
-    ts = _joined_stamps([(s.timestamps, lo, hi) for s, lo, hi in parts], memo)
-    values = np.concatenate([s.values[lo:hi] for s, lo, hi in parts])
-    return RawSeries(source.labels, ts, values, source.key)
 
 
 def _bounds(

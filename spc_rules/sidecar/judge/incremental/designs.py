@@ -39,9 +39,9 @@ def designs(
     used: _Known = {}
     for row in np.flatnonzero(ok).tolist():
         inputs = (sigmas[row], intervals[row])
-        design = known.get(inputs, _UNKNOWN)
-        if design is _UNKNOWN:
-            design = known[inputs] = _design(chart, severity, *inputs)
+        if inputs not in known:
+            known[inputs] = _design(chart, severity, *inputs)
+        design = known[inputs]
         used[inputs] = design
         if design is None:
             ok[row] = False
@@ -57,8 +57,6 @@ def designs(
 # a tenth of a steady cycle at 10,000 series (hashing every input per row, a twentieth).
 _Known = dict[tuple[float, float], CusumDesign | None]
 DESIGNS_KEPT = 1 << 16  # per chart and severity, a few MB; past that only those in use
-_UNKNOWN = CusumDesign(k=0.0, h=0.0, clip=0.0, shift_sigmas=0.0, arl0_points=0.0,
-                       reference_sd=0.0, arl1_points=0.0, outlier_rate=0.0)  # fmt: skip
 _KNOWN: Memo[tuple[PagingPolicy, Severity, bool, BadSide, float], _Known] = Memo(64)
 
 
