@@ -12,7 +12,8 @@ from pathlib import Path
 from servicekit.sessionformat import METADATA_FILE, Point, write_points
 
 # Fast simulated targets: a probe takes tens of milliseconds. Draws are seeded, so the
-# statistics below depend on the draws, not on the machine's scheduling.
+# statistics below depend mostly on the draws; durations are still measured on the machine's
+# clock, and its load adds a few milliseconds that differ from one session to the next.
 FAST_TARGETS = """
 targets:
   - name: steady
