@@ -13,6 +13,7 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 BLOCK_POINTS = 1 << 18
+DOUBLE_MAX = float(np.finfo(np.float64).max)
 
 
 def as_values(values: ArrayLike) -> FloatArray:
@@ -77,19 +78,22 @@ def standardize(
 ) -> tuple[FloatArray, BoolArray]:
     """z = (x - center) / (sigma / sqrt(n)) and the mask of points that have a z.
 
-    x and n are (series, points), center and sigma (series, 1). A point has no z (NaN, and it
-    counts as missing everywhere) when it is missing itself or its series has no usable limits
-    (center or sigma not finite, sigma not positive).
+    x and n are (series, points), center and sigma (series, 1) or like x. A point has no z
+    (NaN, and it counts as missing everywhere) when it is missing itself or its series has no
+    usable limits (center or sigma not finite, sigma not positive). A present point whose z is
+    too large for a double (a sigma of subnormal size) gets the largest double of its sign: it
+    is beyond every limit, not missing.
     """
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         # Same operation order as docs/spc.md, so boundary cases (abs(z) == 2) round the same way.
         sd = sigma if n is None else sigma / np.sqrt(n)
         z = np.subtract(x, center)
         z /= sd
-    valid = np.isfinite(z)  # catches NaN or infinite x, center and sigma, and sigma == 0
-    valid &= sigma > 0
+    valid = np.isfinite(x)
+    valid &= np.isfinite(center) & np.isfinite(sd) & (sd > 0)  # NaN compares False
     if n is not None:
         valid &= n >= 1  # NaN compares False, so a NaN size is missing too
+    np.clip(z, -DOUBLE_MAX, DOUBLE_MAX, out=z)  # NaN stays NaN
     np.copyto(z, np.nan, where=~valid)
     return z, valid
 

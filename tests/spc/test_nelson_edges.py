@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spc_rules import RULE_COUNT, nelson_rules
+from spc_rules import RULE_COUNT, fit_limits, nelson_rules
 
 NAN = float("nan")
 
@@ -33,6 +33,16 @@ def test_rule1_boundary_reached_through_subgroup_size() -> None:
     # z = 1.5 / (1 / sqrt(4)) = 3 exactly: not beyond; 1.6 gives 3.2.
     flags = nelson_rules(np.array([1.5, 1.6]), 0.0, 1.0, n=np.array([4.0, 4.0]))
     assert flags[0].tolist() == [False, True]
+
+
+def test_rule1_a_z_beyond_the_largest_double_is_beyond_not_missing() -> None:
+    # A sigma of subnormal size: 1000 / 2e-308 overflows. The point is present (docs/spc.md,
+    # "Points, z and missing points"), so it is beyond 3 sigma, and refits drop it.
+    sigma = 2e-308
+    flags = nelson_rules(np.array([1000.0, -1000.0, 0.0, sigma]), 0.0, sigma)
+    assert flags[0].tolist() == [True, True, False, False]
+    limits = fit_limits(np.array([1000.0, NAN, -1000.0, NAN, 0.0, 2.2e-308]), min_points=2)
+    assert limits is not None and limits.refits == 1 and limits.n_points == 2
 
 
 # Rule 2 -------------------------------------------------------------------------------
