@@ -49,9 +49,7 @@ def pieces(
     return pieces_ms(math.floor(start * 1000), math.ceil(end * 1000), max_range, concurrent)
 
 
-def pieces_ms(
-    first: int, at: int, max_range: float, concurrent: int = 1
-) -> list[tuple[int, int]]:
+def pieces_ms(first: int, at: int, max_range: float, concurrent: int = 1) -> list[tuple[int, int]]:
     """``pieces`` of [first, at], given in whole milliseconds: at most ``max_range`` each,
     and at least ``concurrent`` of them where that leaves each ``SHARED_PIECE_MIN_S``."""
     shared = max(-(-(at - first) // max(concurrent, 1)), int(SHARED_PIECE_MIN_S * 1000))
