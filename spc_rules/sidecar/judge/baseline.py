@@ -103,6 +103,8 @@ def select(
     inside = window(some, starts[plain], ends[plain])
     good = positions(some, uptos[plain])  # the usable points up to ``upto``
     enough = (inside.counts >= min_points) | (good < min_points)  # no earliest points
+    if plain.size == rows and enough.all():  # every row takes its window as it is
+        return Selected(inside, np.zeros(rows, bool), np.maximum(good, inside.counts))
     plain, good = plain[enough], good[enough]
     chosen: dict[int, IntArray] = {}
     provisional = np.zeros(rows, bool)
