@@ -159,23 +159,3 @@ def test_pieces_cover_the_window_newest_first_meeting_exactly(
     assert got == expected
     for (at, span), (next_at, _) in itertools.pairwise(got):
         assert at - span == next_at  # adjacent, no gap and no overlap
-
-
-@pytest.mark.parametrize(
-    ("minutes", "concurrent", "expected_spans"),
-    [
-        (195, 4, [48.8, 48.8, 48.8, 48.8]),  # a first fetch: shared by the concurrent queries
-        (195, 1, [120, 75]),  # one at a time: max_range pieces
-        (20, 4, [15, 5]),  # never shorter than SHARED_PIECE_MIN_S
-        (1.5, 4, [1.5]),  # a steady cycle's news: one query
-    ],
-)
-def test_a_long_range_is_shared_by_the_concurrent_queries(
-    minutes: float, concurrent: int, expected_spans: list[float]
-) -> None:
-    end = 1_700_000_000.0
-    got = pieces(end - minutes * 60, end, 7200.0, concurrent)
-    assert [round(span / 60_000, 1) for _, span in got] == expected_spans
-    assert sum(span for _, span in got) == round(minutes * 60_000)
-    for (at, span), (next_at, _) in itertools.pairwise(got):
-        assert at - span == next_at

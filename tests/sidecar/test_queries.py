@@ -33,7 +33,7 @@ def _queries(requests: list[FakeRequest]) -> list[tuple[str, str]]:
 
 def test_one_query_per_window_piece_for_all_series_of_a_histogram() -> None:
     config = f"""
-    global: {{max_range: 40m, lookback: 1m, max_concurrent_queries: 1}}
+    global: {{max_range: 40m, lookback: 1m}}
     charts:
       - {{name: a, metric: {METRIC}, selector: '{{error_type=""}}', by: [target],
           evaluation: 30m, baseline: 1h}}
@@ -56,8 +56,8 @@ def test_one_query_per_window_piece_for_all_series_of_a_histogram() -> None:
             return _queries(server.requests)
 
     selector = f'{{__name__=~"{METRIC}_sum|{METRIC}_count",error_type=""}}'
-    # 91 minutes (window, baseline, lookback) in pieces of at most 40 minutes, newest first
-    # (one query at a time: nothing to share the range with); both charts read the same fetch.
+    # 91 minutes (window, baseline, lookback) in pieces of at most 40 minutes, newest first;
+    # both charts read the same fetch.
     assert sorted(asyncio.run(run()), key=lambda q: -float(q[1])) == [
         (f"{selector}[2400000ms]", "1700000000.000"),
         (f"{selector}[2400000ms]", "1699997600.000"),
@@ -68,7 +68,7 @@ def test_one_query_per_window_piece_for_all_series_of_a_histogram() -> None:
 def test_a_fixed_range_baseline_is_fetched_once_until_its_refresh() -> None:
     start, end = END - 7200.0, END - 3600.0
     config = f"""
-    global: {{max_range: 1d, lookback: 1m, baseline_refresh: 10m, max_concurrent_queries: 1}}
+    global: {{max_range: 1d, lookback: 1m, baseline_refresh: 10m}}
     charts:
       - name: a
         metric: {METRIC}
@@ -109,7 +109,6 @@ def test_a_series_that_stops_leaves_the_output_once_its_window_has_passed() -> N
     clock = [END]
     fake = FakePrometheus(fleet, lambda: clock[0])
     config = f"""
-    global: {{max_concurrent_queries: 1}}  # one query per range: the count says what was read
     charts:
       - {{name: a, metric: {METRIC}, by: [target], evaluation: 30m, baseline: 1h}}
     """

@@ -20,7 +20,7 @@ from tests.sidecar.expected import labels, scrape
 
 END = 1_700_000_000.0
 CONFIG = f"""
-global: {{query_timeout: 1s, max_range: 1d, max_concurrent_queries: 1}}
+global: {{query_timeout: 1s, max_range: 1d}}
 charts:{LATENCY_CHART}"""
 GOOD = Script(
     200,

@@ -142,7 +142,7 @@ async def query(
             return await client.raw_samples(selector, at, span)
 
     async def fetch(f: Fetch) -> list[bytes] | QueryError:
-        parts = pieces_ms(f.start_ms, f.end_ms, config.max_range, config.max_concurrent_queries)
+        parts = pieces_ms(f.start_ms, f.end_ms, config.max_range)
         got = await asyncio.gather(
             *(piece(f.selector, at, span) for at, span in parts), return_exceptions=True
         )

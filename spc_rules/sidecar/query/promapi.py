@@ -33,27 +33,16 @@ class QueryError(LLMscopeError):
         self.reason: Reason = reason
 
 
-# A long range is also cut so that the concurrent queries share it: a Prometheus encodes each
-# answer on one core, and a first fetch in one or two large pieces left the others idle
-# (3.1 s in 2 h pieces against 1.7 s in four, docs/benchmarks.md). Never shorter than this,
-# so a steady cycle's news stays one query.
-SHARED_PIECE_MIN_S = 15 * 60.0
-
-
-def pieces(
-    start: float, end: float, max_range: float, concurrent: int = 1
-) -> list[tuple[int, int]]:
+def pieces(start: float, end: float, max_range: float) -> list[tuple[int, int]]:
     """(evaluation time, range), both in whole milliseconds, of each query covering
     [start, end], newest first. PromQL ranges are whole milliseconds; working in integers
     makes adjacent pieces meet exactly."""
-    return pieces_ms(math.floor(start * 1000), math.ceil(end * 1000), max_range, concurrent)
+    return pieces_ms(math.floor(start * 1000), math.ceil(end * 1000), max_range)
 
 
-def pieces_ms(first: int, at: int, max_range: float, concurrent: int = 1) -> list[tuple[int, int]]:
-    """``pieces`` of [first, at], given in whole milliseconds: at most ``max_range`` each,
-    and at least ``concurrent`` of them where that leaves each ``SHARED_PIECE_MIN_S``."""
-    shared = max(-(-(at - first) // max(concurrent, 1)), int(SHARED_PIECE_MIN_S * 1000))
-    step = max(min(int(max_range * 1000), shared), 1)
+def pieces_ms(first: int, at: int, max_range: float) -> list[tuple[int, int]]:
+    """``pieces`` of [first, at], given in whole milliseconds."""
+    step = max(int(max_range * 1000), 1)
     out: list[tuple[int, int]] = []
     while at > first:
         span = min(step, at - first)
