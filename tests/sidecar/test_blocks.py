@@ -8,6 +8,8 @@ import itertools
 import numpy as np
 import pytest
 
+from spc_rules.sidecar.config.model import ChartConfig
+from spc_rules.sidecar.judge import reference as references
 from spc_rules.sidecar.judge import warmup
 from spc_rules.sidecar.judge.baseline import Exclusions, select
 from spc_rules.sidecar.judge.reference import point_interval, point_intervals
@@ -187,6 +189,28 @@ def test_baseline_selection_of_rows_with_nothing_excluded_matches_the_row_by_row
     np.testing.assert_array_equal(fast.usable, slow.usable)
     assert fast.provisional.any()
     assert not fast.provisional.all()
+
+
+def test_references_fitted_a_block_of_rows_at_a_time_equal_one_fit_of_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now, held = _cached_cycles(Estate(), 1800.0, 60.0)[-1]
+    rows = list(chart_points(list(held.series.values()), "m", ["target", "h"]).values())
+    rows += [Points(p.timestamps.copy(), p.values.copy(), p.sizes.copy()) for p in rows]
+    rng = np.random.default_rng(11)
+    end = now - rng.integers(0, 40, len(rows)).astype(np.float64) * 15.0  # rows of all widths
+    chart = ChartConfig("latency", "m", by=("target", "h"))
+    exclusions = [Exclusions()] * len(rows)
+
+    def fit() -> tuple[np.ndarray, np.ndarray]:
+        return references.reference(chart, "page", rows, end, exclusions, codes=(0.0,), upto=end)
+
+    whole = fit()
+    monkeypatch.setattr(references, "REFERENCE_ROWS", 7)  # 96 rows: 14 blocks, the last short
+    blocked = fit()
+    assert np.isfinite(whole[0]).sum() > len(rows) // 2
+    for got, want in zip(blocked, whole, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)
 
 
 def test_a_block_grows_in_place_and_never_writes_what_it_handed_out() -> None:
