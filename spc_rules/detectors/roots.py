@@ -6,15 +6,24 @@ from collections.abc import Callable
 
 
 def bracketed_root(
-    f: Callable[[float], float], low: float, high: float, *, xtol: float, rtol: float
+    f: Callable[[float], float],
+    low: float,
+    high: float,
+    *,
+    xtol: float,
+    rtol: float,
+    known: tuple[float, float] | None = None,
 ) -> float:
     """The root of an increasing ``f`` with f(low) < 0 <= f(high), to within ``xtol + rtol *
     |x|``: false position with the Illinois halving, which moves both ends of the bracket
     (superlinear on the nearly linear log ARL), and a bisection whenever three steps did not
     halve the bracket (a strongly curved ``f``); Brent's method does the same in more
     code. Written here because importing
-    scipy.optimize for one root costs the sidecar 24 MiB of RSS."""
-    f_low, f_high = f(low), f(high)
+    scipy.optimize for one root costs the sidecar 24 MiB of RSS.
+
+    known: f(low) and f(high) where the caller has them (finding the bracket took them), so
+    neither costs a second evaluation."""
+    f_low, f_high = known if known is not None else (f(low), f(high))
     if f_high == 0.0:
         return high
     side, steps, width = 0, 0, high - low

@@ -142,7 +142,12 @@ def averaged_arl(
     nodes, weights = _reference_nodes()
     ratio = 0.0
     for b, weight in zip((reference_sd * nodes).tolist(), weights.tolist(), strict=True):
-        value = arl(h, k, clip=clip, mu=b, outlier_rate=outlier_rate, states=coarse)
+        # The middle node is 0: that chain is ``base``'s, solved once.
+        value = (
+            base
+            if b == 0.0
+            else arl(h, k, clip=clip, mu=b, outlier_rate=outlier_rate, states=coarse)
+        )
         # Far on the good side the ARL overflows the solve (inf, or garbage): its rate is 0.
         ratio += weight * base / value if math.isfinite(value) and value >= 1.0 else 0.0
     return plain / ratio
@@ -282,11 +287,13 @@ def solve_h(
     if reference_sd > 0:  # the plain chart's h is below: averaging the rate only raises it
         low = solve_h(k, target_arl, clip=clip, outlier_rate=outlier_rate, states=states, min_h=low)
         step = 1.1
-    if gap(low) >= 0.0:
+    at_low = gap(low)
+    if at_low >= 0.0:
         return low
     high = max(step * low, 1.0)
-    while gap(high) < 0.0:
-        low, high = high, step * high
+    while (at_high := gap(high)) < 0.0:
+        low, at_low, high = high, at_high, step * high
         if high > 1e4:
             raise RuntimeError(f"no h up to 1e4 reaches ARL {target_arl} (k={k})")
-    return bracketed_root(gap, low, high, xtol=1e-6, rtol=1e-9)
+    # Each evaluation is a chain solve or nine (a design's cost): the bracket's are reused.
+    return bracketed_root(gap, low, high, xtol=1e-6, rtol=1e-9, known=(at_low, at_high))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from spc_rules.detectors import runlength
 from spc_rules.detectors.roots import bracketed_root
 from spc_rules.detectors.runlength import (
     arl,
@@ -237,3 +238,22 @@ def test_root_finder_brackets_the_root_within_its_tolerance(
     got = bracketed_root(counted, low, high, xtol=1e-6, rtol=1e-9)
     assert abs(got - root) <= 1e-6 + 1e-9 * root
     assert len(calls) < 60  # superlinear, not a crawl along one side of the bracket
+
+
+def test_a_solve_evaluates_no_chart_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each evaluation of a page's design is nine chain solves: the values found while
+    # bracketing the root are handed to the root finder, and the averaged rate's middle
+    # node (a reference error of 0) is the base chain, not solved again.
+    solved: list[tuple[float, float, int]] = []
+    real = runlength.arl
+
+    def counted(h: float, k: float, **kwargs: float) -> float:
+        solved.append((h, kwargs.get("mu", 0.0), int(kwargs.get("states", 0))))
+        return real(h, k, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runlength, "arl", counted)
+    h = runlength.solve_h(0.5, 300.0, clip=3.0, outlier_rate=0.005, reference_sd=0.07)
+    assert len(solved) == len(set(solved))
+    assert averaged_arl(h, 0.5, clip=3.0, outlier_rate=0.005, reference_sd=0.07) == pytest.approx(
+        300.0, rel=1e-5
+    )
