@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from spc_rules.sidecar.config.model import Side
-from spc_rules.sidecar.incidents.model import Identity, Movement
+from spc_rules.sidecar.incidents.model import IDENTITY_ORDER, Identity, Movement
 from spc_rules.sidecar.incidents.scope import decide
 
 # A fleet seen from vantage "eu": endpoints a, b, c with models m1, m2, m3 each.
@@ -149,3 +149,13 @@ def test_dns_failures_of_one_endpoints_targets_are_still_our_side() -> None:
     dns = {"dns": 2}
     groups = decide([move(f"a-m{i}", reasons=dns, ratio=math.nan) for i in (1, 2, 3)], FLEET)
     assert [(g.scope, g.subject) for g in groups] == [("vantage", "eu")]
+
+
+def test_the_identity_key_orders_as_identities_do() -> None:
+    # decide() sorts by IDENTITY_ORDER for speed; it must be Identity's own order, fields
+    # added later included.
+    names = ("a", "b", "")
+    ids = [Identity(t, m, e, v) for t in names for m in names for e in names for v in names]
+    ids.reverse()
+    assert sorted(ids, key=IDENTITY_ORDER) == sorted(ids)
+    assert IDENTITY_ORDER(Identity("t", "m", "e", "v")) == ("t", "m", "e", "v")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Literal
 
 from spc_rules.sidecar.config.model import Side
@@ -29,6 +30,11 @@ class Identity:
     def probe(self) -> tuple[str, str]:
         """A target seen from one vantage: the unit the decision counts."""
         return (self.target, self.vantage)
+
+
+# Identity's own order as a key: its fields' values, in field order (a C-level tuple; the
+# generated __lt__ over 10,000 identities cost a tenth of a second each cycle).
+IDENTITY_ORDER = attrgetter(*(f.name for f in fields(Identity)))
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from spc_rules.sidecar.incidents.evidence import describe
-from spc_rules.sidecar.incidents.model import NETWORK_REASONS, Identity, Movement, Scope
+from spc_rules.sidecar.incidents.model import (
+    IDENTITY_ORDER,
+    NETWORK_REASONS,
+    Identity,
+    Movement,
+    Scope,
+)
 
 JOIN_PRESSURE = 0.5  # a statistic half way to its line: moving with the others ...
 JOIN_RATIO = 1.3  # ... when its newest point is at least this far from the reference
@@ -61,9 +67,7 @@ def decide(
 ) -> list[Group]:
     """Groups of the probes that move now, widest scope first. ``host_cpu``: each vantage's
     host CPU share, where known."""
-    # Ordered as Identity orders, by a tuple key: the generated __lt__ of 10,000 identities
-    # cost a tenth of a second each cycle.
-    known = sorted(set(population), key=lambda i: (i.target, i.model, i.endpoint, i.vantage))
+    known = sorted(set(population), key=IDENTITY_ORDER)
     moving: dict[Probe, list[Movement]] = defaultdict(list)
     for m in movements:
         if m.alarmed or _leans(m):
