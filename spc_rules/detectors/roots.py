@@ -1,8 +1,47 @@
-"""A root of one increasing function inside a bracket, for ``runlength.solve_h``."""
+"""A root of one increasing function, for ``runlength.solve_h``: a bracket found by stepping
+up from a point below it, then the root inside the bracket."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+
+class UnresolvedError(RuntimeError):
+    """The function cannot be evaluated this far up (a chain past what its solve resolves)."""
+
+
+def increasing_root(
+    f: Callable[[float], float],
+    low: float,
+    high: float,
+    *,
+    step: float,
+    ceiling: float,
+    xtol: float,
+    rtol: float,
+) -> float:
+    """The root of an increasing ``f`` at or above ``low`` (``low`` itself where f(low) >= 0):
+    steps up from ``high`` by ``step`` until f is not negative, then ``bracketed_root``. Where f
+    raises ``UnresolvedError`` the step goes back half way to the last point below the root, so a
+    root just below that limit is still found; past ``ceiling``, or with no room left below
+    the limit, there is none to find (RuntimeError, or the ``UnresolvedError`` itself)."""
+    at_low = f(low)
+    if at_low >= 0.0:
+        return low
+    while True:
+        try:
+            at_high = f(high)
+        except UnresolvedError:
+            if high - low <= xtol + rtol * high:
+                raise
+            high = 0.5 * (low + high)
+            continue
+        if at_high >= 0.0:
+            # The bracket's two values are known: each evaluation may be nine chain solves.
+            return bracketed_root(f, low, high, xtol=xtol, rtol=rtol, known=(at_low, at_high))
+        low, at_low, high = high, at_high, step * high
+        if high > ceiling:
+            raise RuntimeError(f"no root up to {ceiling:g}")
 
 
 def bracketed_root(

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtr
 
-from spc_rules.detectors.roots import bracketed_root
+from spc_rules.detectors.roots import UnresolvedError, increasing_root
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -116,6 +116,9 @@ def arl(
 
 
 REFERENCE_NODES = 7  # Gauss-Hermite nodes over the reference's error
+# The largest ARL a chain's solve is trusted for (error bound about 20 %; from 1e16 on,
+# the page's charts solved to negative ARLs).
+PRECISE_ARL = 1e15
 
 
 def averaged_arl(
@@ -139,6 +142,8 @@ def averaged_arl(
         return plain
     coarse = max(states // 2, 2)
     base = arl(h, k, clip=clip, outlier_rate=outlier_rate, states=coarse)
+    if not (1.0 <= plain <= PRECISE_ARL and 1.0 <= base <= PRECISE_ARL):  # NaN: not either
+        raise UnresolvedError(f"ARL {plain:.3g} at h={h:.4g}, k={k:.4g}, past {PRECISE_ARL:.0e}")
     nodes, weights = _reference_nodes()
     ratio = 0.0
     for b, weight in zip((reference_sd * nodes).tolist(), weights.tolist(), strict=True):
@@ -287,13 +292,9 @@ def solve_h(
     if reference_sd > 0:  # the plain chart's h is below: averaging the rate only raises it
         low = solve_h(k, target_arl, clip=clip, outlier_rate=outlier_rate, states=states, min_h=low)
         step = 1.1
-    at_low = gap(low)
-    if at_low >= 0.0:
-        return low
-    high = max(step * low, 1.0)
-    while (at_high := gap(high)) < 0.0:
-        low, at_low, high = high, at_high, step * high
-        if high > 1e4:
-            raise RuntimeError(f"no h up to 1e4 reaches ARL {target_arl} (k={k})")
-    # Each evaluation is a chain solve or nine (a design's cost): the bracket's are reused.
-    return bracketed_root(gap, low, high, xtol=1e-6, rtol=1e-9, known=(at_low, at_high))
+    try:
+        return increasing_root(
+            gap, low, max(step * low, 1.0), step=step, ceiling=1e4, xtol=1e-6, rtol=1e-9
+        )
+    except RuntimeError as err:  # UnresolvedError included, and kept as such
+        raise type(err)(f"no h reaches ARL {target_arl:g} (k={k:.4g}): {err}") from None

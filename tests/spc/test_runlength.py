@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from spc_rules.detectors import runlength
-from spc_rules.detectors.roots import bracketed_root
+from spc_rules.detectors.roots import UnresolvedError, bracketed_root, increasing_root
 from spc_rules.detectors.runlength import (
     arl,
     averaged_arl,
@@ -257,3 +257,31 @@ def test_a_solve_evaluates_no_chart_twice(monkeypatch: pytest.MonkeyPatch) -> No
     assert averaged_arl(h, 0.5, clip=3.0, outlier_rate=0.005, reference_sd=0.07) == pytest.approx(
         300.0, rel=1e-5
     )
+
+
+def test_a_budget_no_resolvable_h_meets_is_refused_with_its_reason() -> None:
+    # A reference of 60 points (sd 0.135) and k 0.43 against an ARL0 of about 1e6: the
+    # averaged ARL0 grows so slowly that ARL0(0) passes what the solve resolves first. Past
+    # that the chain's solves return noise (a negative ARL at h 52, which math.log refused).
+    with pytest.raises(UnresolvedError, match="no h reaches ARL"):
+        solve_h(0.4261, 1.008e6, clip=3.0, outlier_rate=0.005, reference_sd=0.1353)
+    # Where it can, the same reference gets its design: a larger k needs a smaller h (its
+    # ARL0(0) of 3e12 leaves the averaged ARL0 a relative error near 1e-4).
+    h = solve_h(0.4901, 1.008e6, clip=3.0, outlier_rate=0.005, reference_sd=0.1353)
+    assert arl(h, 0.4901, clip=3.0, outlier_rate=0.005) <= runlength.PRECISE_ARL
+    assert averaged_arl(
+        h, 0.4901, clip=3.0, outlier_rate=0.005, reference_sd=0.1353
+    ) == pytest.approx(1.008e6, rel=1e-3)
+
+
+def test_a_root_just_below_where_f_stops_resolving_is_still_found() -> None:
+    def f(x: float) -> float:
+        if x > 10.0:
+            raise UnresolvedError(f"{x} is past 10")
+        return x - 9.5
+
+    # Steps of 1.5 from 1 pass 10 at 11.4: the search goes back half way, not up.
+    got = increasing_root(f, 1.0, 1.5, step=1.5, ceiling=1e4, xtol=1e-9, rtol=0.0)
+    assert got == pytest.approx(9.5, abs=1e-8)
+    with pytest.raises(UnresolvedError, match="past 10"):  # the root is past the limit
+        increasing_root(lambda x: f(x) - 1.0, 1.0, 1.5, step=1.5, ceiling=1e4, xtol=1e-9, rtol=0.0)
