@@ -33,7 +33,7 @@ from spc_rules.sidecar.judge import warmup
 from spc_rules.sidecar.judge.judging import BoolArray
 from spc_rules.sidecar.query.decode import FloatArray
 from spc_rules.sidecar.query.points import IntArray, Points
-from spc_rules.sidecar.query.windows import Window, positions, window
+from spc_rules.sidecar.query.windows import Window, groups_of, positions, window
 
 NO_INTERVALS = np.empty((0, 3))
 
@@ -100,8 +100,9 @@ def select(
     # take the window's points as they are: found for all of them at once.
     plain = np.flatnonzero([not ex.excludes(codes, flagged) for ex in exclusions])
     some = [series[i] for i in plain.tolist()]
-    inside = window(some, starts[plain], ends[plain])
-    good = positions(some, uptos[plain])  # the usable points up to ``upto``
+    groups = groups_of(some)
+    inside = window(some, starts[plain], ends[plain], groups=groups)
+    good = positions(some, uptos[plain], groups)  # the usable points up to ``upto``
     enough = (inside.counts >= min_points) | (good < min_points)  # no earliest points
     if plain.size == rows and enough.all():  # every row takes its window as it is
         return Selected(inside, np.zeros(rows, bool), np.maximum(good, inside.counts))

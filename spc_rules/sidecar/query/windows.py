@@ -46,69 +46,73 @@ def window(
     start: float | FloatArray,
     end: float | FloatArray,
     context: int = 0,
+    groups: Groups | None = None,
 ) -> Window:
     """Each series' points with ``start < timestamp <= end``, after up to ``context`` points
-    just before ``start`` (each a scalar, or one per series)."""
-    groups = _groups(points)
+    just before ``start`` (each a scalar, or one per series). ``groups``: ``groups_of(points)``
+    where the caller has it."""
+    groups = groups if groups is not None else groups_of(points)
     lo, hi = positions(points, start, groups), positions(points, end, groups)
     hi = np.maximum(hi, lo)  # an end before the start: an empty window
     first = np.maximum(lo - context, 0)
     counts = hi - first
     width = int(counts.max(initial=0))
     shape = (len(points), width)
-    # Not filled with NaN first: every row is written once, its padding included (a NaN
-    # fill of three first-cycle windows at 10,000 series cost a tenth of a second each).
+    # Not filled with NaN first: every row is written once, its padding included (the NaN
+    # fills of a first cycle's windows at 10,000 series took 0.3 s).
     out = Window(np.empty(shape), np.empty(shape), np.empty(shape), counts, lo - first)
     if width:
-        blocks, shared = groups
-        for members in blocks.values():
-            block = points[members[0]].block
-            assert block is not None
-            _copy_rows(out, np.array(members), block, _rows(points, members), first)
-        loose = [i for members in shared.values() for i in members]
+        for block, where, rows in groups.blocks:
+            _copy_rows(out, where, block, rows, first)
+        loose = [i for _, where in groups.shared for i in where.tolist()]
         if loose:
             _scatter(out, np.array(loose), [points[i] for i in loose], first)
     return out
 
 
-# Rows by the block that holds them, and rows on their own by their timestamp array.
-_Groups = tuple[dict[int, list[int]], dict[int, list[int]]]
+@dataclass(frozen=True)
+class Groups:
+    """Which series of a list are searched and copied together: rows of one block (the
+    block, where they are in the list, their rows in the block), and series on their own
+    by their timestamp array (the array, where they are in the list)."""
+
+    blocks: list[tuple[PointBlock, IntArray, IntArray]]
+    shared: list[tuple[FloatArray, IntArray]]
 
 
-def _groups(points: Sequence[Points]) -> _Groups:
-    blocks: dict[int, list[int]] = defaultdict(list)
-    shared: dict[int, list[int]] = defaultdict(list)
+def groups_of(points: Sequence[Points]) -> Groups:
+    """The ``Groups`` of ``points``, each block's row numbers gathered once."""
+    by_block: dict[int, list[int]] = defaultdict(list)
+    by_stamps: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(points):
         if p.block is not None:
-            blocks[id(p.block)].append(i)
+            by_block[id(p.block)].append(i)
         else:
-            shared[id(p.timestamps)].append(i)
-    return blocks, shared
+            by_stamps[id(p.timestamps)].append(i)
+    blocks = []
+    for members in by_block.values():
+        block = points[members[0]].block
+        assert block is not None
+        rows = np.fromiter((points[i].row for i in members), np.intp, len(members))
+        blocks.append((block, np.array(members), rows))
+    shared = [(points[m[0]].timestamps, np.array(m)) for m in by_stamps.values()]
+    return Groups(blocks, shared)
 
 
 def positions(
-    points: Sequence[Points], at: float | FloatArray, groups: _Groups | None = None
+    points: Sequence[Points], at: float | FloatArray, groups: Groups | None = None
 ) -> IntArray:
     """Per series, how many of its points have ``timestamp <= at`` (a scalar, or one per
     series): rows of one block are searched together (pointblock.py), and series on their
     own that share a timestamp array share one search."""
-    rows = len(points)
-    stamps = np.broadcast_to(np.asarray(at, dtype=np.float64), (rows,))
-    blocks, shared = groups if groups is not None else _groups(points)
-    out = np.zeros(rows, np.intp)
-    for members in blocks.values():
-        where = np.array(members)
-        block = points[members[0]].block
-        assert block is not None
-        out[where] = block.positions(_rows(points, members), stamps[where])
-    for members in shared.values():
-        where = np.array(members)
-        out[where] = points[members[0]].timestamps.searchsorted(stamps[where], side="right")
+    stamps = np.broadcast_to(np.asarray(at, dtype=np.float64), (len(points),))
+    groups = groups if groups is not None else groups_of(points)
+    out = np.zeros(len(points), np.intp)
+    for block, where, rows in groups.blocks:
+        out[where] = block.positions(rows, stamps[where])
+    for timestamps, where in groups.shared:
+        out[where] = timestamps.searchsorted(stamps[where], side="right")
     return out
-
-
-def _rows(points: Sequence[Points], members: list[int]) -> IntArray:
-    return np.fromiter((points[i].row for i in members), np.intp, len(members))
 
 
 def _copy_rows(

@@ -36,19 +36,19 @@ def designs(
     known = _KNOWN.get(chart_inputs)
     if known is None:
         known = _KNOWN.keep(chart_inputs, {})
-    used: _Known = {}
-    for row in np.flatnonzero(ok).tolist():
+    judged = np.flatnonzero(ok).tolist()
+    for row in judged:
         inputs = (sigmas[row], intervals[row])
         if inputs not in known:
             known[inputs] = _design(chart, severity, *inputs)
         design = known[inputs]
-        used[inputs] = design
         if design is None:
             ok[row] = False
             continue
         k[row], h[row], clip[row] = design.k, design.h, design.clip
     if len(known) > DESIGNS_KEPT:  # forget the designs of sigmas no series has any more
-        _KNOWN[chart_inputs] = used
+        used = ((sigmas[row], intervals[row]) for row in judged)
+        _KNOWN[chart_inputs] = {inputs: known[inputs] for inputs in used}
     return k, h, clip
 
 
