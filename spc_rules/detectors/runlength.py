@@ -270,7 +270,7 @@ def solve_h(
     """The decision interval h >= min_h whose in-control (mu = 0) zero-state ARL is target_arl
     (averaged over a reference error of reference_sd, see `averaged_arl`).
 
-    Root of log ARL(h) - log target by Brent's method (log ARL is close to linear in h). When
+    Root of log ARL(h) - log target by secant steps in a bracket (roots.py). When
     min_h alone already gives more than the target, returns min_h (the chart is then safer than
     asked).
     """
