@@ -33,6 +33,7 @@ import httpx
 import spc_rules.sidecar.service as service
 from benchmarks.bench_chart import METRIC, chart_config
 from spc_rules.sidecar.config.loader import load_text
+from spc_rules.sidecar.query import fetching
 from spc_rules.sidecar.service import Sidecar
 
 STEP = 15.0
@@ -106,6 +107,7 @@ def run(series: int, steady: int, profile: int | None, idle: float = 0.0) -> lis
     config = load_text(CONFIG, "bench")
     clock = [now0]
     service.asyncio = _InThread()  # type: ignore[attr-defined,assignment]
+    fetching.asyncio = _InThread()  # type: ignore[attr-defined,assignment]
     sidecar = Sidecar(
         lambda: config, "http://prometheus", clock=lambda: clock[0],
         transport=httpx.MockTransport(answer),

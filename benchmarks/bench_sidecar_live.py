@@ -37,6 +37,7 @@ from benchmarks.bench_chart import chart_config
 from benchmarks.live_estate import live_estate
 from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.query import fetching
+from spc_rules.sidecar.query.decode import RawSeries
 from spc_rules.sidecar.query.promapi import PromClient
 from testkit.realservers import free_port, wait_ready
 
@@ -118,11 +119,14 @@ def answer_seconds(prometheus: str) -> float:
     config = load_text(CONFIG, "bench")
     wanted = fetching.plan(config, time.time(), {}, {}).queries()
 
+    async def ignored(body: bytes) -> list[RawSeries]:
+        return []
+
     async def fetch() -> float:
         client = PromClient(prometheus, timeout=config.query_timeout)
         try:
             start = time.perf_counter()
-            await fetching.query(client, config, wanted)
+            await fetching.query(client, config, wanted, ignored)
             return time.perf_counter() - start
         finally:
             await client.aclose()

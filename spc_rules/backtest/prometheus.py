@@ -44,12 +44,12 @@ async def read_history(
     fetches = {s: fetching.Fetch(s, first_ms, end_ms) for s in sorted(selectors)}
     client = PromClient(url, timeout=config.query_timeout, compression=config.compression)
     try:
-        bodies = await fetching.query(client, config, set(fetches.values()))
+        answers = await fetching.query(client, config, set(fetches.values()), fetching.Decoder())
     finally:
         await client.aclose()
     stored: dict[tuple[tuple[str, str], ...], RawSeries] = {}
     for selector, fetch in fetches.items():
-        got = fetching.decode(bodies[fetch])
+        got = fetching.decode(answers[fetch])
         if isinstance(got, QueryError):
             raise PrometheusError(
                 f"cannot read {selector} from {url}: {got.reason}: {str(got).splitlines()[0]}"

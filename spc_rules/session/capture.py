@@ -60,12 +60,12 @@ async def fetch_points(
         for chart in charts
     }
     try:
-        bodies = await fetching.query(client, config, set(fetches.values()))
+        answers = await fetching.query(client, config, set(fetches.values()), fetching.Decoder())
     finally:
         await client.aclose()
     out: dict[str, dict[SeriesKey, Points]] = {}
     for chart in charts:
-        got = fetching.decode(bodies[fetches[chart.name]])
+        got = fetching.decode(answers[fetches[chart.name]])
         if isinstance(got, QueryError):
             raise SessionError(f"cannot read Prometheus at {url}: {got.reason}: {got}")
         rebuilt = chart_points(got, chart.metric, chart.by)

@@ -190,8 +190,9 @@ def _chart_families(charts: list[ChartView], now: float) -> Iterator[Metric]:
 def _health_families(health: Health) -> Iterator[Metric]:
     stages = GaugeMetricFamily(
         f"{PREFIX}cycle_duration_seconds",
-        "Duration of the last evaluation cycle by stage: query (HTTP), decode (JSON to "
-        "points), compute (limits, rules, capability).",
+        "Duration of the last evaluation cycle by stage: query (waiting on the API), "
+        "decode (JSON to points, answers decoded as they arrive included), compute (limits, "
+        "rules, capability); they sum to the cycle.",
         labels=["stage"],
     )
     for stage, seconds in list(health.stage_seconds.items()):

@@ -21,7 +21,7 @@ from spc_rules.sidecar.progress import ChartProgress
 from spc_rules.sidecar.query import fetching
 from spc_rules.sidecar.query.counters import points_of
 from spc_rules.sidecar.query.decode import RawSeries
-from spc_rules.sidecar.query.fetching import CachedBaseline, Fetch, Plan
+from spc_rules.sidecar.query.fetching import CachedBaseline, Fetch, Pieces, Plan
 from spc_rules.sidecar.query.points import Points, SeriesKey
 from spc_rules.sidecar.query.promapi import QueryError
 from spc_rules.sidecar.query.samplecache import Held
@@ -59,10 +59,8 @@ class Stages:
     ledger: ViolationLedger
     broke: Broke
 
-    def decode(
-        self, config: SidecarConfig, plan: Plan, bodies: dict[Fetch, list[bytes] | QueryError]
-    ) -> Decoded:
-        return decode(config, plan, bodies, self)
+    def decode(self, config: SidecarConfig, plan: Plan, answers: dict[Fetch, Pieces]) -> Decoded:
+        return decode(config, plan, answers, self)
 
     def compute(
         self,
@@ -77,19 +75,19 @@ class Stages:
 def decode(
     config: SidecarConfig,
     plan: Plan,
-    bodies: dict[Fetch, list[bytes] | QueryError],
+    answers: dict[Fetch, Pieces],
     use: Stages,
 ) -> Decoded:
-    """Decode every fetch once, then rebuild each chart's points from it."""
-    samples = fetching.collect(plan, bodies)
+    """Stitch every fetch's decoded pieces once, then rebuild each chart's points from it."""
+    samples = fetching.collect(plan, answers)
     charts = {c.name: c for c in config.charts}
     points: ChartPoints = {}
     failures: dict[str, dict[SeriesKey, FailureRun]] = {}
     errors: dict[str, QueryError] = {}
     broken: set[str] = set()
-    answers = [((n, "window"), got) for n, got in samples.windows.items()]
-    answers += [((n, "baseline"), got) for n, got in samples.baselines.items()]
-    for (name, purpose), got in answers:
+    charted = [((n, "window"), got) for n, got in samples.windows.items()]
+    charted += [((n, "baseline"), got) for n, got in samples.baselines.items()]
+    for (name, purpose), got in charted:
         if isinstance(got, QueryError):
             errors.setdefault(name, got)
         elif name not in broken:
