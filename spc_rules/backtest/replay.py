@@ -24,16 +24,15 @@ from spc_rules.sidecar.config.windows import fetch_start
 from spc_rules.sidecar.families import ChartView
 from spc_rules.sidecar.incidents.board import Incident
 from spc_rules.sidecar.incidents.engine import IncidentEngine
-from spc_rules.sidecar.incidents.failures import FailureRun, failure_runs
+from spc_rules.sidecar.incidents.failures import FailureRun
 from spc_rules.sidecar.incidents.identity import INFO_METRIC, TargetInfo
 from spc_rules.sidecar.judge.ledger import ViolationLedger
 from spc_rules.sidecar.progress import ChartProgress
-from spc_rules.sidecar.query.counters import points_of
 from spc_rules.sidecar.query.decode import RawSeries
 from spc_rules.sidecar.query.fetching import CachedBaseline
 from spc_rules.sidecar.query.points import SeriesKey
 from spc_rules.sidecar.shard import WHOLE
-from spc_rules.sidecar.stages import ChartPoints, Stages, drop_small
+from spc_rules.sidecar.stages import ChartPoints, Stages, chart_points
 
 log = logging.getLogger("llmscope.spc")
 
@@ -114,23 +113,17 @@ class Replay:
             judged = use.ledger.effective(chart)
             span_ms = round((now - fetch_start(judged, now, self.config.lookback)) * 1000)
             try:
-                parts = use.shard.parts(
-                    [window(s, end_ms - span_ms, end_ms) for s in self.parts[chart.name]], chart
+                got = [window(s, end_ms - span_ms, end_ms) for s in self.parts[chart.name]]
+                points[(chart.name, "window")], runs = chart_points(
+                    chart, "window", got, settings, use
                 )
-                report = use.progress.malformed(chart.name)
-                points[(chart.name, "window")] = drop_small(chart, points_of(chart, parts, report))
-                if chart.name == settings.failures:
-                    numerator, denominator = parts
-                    failures[chart.name] = failure_runs(
-                        numerator,
-                        denominator,
-                        chart.by,
-                        settings.reason_label,
-                        settings.min_failures,
-                    )
+                if runs is not None:
+                    failures[chart.name] = runs
                 fixed = self._fixed_baseline(chart, now, end_ms)
-                if fixed is not None:
-                    points[(chart.name, "baseline")] = points_of(chart, fixed, report)
+                if fixed is not None:  # as live: the shard's series, small subgroups dropped
+                    points[(chart.name, "baseline")], _ = chart_points(
+                        chart, "baseline", fixed, settings, use
+                    )
             except Exception:
                 points.pop((chart.name, "window"), None)
                 failures.pop(chart.name, None)

@@ -93,11 +93,11 @@ def decode(
         elif name not in broken:
             chart = charts[name]
             try:
-                report = use.progress.malformed(name)
-                parts = use.shard.parts(got, chart)
-                points[(name, purpose)] = drop_small(chart, points_of(chart, parts, report))
-                if purpose == "window" and name == config.incidents.failures:
-                    failures[name] = _runs(config.incidents, chart, parts)
+                points[(name, purpose)], found = chart_points(
+                    chart, purpose, got, config.incidents, use
+                )
+                if found is not None:
+                    failures[name] = found
             except Exception:
                 broken.add(name)
                 use.broke(name)
@@ -105,6 +105,28 @@ def decode(
     kept = {k: v for k, v in points.items() if k[0] not in errors and k[0] not in broken}
     runs = {k: v for k, v in failures.items() if k not in errors and k not in broken}
     return Decoded(kept, errors, samples.held, runs)
+
+
+def chart_points(
+    chart: ChartConfig,
+    purpose: str,
+    got: Sequence[list[RawSeries]],
+    settings: IncidentSettings,
+    use: Stages,
+) -> tuple[dict[SeriesKey, Points], dict[SeriesKey, FailureRun] | None]:
+    """One chart's points from its raw series (a list per selector) for ``purpose``
+    ("window" or "baseline"), the shard's series only, and the failure chart's runs from
+    its window: the decode stage's work, which a replay does on stored history too."""
+    report = use.progress.malformed(chart.name)
+    parts = use.shard.parts(got, chart)
+    points = drop_small(chart, points_of(chart, parts, report))
+    if purpose != "window" or chart.name != settings.failures:
+        return points, None
+    numerator, denominator = parts
+    runs = failure_runs(
+        numerator, denominator, chart.by, settings.reason_label, settings.min_failures
+    )
+    return points, runs
 
 
 def drop_small(chart: ChartConfig, points: dict[SeriesKey, Points]) -> dict[SeriesKey, Points]:
@@ -116,15 +138,6 @@ def drop_small(chart: ChartConfig, points: dict[SeriesKey, Points]) -> dict[Seri
         keep = p.sizes >= chart.min_subgroup
         out[key] = Points(p.timestamps[keep], p.values[keep], p.sizes[keep], p.last_sample)
     return out
-
-
-def _runs(
-    settings: IncidentSettings, chart: ChartConfig, parts: Sequence[list[RawSeries]]
-) -> dict[SeriesKey, FailureRun]:
-    numerator, denominator = parts
-    return failure_runs(
-        numerator, denominator, chart.by, settings.reason_label, settings.min_failures
-    )
 
 
 def compute(
