@@ -25,7 +25,7 @@ charts:
 def _histogram(target: str, counts: np.ndarray) -> list[RawSeries]:
     """A histogram's _sum and _count scraped every 15 s from T0, ``counts`` new requests
     (of 0.2 s each) between scrapes."""
-    ts = T0 + 15.0 * np.arange(counts.size)
+    ts = T0 + 15.0 * np.arange(counts.size, dtype=np.float64)
     total = np.cumsum(counts).astype(np.float64)
     return [
         RawSeries({"__name__": "m_count", "target": target}, ts, total),
