@@ -116,7 +116,7 @@ async def bodies(url: str, end: float) -> list[bytes]:
     start = end - (3600 + 3 * 3600 + 600 + 60)
     try:
         return [
-            await sidecar.client.raw_samples(selector, at, span)
+            bytes(await sidecar.client.raw_samples(selector, at, span))
             for at, span in pieces(start, end, 7200)
         ]
     finally:

@@ -37,7 +37,7 @@ from benchmarks.bench_chart import chart_config
 from benchmarks.live_estate import live_estate
 from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.query import fetching
-from spc_rules.sidecar.query.decode import RawSeries
+from spc_rules.sidecar.query.decode import Body, RawSeries
 from spc_rules.sidecar.query.promapi import PromClient
 from testkit.realservers import free_port, wait_ready
 
@@ -119,7 +119,7 @@ def answer_seconds(prometheus: str) -> float:
     config = load_text(CONFIG, "bench")
     wanted = fetching.plan(config, time.time(), {}, {}).queries()
 
-    async def ignored(body: bytes) -> list[RawSeries]:
+    async def ignored(body: Body) -> list[RawSeries]:
         return []
 
     async def fetch() -> float:

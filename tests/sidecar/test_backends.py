@@ -14,6 +14,7 @@ import itertools
 import math
 import time
 
+import httpx
 import pytest
 
 from spc_rules.sidecar.config.loader import SidecarConfig, load_text
@@ -26,7 +27,7 @@ from tests.sidecar.expected import ChartSpec, expected, labels, scrape
 # test_alarms.py).
 SPEC = ChartSpec(evaluation=1800.0, baseline=3600.0, usl=3.0, hold=300.0, direction="both")
 CONFIG = f"""
-global: {{lookback: 1m, max_range: 20m}}
+global: {{lookback: 1m, max_range: 20m, compression: {{compression}}}}
 charts:{LATENCY_CHART}    usl: 3s
     direction: both
     hold: 5m
@@ -42,15 +43,17 @@ def _end() -> float:
     return float(int(time.time()) - 300)
 
 
-def _config() -> SidecarConfig:
-    return load_text(CONFIG, "test.yml")
+def _config(compression: str) -> SidecarConfig:
+    return load_text(CONFIG.replace("{compression}", compression), "test.yml")
 
 
-def _evaluate_once(url: str, now: float) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+def _evaluate_once(
+    url: str, now: float, compression: str
+) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     async def run() -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         # Started before the evaluation window: every flagged point in it counts as new.
         clock = [now - SPEC.evaluation]
-        sidecar = Sidecar(_config, url, clock=lambda: clock[0])
+        sidecar = Sidecar(lambda: _config(compression), url, clock=lambda: clock[0])
         clock[0] = now
         try:
             assert await sidecar.cycle()
@@ -115,17 +118,28 @@ def _check_against_engine(
     assert any(b < a for a, b in itertools.pairwise(counts))  # a reset in the window
 
 
+def _compresses(url: str) -> bool:
+    """Whether the backend gzips a query answer the sidecar asks to have gzipped."""
+    response = httpx.get(
+        f"{url}/api/v1/query",
+        params={"query": "vector(1)"},
+        headers={"Accept-Encoding": "gzip"},
+    )
+    return bool(response.headers.get("Content-Encoding") == "gzip")
+
+
 def test_sidecar_on_prometheus_publishes_the_engines_results() -> None:
     end = _end()
     fleet = generate(end, scrapes=400)
     with backfilled_prometheus(openmetrics(fleet)) as prom:
-        got = _evaluate_once(prom.url, end)
-    _check_against_engine(got, end, end)
+        assert _compresses(prom.url)  # so the gzip run reads a compressed stream
+        for compression in ("none", "gzip"):
+            _check_against_engine(_evaluate_once(prom.url, end, compression), end, end)
 
 
 def test_sidecar_on_victoria_metrics_publishes_the_engines_results() -> None:
     end = _end()
     fleet = generate(end, scrapes=400)
     with filled_victoria_metrics(exposition_ms(fleet)) as vm:
-        got = _evaluate_once(vm.url, end)
-    _check_against_engine(got, end, end)
+        for compression in ("none", "gzip"):
+            _check_against_engine(_evaluate_once(vm.url, end, compression), end, end)

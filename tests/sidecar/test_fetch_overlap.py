@@ -10,7 +10,7 @@ import numpy as np
 
 from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.query import fetching
-from spc_rules.sidecar.query.decode import RawSeries, decode_matrix
+from spc_rules.sidecar.query.decode import Body, RawSeries, decode_matrix
 from spc_rules.sidecar.query.points import stitch
 from spc_rules.sidecar.query.promapi import PromClient, QueryError
 from spc_rules.sidecar.service import Sidecar
@@ -42,7 +42,7 @@ def _fetch(client: _Staggered) -> dict[fetching.Fetch, fetching.Pieces]:
     wanted = fetching.Fetch("m", END_MS - 40 * 60_000, END_MS)  # two pieces of 20 minutes
     decoder = fetching.Decoder()
 
-    async def receive(body: bytes) -> list[RawSeries]:
+    async def receive(body: Body) -> list[RawSeries]:
         got = await decoder(body)
         client.released.set()  # the older piece is answered only after one was decoded
         return got

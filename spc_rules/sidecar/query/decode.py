@@ -25,6 +25,7 @@ from spc_rules.sidecar.query.blocks import Block
 from spc_rules.sidecar.query.memo import Memo
 
 FloatArray = NDArray[np.float64]
+Body = bytes | bytearray  # an answer as read: the client reads into a growing bytearray
 LabelKey = tuple[tuple[str, str], ...]
 
 _SERIES_HEAD = b'{"metric":'
@@ -75,7 +76,7 @@ class _UnexpectedLayoutError(Exception):
     """The fast path met a layout it does not handle; the slow path decides."""
 
 
-def decode_matrix(body: bytes) -> list[RawSeries]:
+def decode_matrix(body: Body) -> list[RawSeries]:
     """The series of a successful ``resultType: matrix`` answer."""
     try:
         return _fast(body)
@@ -83,7 +84,7 @@ def decode_matrix(body: bytes) -> list[RawSeries]:
         return _slow(body)
 
 
-def _fast(body: bytes) -> list[RawSeries]:
+def _fast(body: Body) -> list[RawSeries]:
     start = body.find(_RESULT_HEAD)
     if start < 0:
         raise _UnexpectedLayoutError
@@ -103,7 +104,7 @@ def _fast(body: bytes) -> list[RawSeries]:
             last = first - 1  # an empty list of values
         elif last < 0:
             raise _UnexpectedLayoutError
-        found.append((body[labels_at:labels_end], first, last + 1))
+        found.append((bytes(body[labels_at:labels_end]), first, last + 1))
         pos = last + 2
         if not body.startswith(b"}", pos):
             raise _UnexpectedLayoutError
@@ -130,7 +131,7 @@ def _fast(body: bytes) -> list[RawSeries]:
 PARSED_TOGETHER = 2048
 
 
-def _pairs(body: bytes, regions: list[tuple[int, int]]) -> list[tuple[FloatArray, FloatArray]]:
+def _pairs(body: Body, regions: list[tuple[int, int]]) -> list[tuple[FloatArray, FloatArray]]:
     """Each region ``[t,"v"],[t,"v"]`` of ``body`` as timestamps and values; NaN and
     +Inf/-Inf are read as such. The numbers of many regions are parsed in one C call, and
     each distinct array of timestamps is kept once (read-only), shared by its series."""
@@ -142,7 +143,7 @@ def _pairs(body: bytes, regions: list[tuple[int, int]]) -> list[tuple[FloatArray
 
 
 def _parsed(
-    body: bytes, regions: list[tuple[int, int]], seen: dict[bytes, FloatArray]
+    body: Body, regions: list[tuple[int, int]], seen: dict[bytes, FloatArray]
 ) -> list[tuple[FloatArray, FloatArray]]:
     counts = []
     for a, b in regions:
@@ -171,7 +172,7 @@ def _parsed(
     return out
 
 
-def _slow(body: bytes) -> list[RawSeries]:
+def _slow(body: Body) -> list[RawSeries]:
     data = _envelope(load_json(body))
     result = data.get("result")
     if not isinstance(result, list):
@@ -179,7 +180,7 @@ def _slow(body: bytes) -> list[RawSeries]:
     return [_series(item) for item in result]
 
 
-def load_json(body: bytes) -> object:
+def load_json(body: Body) -> object:
     try:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:

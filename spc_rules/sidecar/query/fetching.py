@@ -25,7 +25,7 @@ from spc_rules.sidecar.config.model import ChartConfig
 from spc_rules.sidecar.config.selector import render_selector
 from spc_rules.sidecar.config.windows import fetch_start
 from spc_rules.sidecar.query import samplecache
-from spc_rules.sidecar.query.decode import DecodeError, RawSeries, decode_matrix
+from spc_rules.sidecar.query.decode import Body, DecodeError, RawSeries, decode_matrix
 from spc_rules.sidecar.query.points import Points, SeriesKey, stitch
 from spc_rules.sidecar.query.promapi import PromClient, QueryError, pieces_ms
 from spc_rules.sidecar.query.samplecache import Held
@@ -146,7 +146,7 @@ class Decoder:
         self.seconds = 0.0
         self._one = asyncio.Lock()
 
-    async def __call__(self, body: bytes) -> list[RawSeries]:
+    async def __call__(self, body: Body) -> list[RawSeries]:
         async with self._one:
             start = time.perf_counter()
             try:
@@ -159,7 +159,7 @@ async def query(
     client: PromClient,
     config: SidecarConfig,
     fetches: set[Fetch],
-    receive: Callable[[bytes], Awaitable[list[RawSeries]]],
+    receive: Callable[[Body], Awaitable[list[RawSeries]]],
 ) -> dict[Fetch, Pieces]:
     """The pieces of every fetch, each handed to ``receive`` (a ``Decoder``) as it arrives,
     or the first error of its pieces; a malformed answer is a ``bad_response``."""

@@ -18,7 +18,7 @@ from typing import Final, Literal, get_args
 import httpx
 
 from servicekit.errors import LLMscopeError
-from spc_rules.sidecar.query.decode import DecodeError, load_json
+from spc_rules.sidecar.query.decode import Body, DecodeError, load_json
 
 Reason = Literal["connect", "timeout", "network", "server_error", "client_error", "bad_response"]
 REASONS: Final[tuple[str, ...]] = get_args(Reason)
@@ -78,8 +78,11 @@ class PromClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def raw_samples(self, selector: str, at_ms: int, span_ms: int) -> bytes:
-        """The body of ``selector[span]`` evaluated at ``at``; raises QueryError."""
+    async def raw_samples(self, selector: str, at_ms: int, span_ms: int) -> Body:
+        """The body of ``selector[span]`` evaluated at ``at``; raises QueryError.
+
+        Read into one growing buffer: collecting the chunks and joining them (``aread``)
+        held a first cycle's answer twice over, hundreds of megabytes at 10,000 series."""
         params = {
             "query": f"{selector}[{span_ms}ms]",
             "time": f"{at_ms // 1000}.{at_ms % 1000:03d}",
@@ -88,13 +91,16 @@ class PromClient:
         url = f"{self.base_url}/api/v1/query"
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self._client.get(
+                body = bytearray()
+                async with self._client.stream(
+                    "GET",
                     url,
                     params=params,
                     timeout=self.timeout,
                     headers={"Accept-Encoding": "gzip" if self.compression else "identity"},
-                )
-                body = await response.aread()
+                ) as response:
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
         except TimeoutError:
             raise QueryError("timeout", f"no answer within {self.timeout:g}s") from None
         except httpx.TimeoutException as err:
@@ -110,7 +116,7 @@ class PromClient:
         return body
 
 
-def _error_text(status: int, body: bytes) -> str:
+def _error_text(status: int, body: Body) -> str:
     """``HTTP 422: <the API's error field>``, or the start of a body that is not the API's."""
     detail = body[:_MAX_ERROR_TEXT].decode("utf-8", "replace").strip()
     try:
