@@ -11,11 +11,12 @@ import asyncio
 import dataclasses
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from servicekit import cli
 from servicekit.errors import ConfigError
 from servicekit.flags import add_common_flags, report_config_error
+from servicekit.httpclient import ClientSettings, load_client_settings
 from servicekit.logs import setup
 from servicekit.version import VERSION
 from servicekit.web.config import WebSettings
@@ -26,7 +27,7 @@ from spc_rules.sidecar.config.loader import (
     load_file,
 )
 from spc_rules.sidecar.config.presets import wanted_names
-from spc_rules.sidecar.discovery import DiscoveryError, stored_names
+from spc_rules.sidecar.discovery import Discover, DiscoveryError, stored_names
 from spc_rules.sidecar.presetwatch import PresetWatcher
 from spc_rules.sidecar.publish import metrics_route
 from spc_rules.sidecar.service import Sidecar
@@ -92,6 +93,15 @@ def parser() -> argparse.ArgumentParser:
         "--config.check, also list the engine preset charts it has data for",
     )
     p.add_argument(
+        "--prometheus.http-config.file",
+        dest="prometheus_http_config",
+        metavar="PATH",
+        default=None,
+        help="credentials, headers and TLS for the Prometheus API (promtool's HTTP client "
+        "format: basic_auth, authorization, http_headers such as Mimir's X-Scope-OrgID, "
+        "tls_config; docs/security.md)",
+    )
+    p.add_argument(
         "--spc.interval",
         dest="interval",
         type=_interval,
@@ -146,6 +156,7 @@ def _check_presets(args: argparse.Namespace) -> int:
     against that Prometheus; 1 when it cannot be asked."""
     setup(args.log_level)
     try:
+        _settle(args)
         config = load_config(args.config_file)
     except ConfigError as err:
         return report_config_error(SERVICE.program, err)
@@ -153,9 +164,10 @@ def _check_presets(args: argparse.Namespace) -> int:
     if config.presets.mode == "none":
         print("presets: none")
         return 0
-    watcher = PresetWatcher(args.prometheus_url)
+    discover = _discover(args.http)
+    watcher = PresetWatcher(args.prometheus_url, discover)
     try:
-        found = stored_names(args.prometheus_url, wanted_names(config.presets), 10.0)
+        found = discover(args.prometheus_url, wanted_names(config.presets), 10.0)
     except DiscoveryError as err:
         print(f"presets: {err}", file=sys.stderr)
         return 1
@@ -175,14 +187,14 @@ def _summary(config: SidecarConfig) -> str:
 async def _serve(args: argparse.Namespace, config: SidecarConfig, web: WebSettings) -> int:
     first = [config]
     url = args.prometheus_url or DEFAULT_PROMETHEUS
-    presets = PresetWatcher(url)
+    presets = PresetWatcher(url, _discover(args.http))
 
     shard: Shard = dataclasses.replace(args.shard, label=args.shard_label)
 
     def load() -> SidecarConfig:
         return shard.narrow(presets.apply(first.pop() if first else load_config(args.config_file)))
 
-    sidecar = Sidecar(load, url, interval=args.interval)
+    sidecar = Sidecar(load, url, interval=args.interval, http=args.http)
     sidecar.shard = shard
     server = cli.make_web(
         args,
@@ -222,4 +234,16 @@ async def _reload(sidecar: Sidecar) -> str | None:
     return sidecar.reload()
 
 
-SERVICE = cli.Service("llmscope-spc", parser, load_config, _summary, _serve)
+def _settle(args: argparse.Namespace) -> None:
+    """Reads --prometheus.http-config.file once, at start and for --config.check."""
+    args.http = load_client_settings(args.prometheus_http_config)
+
+
+def _discover(http: ClientSettings) -> Discover:
+    def discover(base_url: str, names: Iterable[str], timeout: float) -> frozenset[str]:
+        return stored_names(base_url, names, timeout, http=http)
+
+    return discover
+
+
+SERVICE = cli.Service("llmscope-spc", parser, load_config, _summary, _serve, _settle)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from servicekit.errors import ConfigError
 from servicekit.flags import report_config_error
+from servicekit.httpclient import load_client_settings
 from servicekit.yamlconf import parse_duration
 from spc_rules.backtest import csvinput
 from spc_rules.backtest.counters import stored_series
@@ -68,6 +69,12 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument("--csv", metavar="FILE", help="probes, one a row (docs/backtest.md)")
     source.add_argument(
         "--prometheus.url", dest="prometheus_url", metavar="URL", help="read a stored range"
+    )
+    p.add_argument(
+        "--prometheus.http-config.file",
+        dest="prometheus_http_config",
+        metavar="PATH",
+        help="with --prometheus.url: credentials, headers and TLS (docs/security.md)",
     )
     p.add_argument("--start", type=_arg_time, metavar="TIME", help="with --prometheus.url")
     p.add_argument("--end", type=_arg_time, metavar="TIME", help="with --prometheus.url")
@@ -119,7 +126,10 @@ def _replay(args: argparse.Namespace) -> Outcome:
         span = Span.of(stored)
         first, last = span.first, span.last
     else:
-        stored = asyncio.run(read_history(args.prometheus_url, config, args.start, args.end))
+        http = load_client_settings(args.prometheus_http_config)
+        stored = asyncio.run(
+            read_history(args.prometheus_url, config, args.start, args.end, http=http)
+        )
         first, last = args.start, args.end
     return run(config, stored, first, last, args.interval)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from servicekit.errors import LLMscopeError
+from servicekit.httpclient import NO_SETTINGS, ClientSettings
 from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.config.windows import fetch_span
 from spc_rules.sidecar.incidents.identity import INFO_METRIC
@@ -34,7 +35,12 @@ def first_needed(config: SidecarConfig, start: float) -> float:
 
 
 async def read_history(
-    url: str, config: SidecarConfig, start: float, end: float
+    url: str,
+    config: SidecarConfig,
+    start: float,
+    end: float,
+    *,
+    http: ClientSettings = NO_SETTINGS,
 ) -> list[RawSeries]:
     """Every stored series the charts select, once each, over the replay's range."""
     first_ms = math.floor(first_needed(config, start) * 1000)
@@ -42,7 +48,9 @@ async def read_history(
     selectors = {s for chart in config.charts for s in fetching.selectors_of(chart)}
     selectors.add(INFO_METRIC)
     fetches = {s: fetching.Fetch(s, first_ms, end_ms) for s in sorted(selectors)}
-    client = PromClient(url, timeout=config.query_timeout, compression=config.compression)
+    client = PromClient(
+        url, timeout=config.query_timeout, compression=config.compression, http=http
+    )
     try:
         answers = await fetching.query(client, config, set(fetches.values()), fetching.Decoder())
     finally:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from servicekit.httpclient import NO_SETTINGS, ClientSettings
 from servicekit.sessionformat import (
     FORMAT_VERSION,
     METADATA_FILE,
@@ -47,10 +48,18 @@ def series_name(chart: ChartConfig, key: SeriesKey) -> str:
 
 
 async def fetch_points(
-    url: str, config: SidecarConfig, charts: Sequence[ChartConfig], start: float, end: float
+    url: str,
+    config: SidecarConfig,
+    charts: Sequence[ChartConfig],
+    start: float,
+    end: float,
+    *,
+    http: ClientSettings = NO_SETTINGS,
 ) -> dict[str, dict[SeriesKey, Points]]:
     """Each chart's points with ``start < t <= end``; SessionError if Prometheus fails."""
-    client = PromClient(url, timeout=config.query_timeout, compression=config.compression)
+    client = PromClient(
+        url, timeout=config.query_timeout, compression=config.compression, http=http
+    )
     fetches = {
         chart.name: fetching.Fetch(
             fetching.selector_of(chart),

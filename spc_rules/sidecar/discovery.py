@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from servicekit.errors import LLMscopeError
+from servicekit.httpclient import NO_SETTINGS, ClientSettings
 
 DEFAULT_WINDOW = 3600.0  # names with a sample in the last hour: engines still scraped
 _MAX_ERROR_TEXT = 200
@@ -45,6 +46,7 @@ def stored_names(
     window: float = DEFAULT_WINDOW,
     clock: Callable[[], float] = time.time,
     transport: httpx.BaseTransport | None = None,
+    http: ClientSettings = NO_SETTINGS,
 ) -> frozenset[str]:
     wanted = frozenset(names)
     if not wanted:
@@ -57,7 +59,9 @@ def stored_names(
     }
     url = base_url.rstrip("/") + "/api/v1/label/__name__/values"
     try:
-        with httpx.Client(timeout=timeout, transport=transport) as client:
+        with httpx.Client(
+            timeout=timeout, transport=transport, headers=dict(http.headers), verify=http.verify
+        ) as client:
             response = client.get(url, params=params)
     except httpx.HTTPError as err:
         raise DiscoveryError(f"cannot ask {base_url} for metric names: {err}") from None

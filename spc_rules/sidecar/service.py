@@ -24,6 +24,7 @@ from collections.abc import Callable
 import httpx
 
 from servicekit.errors import ConfigError
+from servicekit.httpclient import NO_SETTINGS, ClientSettings
 from spc_rules.sidecar import heap, stages
 from spc_rules.sidecar.config.loader import SidecarConfig
 from spc_rules.sidecar.config.windows import backoff
@@ -55,6 +56,7 @@ class Sidecar:
         clock: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
         cache_samples: bool = True,
+        http: ClientSettings = NO_SETTINGS,
     ) -> None:
         self._load = load
         self.shard: Shard = WHOLE  # the chart series judged here: --shard, set before run
@@ -70,6 +72,7 @@ class Sidecar:
             timeout=self.config.query_timeout,
             compression=self.config.compression,
             transport=transport,
+            http=http,
         )
         self._baselines: dict[str, CachedBaseline] = {}
         # Window samples kept between cycles (samplecache.py); off: every cycle fetches all.

@@ -18,6 +18,7 @@ from typing import Final, Literal, get_args
 import httpx
 
 from servicekit.errors import LLMscopeError
+from servicekit.httpclient import NO_SETTINGS, ClientSettings
 from spc_rules.sidecar.query.decode import Body, DecodeError, load_json
 
 Reason = Literal["connect", "timeout", "network", "server_error", "client_error", "bad_response"]
@@ -53,7 +54,7 @@ def pieces_ms(first: int, at: int, max_range: float) -> list[tuple[int, int]]:
 
 class PromClient:
     """One keep-alive HTTP client for the whole sidecar; ``base_url`` may carry a path prefix
-    (Mimir's ``/prometheus``, a reverse proxy's)."""
+    (Mimir's ``/prometheus``, a reverse proxy's), ``http`` credentials, headers and TLS."""
 
     def __init__(
         self,
@@ -62,6 +63,7 @@ class PromClient:
         timeout: float,
         compression: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
+        http: ClientSettings = NO_SETTINGS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -71,7 +73,8 @@ class PromClient:
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": "llmscope-spc", "Accept": "application/json"},
+            headers={"User-Agent": "llmscope-spc", "Accept": "application/json", **http.headers},
+            verify=http.verify,
             follow_redirects=False,
         )
 

@@ -1,0 +1,227 @@
+"""``--prometheus.http-config.file``: how the sidecar authenticates to the Prometheus API.
+
+The file is a subset of the HTTP client configuration promtool reads (``--http.config.file``)
+and Prometheus writes under each ``scrape_config``: ``basic_auth``, ``authorization``,
+``http_headers`` (Mimir's ``X-Scope-OrgID``, a proxy's token) and ``tls_config``. Secrets are
+given inline or, better, in files; relative file names resolve against the config file's
+directory, as Prometheus does. Everything is checked when the file is read, with one line
+per problem (``http.yml:3: basic_auth.password_file: cannot read ...``), and no secret ever
+appears in an error, a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import base64
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from servicekit.yamlconf import Reader, join_path, load_document, read_file
+
+_TOP_KEYS = frozenset({"basic_auth", "authorization", "http_headers", "tls_config"})
+_BASIC_KEYS = frozenset({"username", "password", "password_file"})
+_AUTHORIZATION_KEYS = frozenset({"type", "credentials", "credentials_file"})
+_HEADER_KEYS = frozenset({"values", "secrets", "files"})
+_TLS_KEYS = frozenset({"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"})
+# Set by the client itself: a file that set them would break every request.
+_RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Headers to send with every request (credentials among them) and how to verify TLS."""
+
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    verify: ssl.SSLContext | bool = True
+    source: str = ""  # the file they came from, for messages
+
+    def __repr__(self) -> str:  # names only: the values may be secrets
+        return f"ClientSettings(source={self.source!r}, headers={sorted(self.headers)})"
+
+
+NO_SETTINGS = ClientSettings()
+
+
+def load_client_settings(path: str | None) -> ClientSettings:
+    """The settings of ``path``, or none (no file); ConfigError naming every problem."""
+    if not path:
+        return NO_SETTINGS
+    file = Path(path)
+    text = read_file(file, "HTTP client config file")
+
+    def build(reader: Reader, root: yaml.Node) -> ClientSettings:
+        return _settings(reader, root, file.absolute().parent, str(file))
+
+    return load_document(text, str(file), build, empty=lambda: ClientSettings(source=str(file)))
+
+
+def _settings(reader: Reader, root: yaml.Node, base: Path, source: str) -> ClientSettings:
+    keys = reader.mapping(root, "", _TOP_KEYS) or {}
+    headers: dict[str, str] = {}
+    if "basic_auth" in keys and "authorization" in keys:
+        reader.fail(keys["authorization"], "authorization", "give basic_auth or authorization")
+    if "basic_auth" in keys:
+        basic = _basic(reader, keys["basic_auth"], base)
+        if basic is not None:
+            headers["Authorization"] = basic
+    if "authorization" in keys:
+        authorization = _authorization(reader, keys["authorization"], base)
+        if authorization is not None:
+            headers["Authorization"] = authorization
+    if "http_headers" in keys:
+        for name, value in _headers(reader, keys["http_headers"], base).items():
+            if name.lower() == "authorization" and "Authorization" in headers:
+                reader.fail(keys["http_headers"], "http_headers", "Authorization given twice")
+            headers[name] = value
+    tls = keys.get("tls_config")
+    verify = True if tls is None else _tls(reader, tls, base)
+    return ClientSettings(headers, verify if verify is not None else True, source)
+
+
+def _secret(
+    reader: Reader, keys: Mapping[str, yaml.Node], path: str, base: Path, names: tuple[str, str]
+) -> str | None:
+    """A secret given inline or in a file (its text without the final newline), not both;
+    ``names``: the inline key and the file key."""
+    inline, file_key = names
+    if inline in keys and file_key in keys:
+        reader.fail(keys[file_key], join_path(path, file_key), f"give {inline} or {file_key}")
+        return None
+    if inline in keys:
+        return _line(reader, keys[inline], join_path(path, inline))
+    if file_key in keys:
+        return _file_text(reader, keys[file_key], join_path(path, file_key), base)
+    return None
+
+
+def _line(reader: Reader, node: yaml.Node, path: str) -> str | None:
+    value = reader.string(node, path)
+    if value is not None and any(c in value for c in "\r\n"):
+        reader.fail(node, path, "must be one line")  # a header value cannot hold a newline
+        return None
+    return value
+
+
+def _file_text(reader: Reader, node: yaml.Node, path: str, base: Path) -> str | None:
+    name = reader.string(node, path)
+    if name is None:
+        return None
+    resolved = base / name
+    try:
+        text = resolved.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or type(err).__name__
+        reader.fail(node, path, f'cannot read "{resolved}": {reason}')
+        return None
+    if not text or any(c in text for c in "\r\n"):
+        reader.fail(node, path, f'"{resolved}" must hold one non-empty line')
+        return None
+    return text
+
+
+def _basic(reader: Reader, node: yaml.Node, base: Path) -> str | None:
+    keys = reader.mapping(node, "basic_auth", _BASIC_KEYS)
+    if keys is None:
+        return None
+    if "username" not in keys:
+        reader.fail(node, "basic_auth.username", "missing")
+        return None
+    username = _line(reader, keys["username"], "basic_auth.username")
+    password = _secret(reader, keys, "basic_auth", base, ("password", "password_file")) or ""
+    if username is None:
+        return None
+    if ":" in username:
+        reader.fail(keys["username"], "basic_auth.username", "must not contain a colon")
+        return None
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+def _authorization(reader: Reader, node: yaml.Node, base: Path) -> str | None:
+    keys = reader.mapping(node, "authorization", _AUTHORIZATION_KEYS)
+    if keys is None:
+        return None
+    kind = reader.optional(keys, "type", "authorization", reader.string, "Bearer")
+    if kind.lower() == "basic":
+        reader.fail(keys["type"], "authorization.type", "use basic_auth for Basic")
+        return None
+    credentials = _secret(reader, keys, "authorization", base, ("credentials", "credentials_file"))
+    if credentials is None and "credentials" not in keys and "credentials_file" not in keys:
+        reader.fail(node, "authorization.credentials", "missing (or credentials_file)")
+    return None if credentials is None else f"{kind} {credentials}"
+
+
+def _headers(reader: Reader, node: yaml.Node, base: Path) -> dict[str, str]:
+    names = reader.mapping(node, "http_headers", _any_key(node)) or {}
+    out: dict[str, str] = {}
+    for name, spec in names.items():
+        path = join_path("http_headers", name)
+        if name.lower() in _RESERVED_HEADERS or not name.isascii() or ":" in name:
+            reader.fail(spec, path, "not a header the client lets a file set")
+            continue
+        keys = reader.mapping(spec, path, _HEADER_KEYS) or {}
+        values: list[str] = []
+        for key in ("values", "secrets", "files"):
+            items = reader.sequence(keys[key], join_path(path, key)) if key in keys else None
+            for i, item in enumerate(items or []):
+                where = join_path(join_path(path, key), i)
+                got = (
+                    _file_text(reader, item, where, base)
+                    if key == "files"
+                    else _line(reader, item, where)
+                )
+                values += [got] if got is not None else []
+        if not values:
+            reader.fail(spec, path, "no values (give values, secrets or files)")
+            continue
+        out[name] = ", ".join(values)  # one field: what several lines of it mean in HTTP
+    return out
+
+
+def _any_key(node: yaml.Node) -> frozenset[str]:
+    """Every key of a mapping node: header names are the user's."""
+    if not isinstance(node, yaml.MappingNode):
+        return frozenset()
+    return frozenset(k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode))
+
+
+def _tls(reader: Reader, node: yaml.Node, base: Path) -> ssl.SSLContext | None:
+    keys = reader.mapping(node, "tls_config", _TLS_KEYS)
+    if keys is None:
+        return None
+    context = ssl.create_default_context()
+    ca = _path(reader, keys, "ca_file", base)
+    cert, key = _path(reader, keys, "cert_file", base), _path(reader, keys, "key_file", base)
+    if ("cert_file" in keys) != ("key_file" in keys):
+        reader.fail(node, "tls_config", "give cert_file and key_file together")
+    try:
+        if ca is not None:
+            context.load_verify_locations(cafile=str(ca))
+        if cert is not None and key is not None:
+            context.load_cert_chain(str(cert), str(key))
+    except (ssl.SSLError, ValueError) as err:
+        reader.fail(node, "tls_config", f"cannot load the certificates: {err}")
+        return None
+    if reader.optional(keys, "insecure_skip_verify", "tls_config", reader.boolean, False):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if "server_name" in keys:
+        reader.fail(keys["server_name"], "tls_config.server_name", "not supported by llmscope")
+    return context
+
+
+def _path(reader: Reader, keys: Mapping[str, yaml.Node], key: str, base: Path) -> Path | None:
+    node = keys.get(key)
+    if node is None:
+        return None
+    name = reader.string(node, join_path("tls_config", key))
+    if name is None:
+        return None
+    resolved = base / name
+    if not resolved.is_file():
+        reader.fail(node, join_path("tls_config", key), f'cannot read "{resolved}"')
+        return None
+    return resolved

@@ -1,0 +1,110 @@
+"""``--prometheus.http-config.file``: what each key sends, and every mistake named at once
+with its line, no secret in any message. The real server: tests/sidecar/test_secured_backend.py."""
+
+from __future__ import annotations
+
+import base64
+import ssl
+from pathlib import Path
+
+import pytest
+
+from servicekit.errors import ConfigError
+from servicekit.httpclient import NO_SETTINGS, load_client_settings
+from tests.web.certs import Certs
+
+
+def _write(directory: Path, text: str) -> str:
+    path = directory / "http.yml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_basic_auth_reads_its_password_from_a_file_next_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "password").write_text("p@ss:word\n")
+    settings = load_client_settings(
+        _write(tmp_path, "basic_auth: {username: llmscope, password_file: password}\n")
+    )
+    expected = base64.b64encode(b"llmscope:p@ss:word").decode()
+    assert settings.headers == {"Authorization": f"Basic {expected}"}
+    assert settings.verify is True
+    assert "p@ss" not in repr(settings) and expected not in repr(settings)
+
+
+def test_authorization_and_headers_such_as_mimirs_tenant(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("tok-123\n")
+    (tmp_path / "tenant").write_text("team-b")
+    settings = load_client_settings(
+        _write(
+            tmp_path,
+            "authorization: {credentials_file: token}\n"
+            "http_headers:\n"
+            "  X-Scope-OrgID: {values: [team-a], files: [tenant]}\n",
+        )
+    )
+    assert settings.headers == {
+        "Authorization": "Bearer tok-123",
+        "X-Scope-OrgID": "team-a, team-b",  # Mimir reads a comma list as a federated query
+    }
+    custom = load_client_settings(
+        _write(tmp_path, "authorization: {type: Token, credentials: abc}\n")
+    )
+    assert custom.headers == {"Authorization": "Token abc"}
+
+
+def test_no_file_sends_nothing_extra_and_an_empty_one_too(tmp_path: Path) -> None:
+    assert load_client_settings(None) is NO_SETTINGS
+    assert load_client_settings(_write(tmp_path, "")).headers == {}
+
+
+def test_tls_trusts_a_private_ca_and_presents_a_client_certificate(
+    tmp_path: Path, certs: Certs
+) -> None:
+    settings = load_client_settings(
+        _write(
+            tmp_path,
+            f"tls_config: {{ca_file: {certs.ca}, cert_file: {certs.client.cert}, "
+            f"key_file: {certs.client.key}}}\n",
+        )
+    )
+    assert isinstance(settings.verify, ssl.SSLContext)
+    assert settings.verify.verify_mode == ssl.CERT_REQUIRED
+    unverified = load_client_settings(_write(tmp_path, "tls_config: {insecure_skip_verify: true}"))
+    assert isinstance(unverified.verify, ssl.SSLContext)
+    assert unverified.verify.verify_mode == ssl.CERT_NONE
+
+
+def test_every_mistake_is_named_with_its_line_and_no_secret(tmp_path: Path) -> None:
+    (tmp_path / "two-lines").write_text("hunter2\nsecond-line-secret\n")
+    path = _write(
+        tmp_path,
+        "basic_auth: {username: u, password: hunter2, password_file: two-lines}\n"
+        "authorization: {credentials: xyz-secret}\n"
+        "http_headers:\n"
+        "  Host: {values: [example.com]}\n"
+        "  X-Tenant: {}\n"
+        "  X-Other: {files: [two-lines]}\n"
+        "tls_config: {ca_file: missing.pem, server_name: prom}\n"
+        "proxy_url: http://proxy\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_client_settings(path)
+    message = str(caught.value)
+    for expected in (
+        "http.yml:1: basic_auth.password_file: give password or password_file",
+        "http.yml:2: authorization: give basic_auth or authorization",
+        "http.yml:4: http_headers.Host: not a header the client lets a file set",
+        "http.yml:5: http_headers.X-Tenant: no values (give values, secrets or files)",
+        'http.yml:6: http_headers.X-Other.files[0]: "',
+        'http.yml:7: tls_config.ca_file: cannot read "',
+        "http.yml:7: tls_config.server_name: not supported by llmscope",
+        'http.yml:8: proxy_url: unknown key "proxy_url"',
+    ):
+        assert expected in message, (expected, message)
+    for secret in ("hunter2", "second-line-secret", "xyz-secret"):
+        assert secret not in message
+
+
+def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read HTTP client config file"):
+        load_client_settings(str(tmp_path / "absent.yml"))
