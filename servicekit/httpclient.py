@@ -12,6 +12,7 @@ appears in an error, a log line or a repr.
 from __future__ import annotations
 
 import base64
+import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ _HEADER_KEYS = frozenset({"values", "secrets", "files"})
 _TLS_KEYS = frozenset({"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"})
 # Set by the client itself: a file that set them would break every request.
 _RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header name (RFC 9110 token)
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,14 @@ def _secret(
 
 def _line(reader: Reader, node: yaml.Node, path: str) -> str | None:
     value = reader.string(node, path)
-    if value is not None and any(c in value for c in "\r\n"):
-        reader.fail(node, path, "must be one line")  # a header value cannot hold a newline
+    if value is not None and not _sendable(value):
+        reader.fail(node, path, "must be one line of printable ASCII")  # a header value's text
         return None
     return value
+
+
+def _sendable(value: str) -> bool:
+    return value.isascii() and value.isprintable()
 
 
 def _file_text(reader: Reader, node: yaml.Node, path: str, base: Path) -> str | None:
@@ -116,8 +122,8 @@ def _file_text(reader: Reader, node: yaml.Node, path: str, base: Path) -> str | 
         reason = getattr(err, "strerror", None) or type(err).__name__
         reader.fail(node, path, f'cannot read "{resolved}": {reason}')
         return None
-    if not text or any(c in text for c in "\r\n"):
-        reader.fail(node, path, f'"{resolved}" must hold one non-empty line')
+    if not text or not _sendable(text):
+        reader.fail(node, path, f'"{resolved}" must hold one non-empty line of printable ASCII')
         return None
     return text
 
@@ -159,11 +165,11 @@ def _headers(reader: Reader, node: yaml.Node, base: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, spec in names.items():
         path = join_path("http_headers", name)
-        if name.lower() in _RESERVED_HEADERS or not name.isascii() or ":" in name:
+        if name.lower() in _RESERVED_HEADERS or not _TOKEN.fullmatch(name):
             reader.fail(spec, path, "not a header the client lets a file set")
             continue
         keys = reader.mapping(spec, path, _HEADER_KEYS) or {}
-        values: list[str] = []
+        values: list[str | None] = []  # None: a value already reported
         for key in ("values", "secrets", "files"):
             items = reader.sequence(keys[key], join_path(path, key)) if key in keys else None
             for i, item in enumerate(items or []):
@@ -173,11 +179,11 @@ def _headers(reader: Reader, node: yaml.Node, base: Path) -> dict[str, str]:
                     if key == "files"
                     else _line(reader, item, where)
                 )
-                values += [got] if got is not None else []
+                values.append(got)
         if not values:
             reader.fail(spec, path, "no values (give values, secrets or files)")
-            continue
-        out[name] = ", ".join(values)  # one field: what several lines of it mean in HTTP
+        elif None not in values:  # one field: what several lines of it mean in HTTP
+            out[name] = ", ".join(v for v in values if v is not None)
     return out
 
 

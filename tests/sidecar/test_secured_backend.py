@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,6 +25,17 @@ from tests.web.certs import Certs, make_certs
 
 PASSWORD = "s3cret-pr0metheus-password"
 CHARTS = "charts: [{name: latency, metric: llmscope_request_duration_seconds, by: [target]}]"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """``main`` sets up the process's logging (a root handler that redacts, and moves a
+    traceback into the message); later tests in this worker must not inherit it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="module")

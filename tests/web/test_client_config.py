@@ -105,6 +105,23 @@ def test_every_mistake_is_named_with_its_line_and_no_secret(tmp_path: Path) -> N
         assert secret not in message
 
 
+def test_header_names_and_values_are_what_http_can_send(tmp_path: Path) -> None:
+    # Caught here, not as a failure of every request later.
+    path = _write(
+        tmp_path,
+        "http_headers:\n  X Tenant: {values: [a]}\n  X-Tenant: {values: [caf\u00e9-secret]}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_client_settings(path)
+    message = str(caught.value)
+    assert "http.yml:2: http_headers.X Tenant: not a header the client lets a file set" in message
+    assert "http.yml:3: http_headers.X-Tenant.values[0]: must be one line of printable ASCII" in (
+        message
+    )
+    assert "no values" not in message  # the value that was given is the one named
+    assert "caf" not in message
+
+
 def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read HTTP client config file"):
         load_client_settings(str(tmp_path / "absent.yml"))
