@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from servicekit.errors import LLMscopeError
 from servicekit.yamlconf import Reader, join_path, load_document, read_file
 
 _TOP_KEYS = frozenset({"basic_auth", "authorization", "http_headers", "tls_config"})
@@ -29,19 +30,68 @@ _HEADER_KEYS = frozenset({"values", "secrets", "files"})
 _TLS_KEYS = frozenset({"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"})
 # Set by the client itself: a file that set them would break every request.
 _RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+_ONE_LINE = "one non-empty line of printable ASCII"
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header name (RFC 9110 token)
+
+
+class CredentialsError(LLMscopeError):
+    """A secret file of the HTTP client config could not be read for a request."""
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Text given inline, or the line of a file read again for every request, as Prometheus
+    does: a rotated token (a Kubernetes service account's) is picked up without a restart."""
+
+    text: str = ""
+    file: Path | None = None
+
+    def read(self) -> str:
+        if self.file is None:
+            return self.text
+        try:
+            text = self.file.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as err:
+            raise CredentialsError(f'cannot read "{self.file}": {_reason(err)}') from None
+        if not text or not _sendable(text):
+            raise CredentialsError(f'"{self.file}" must hold {_ONE_LINE}')
+        return text
+
+
+@dataclass(frozen=True)
+class _Header:
+    """A header's value, put together for each request: Basic credentials of ``user`` and a
+    password, ``<scheme> <credentials>``, or the parts joined with ", "."""
+
+    parts: tuple[_Part, ...]
+    user: str | None = None
+    scheme: str | None = None
+
+    def value(self) -> str:
+        texts = [p.read() for p in self.parts]
+        if self.user is not None:
+            pair = f"{self.user}:{texts[0] if texts else ''}".encode()
+            return "Basic " + base64.b64encode(pair).decode("ascii")
+        if self.scheme is not None:
+            return f"{self.scheme} {texts[0]}"
+        return ", ".join(texts)  # one field: what several lines of it mean in HTTP
 
 
 @dataclass(frozen=True)
 class ClientSettings:
     """Headers to send with every request (credentials among them) and how to verify TLS."""
 
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    sources: Mapping[str, _Header] = field(default_factory=dict, repr=False)
     verify: ssl.SSLContext | bool = True
     source: str = ""  # the file they came from, for messages
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers for a request now, secret files read again; CredentialsError."""
+        return {name: header.value() for name, header in self.sources.items()}
+
     def __repr__(self) -> str:  # names only: the values may be secrets
-        return f"ClientSettings(source={self.source!r}, headers={sorted(self.headers)})"
+        return f"ClientSettings(source={self.source!r}, headers={sorted(self.sources)})"
 
 
 NO_SETTINGS = ClientSettings()
@@ -62,7 +112,7 @@ def load_client_settings(path: str | None) -> ClientSettings:
 
 def _settings(reader: Reader, root: yaml.Node, base: Path, source: str) -> ClientSettings:
     keys = reader.mapping(root, "", _TOP_KEYS) or {}
-    headers: dict[str, str] = {}
+    headers: dict[str, _Header] = {}
     if "basic_auth" in keys and "authorization" in keys:
         reader.fail(keys["authorization"], "authorization", "give basic_auth or authorization")
     if "basic_auth" in keys:
@@ -85,7 +135,7 @@ def _settings(reader: Reader, root: yaml.Node, base: Path, source: str) -> Clien
 
 def _secret(
     reader: Reader, keys: Mapping[str, yaml.Node], path: str, base: Path, names: tuple[str, str]
-) -> str | None:
+) -> _Part | None:
     """A secret given inline or in a file (its text without the final newline), not both;
     ``names``: the inline key and the file key."""
     inline, file_key = names
@@ -93,7 +143,8 @@ def _secret(
         reader.fail(keys[file_key], join_path(path, file_key), f"give {inline} or {file_key}")
         return None
     if inline in keys:
-        return _line(reader, keys[inline], join_path(path, inline))
+        text = _line(reader, keys[inline], join_path(path, inline))
+        return None if text is None else _Part(text)
     if file_key in keys:
         return _file_text(reader, keys[file_key], join_path(path, file_key), base)
     return None
@@ -102,7 +153,7 @@ def _secret(
 def _line(reader: Reader, node: yaml.Node, path: str) -> str | None:
     value = reader.string(node, path)
     if value is not None and not _sendable(value):
-        reader.fail(node, path, "must be one line of printable ASCII")  # a header value's text
+        reader.fail(node, path, f"must be {_ONE_LINE}")  # a header value's text
         return None
     return value
 
@@ -111,24 +162,25 @@ def _sendable(value: str) -> bool:
     return value.isascii() and value.isprintable()
 
 
-def _file_text(reader: Reader, node: yaml.Node, path: str, base: Path) -> str | None:
+def _reason(err: Exception) -> str:
+    return getattr(err, "strerror", None) or type(err).__name__
+
+
+def _file_text(reader: Reader, node: yaml.Node, path: str, base: Path) -> _Part | None:
+    """A secret file, read once now so that a mistake stops the start, not every request."""
     name = reader.string(node, path)
     if name is None:
         return None
-    resolved = base / name
+    part = _Part(file=base / name)
     try:
-        text = resolved.read_text(encoding="utf-8").rstrip("\r\n")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or type(err).__name__
-        reader.fail(node, path, f'cannot read "{resolved}": {reason}')
+        part.read()
+    except CredentialsError as err:
+        reader.fail(node, path, str(err))
         return None
-    if not text or not _sendable(text):
-        reader.fail(node, path, f'"{resolved}" must hold one non-empty line of printable ASCII')
-        return None
-    return text
+    return part
 
 
-def _basic(reader: Reader, node: yaml.Node, base: Path) -> str | None:
+def _basic(reader: Reader, node: yaml.Node, base: Path) -> _Header | None:
     keys = reader.mapping(node, "basic_auth", _BASIC_KEYS)
     if keys is None:
         return None
@@ -136,17 +188,16 @@ def _basic(reader: Reader, node: yaml.Node, base: Path) -> str | None:
         reader.fail(node, "basic_auth.username", "missing")
         return None
     username = _line(reader, keys["username"], "basic_auth.username")
-    password = _secret(reader, keys, "basic_auth", base, ("password", "password_file")) or ""
+    password = _secret(reader, keys, "basic_auth", base, ("password", "password_file"))
     if username is None:
         return None
     if ":" in username:
         reader.fail(keys["username"], "basic_auth.username", "must not contain a colon")
         return None
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
+    return _Header(() if password is None else (password,), user=username)
 
 
-def _authorization(reader: Reader, node: yaml.Node, base: Path) -> str | None:
+def _authorization(reader: Reader, node: yaml.Node, base: Path) -> _Header | None:
     keys = reader.mapping(node, "authorization", _AUTHORIZATION_KEYS)
     if keys is None:
         return None
@@ -157,33 +208,32 @@ def _authorization(reader: Reader, node: yaml.Node, base: Path) -> str | None:
     credentials = _secret(reader, keys, "authorization", base, ("credentials", "credentials_file"))
     if credentials is None and "credentials" not in keys and "credentials_file" not in keys:
         reader.fail(node, "authorization.credentials", "missing (or credentials_file)")
-    return None if credentials is None else f"{kind} {credentials}"
+    return None if credentials is None else _Header((credentials,), scheme=kind)
 
 
-def _headers(reader: Reader, node: yaml.Node, base: Path) -> dict[str, str]:
+def _headers(reader: Reader, node: yaml.Node, base: Path) -> dict[str, _Header]:
     names = reader.mapping(node, "http_headers", _any_key(node)) or {}
-    out: dict[str, str] = {}
+    out: dict[str, _Header] = {}
     for name, spec in names.items():
         path = join_path("http_headers", name)
         if name.lower() in _RESERVED_HEADERS or not _TOKEN.fullmatch(name):
             reader.fail(spec, path, "not a header the client lets a file set")
             continue
         keys = reader.mapping(spec, path, _HEADER_KEYS) or {}
-        values: list[str | None] = []  # None: a value already reported
+        values: list[_Part | None] = []  # None: a value already reported
         for key in ("values", "secrets", "files"):
             items = reader.sequence(keys[key], join_path(path, key)) if key in keys else None
             for i, item in enumerate(items or []):
                 where = join_path(join_path(path, key), i)
-                got = (
-                    _file_text(reader, item, where, base)
-                    if key == "files"
-                    else _line(reader, item, where)
-                )
-                values.append(got)
+                if key == "files":
+                    values.append(_file_text(reader, item, where, base))
+                else:
+                    text = _line(reader, item, where)
+                    values.append(None if text is None else _Part(text))
         if not values:
             reader.fail(spec, path, "no values (give values, secrets or files)")
-        elif None not in values:  # one field: what several lines of it mean in HTTP
-            out[name] = ", ".join(v for v in values if v is not None)
+        elif None not in values:
+            out[name] = _Header(tuple(v for v in values if v is not None))
     return out
 
 

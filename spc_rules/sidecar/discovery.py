@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from servicekit.errors import LLMscopeError
-from servicekit.httpclient import NO_SETTINGS, ClientSettings
+from servicekit.httpclient import NO_SETTINGS, ClientSettings, CredentialsError
 
 DEFAULT_WINDOW = 3600.0  # names with a sample in the last hour: engines still scraped
 _MAX_ERROR_TEXT = 200
@@ -63,7 +63,7 @@ def stored_names(
             timeout=timeout, transport=transport, headers=dict(http.headers), verify=http.verify
         ) as client:
             response = client.get(url, params=params)
-    except httpx.HTTPError as err:
+    except (httpx.HTTPError, CredentialsError) as err:
         raise DiscoveryError(f"cannot ask {base_url} for metric names: {err}") from None
     if response.status_code != 200:
         text = response.text[:_MAX_ERROR_TEXT].strip()

@@ -144,6 +144,26 @@ def test_the_sidecar_reads_a_prometheus_behind_tls_and_basic_auth(
     assert "not-the-password" not in caplog.text
 
 
+def test_a_rotated_secret_file_is_read_again_for_each_request(
+    tmp_path: Path, certs: Certs, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As Prometheus reads its *_file secrets: a rotated token needs no restart, and a file
+    # gone for a moment fails those queries (named, the secret not), not the process.
+    with _secured_prometheus(tmp_path, certs) as url:
+        settings = load_client_settings(str(tmp_path / "http.yml"))
+        password = tmp_path / "password"
+        password.write_text("rotated-wrong\n")
+        ok, errors = _cycle(url, settings)
+        assert (ok, errors["client_error"]) == (False, 1)  # 401
+        password.unlink()
+        ok, errors = _cycle(url, settings)
+        assert (ok, errors["client_error"]) == (False, 1)
+        assert f'credentials: cannot read "{password}"' in caplog.text
+        password.write_text(PASSWORD + "\n")
+        assert _cycle(url, settings)[0]
+    assert "rotated-wrong" not in caplog.text
+
+
 def test_config_check_lists_presets_through_the_file(
     tmp_path: Path, certs: Certs, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -115,8 +115,9 @@ def test_header_names_and_values_are_what_http_can_send(tmp_path: Path) -> None:
         load_client_settings(path)
     message = str(caught.value)
     assert "http.yml:2: http_headers.X Tenant: not a header the client lets a file set" in message
-    assert "http.yml:3: http_headers.X-Tenant.values[0]: must be one line of printable ASCII" in (
-        message
+    assert (
+        "http.yml:3: http_headers.X-Tenant.values[0]: must be one non-empty line of printable ASCII"
+        in (message)
     )
     assert "no values" not in message  # the value that was given is the one named
     assert "caf" not in message

@@ -18,7 +18,7 @@ from typing import Final, Literal, get_args
 import httpx
 
 from servicekit.errors import LLMscopeError
-from servicekit.httpclient import NO_SETTINGS, ClientSettings
+from servicekit.httpclient import NO_SETTINGS, ClientSettings, CredentialsError
 from spc_rules.sidecar.query.decode import Body, DecodeError, load_json
 
 Reason = Literal["connect", "timeout", "network", "server_error", "client_error", "bad_response"]
@@ -70,10 +70,11 @@ class PromClient:
         # gzip saves bandwidth across a network but costs the server more CPU than the
         # transfer saves on a local link (measured in docs/benchmarks.md).
         self.compression = compression
+        self._http = http  # its headers are put together for each request (rotated secrets)
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": "llmscope-spc", "Accept": "application/json", **http.headers},
+            headers={"User-Agent": "llmscope-spc", "Accept": "application/json"},
             verify=http.verify,
             follow_redirects=False,
         )
@@ -95,12 +96,13 @@ class PromClient:
         try:
             async with asyncio.timeout(self.timeout):
                 body = bytearray()
+                headers = {"Accept-Encoding": "gzip" if self.compression else "identity"}
                 async with self._client.stream(
                     "GET",
                     url,
                     params=params,
                     timeout=self.timeout,
-                    headers={"Accept-Encoding": "gzip" if self.compression else "identity"},
+                    headers=headers | self._http.headers,
                 ) as response:
                     async for chunk in response.aiter_bytes():
                         body += chunk
@@ -112,6 +114,8 @@ class PromClient:
             raise QueryError("connect", f"cannot connect: {err}") from None
         except httpx.HTTPError as err:
             raise QueryError("network", f"{type(err).__name__}: {err}") from None
+        except CredentialsError as err:  # a secret file gone or emptied since the start
+            raise QueryError("client_error", f"credentials: {err}") from None
         if response.status_code >= 500:
             raise QueryError("server_error", _error_text(response.status_code, body))
         if response.status_code >= 300:
