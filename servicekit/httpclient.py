@@ -28,8 +28,11 @@ _BASIC_KEYS = frozenset({"username", "password", "password_file"})
 _AUTHORIZATION_KEYS = frozenset({"type", "credentials", "credentials_file"})
 _HEADER_KEYS = frozenset({"values", "secrets", "files"})
 _TLS_KEYS = frozenset({"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"})
-# Set by the client itself: a file that set them would break every request.
-_RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+# Set by the client itself: a file that set them would break every request (the sidecar's
+# global.compression decides Accept-Encoding).
+_RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
+)
 _ONE_LINE = "one non-empty line of printable ASCII"
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header name (RFC 9110 token)
 

@@ -107,18 +107,20 @@ def test_every_mistake_is_named_with_its_line_and_no_secret(tmp_path: Path) -> N
 
 def test_header_names_and_values_are_what_http_can_send(tmp_path: Path) -> None:
     # Caught here, not as a failure of every request later.
-    path = _write(
-        tmp_path,
-        "http_headers:\n  X Tenant: {values: [a]}\n  X-Tenant: {values: [caf\u00e9-secret]}\n",
-    )
+    lines = [
+        "http_headers:",
+        "  X Tenant: {values: [a]}",
+        "  Accept-Encoding: {values: [br]}",  # the sidecar's global.compression decides it
+        "  X-Tenant: {values: [caf\u00e9-secret]}",
+    ]
     with pytest.raises(ConfigError) as caught:
-        load_client_settings(path)
+        load_client_settings(_write(tmp_path, "\n".join(lines) + "\n"))
     message = str(caught.value)
-    assert "http.yml:2: http_headers.X Tenant: not a header the client lets a file set" in message
-    assert (
-        "http.yml:3: http_headers.X-Tenant.values[0]: must be one non-empty line of printable ASCII"
-        in (message)
-    )
+    refused = "not a header the client lets a file set"
+    assert f"http.yml:2: http_headers.X Tenant: {refused}" in message
+    assert f"http.yml:3: http_headers.Accept-Encoding: {refused}" in message
+    values = "http.yml:4: http_headers.X-Tenant.values[0]"
+    assert f"{values}: must be one non-empty line of printable ASCII" in message
     assert "no values" not in message  # the value that was given is the one named
     assert "caf" not in message
 
