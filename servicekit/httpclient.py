@@ -5,7 +5,8 @@ and Prometheus writes under each ``scrape_config``: ``basic_auth``, ``authorizat
 ``http_headers`` (Mimir's ``X-Scope-OrgID``, a proxy's token) and ``tls_config``. Secrets are
 given inline or, better, in files; relative file names resolve against the config file's
 directory, as Prometheus does. Everything is checked when the file is read, with one line
-per problem (``http.yml:3: basic_auth.password_file: cannot read ...``), and no secret ever
+per problem (``http.yml:3: basic_auth.password_file: cannot read ...``); secret files are
+read then and again for every request, so a rotated token needs no restart. No secret ever
 appears in an error, a log line or a repr.
 """
 
