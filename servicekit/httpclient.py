@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from servicekit.errors import LLMscopeError
+from servicekit.web.tls import load_ca, load_chain
 from servicekit.yamlconf import Reader, join_path, load_document, read_file
 
 _TOP_KEYS = frozenset({"basic_auth", "authorization", "http_headers", "tls_config"})
@@ -249,39 +250,23 @@ def _any_key(node: yaml.Node) -> frozenset[str]:
 
 
 def _tls(reader: Reader, node: yaml.Node, base: Path) -> ssl.SSLContext | None:
+    """A client context: the system's CAs or ``ca_file``'s, and a client certificate, read
+    as the server's own (``web/tls.py``)."""
     keys = reader.mapping(node, "tls_config", _TLS_KEYS)
     if keys is None:
         return None
     context = ssl.create_default_context()
-    ca = _path(reader, keys, "ca_file", base)
-    cert, key = _path(reader, keys, "cert_file", base), _path(reader, keys, "key_file", base)
+    ok = True
+    if "ca_file" in keys:
+        ok = load_ca(reader, context, keys, "ca_file", base=base, section="tls_config")
     if ("cert_file" in keys) != ("key_file" in keys):
         reader.fail(node, "tls_config", "give cert_file and key_file together")
-    try:
-        if ca is not None:
-            context.load_verify_locations(cafile=str(ca))
-        if cert is not None and key is not None:
-            context.load_cert_chain(str(cert), str(key))
-    except (ssl.SSLError, ValueError) as err:
-        reader.fail(node, "tls_config", f"cannot load the certificates: {err}")
-        return None
+        ok = False
+    elif "cert_file" in keys:
+        ok = load_chain(reader, context, node, keys, base, section="tls_config") and ok
     if reader.optional(keys, "insecure_skip_verify", "tls_config", reader.boolean, False):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     if "server_name" in keys:
         reader.fail(keys["server_name"], "tls_config.server_name", "not supported by llmscope")
-    return context
-
-
-def _path(reader: Reader, keys: Mapping[str, yaml.Node], key: str, base: Path) -> Path | None:
-    node = keys.get(key)
-    if node is None:
-        return None
-    name = reader.string(node, join_path("tls_config", key))
-    if name is None:
-        return None
-    resolved = base / name
-    if not resolved.is_file():
-        reader.fail(node, join_path("tls_config", key), f'cannot read "{resolved}"')
-        return None
-    return resolved
+    return context if ok else None

@@ -1,4 +1,6 @@
-"""The TLS half of ``--web.config.file``: a server SSLContext from ``tls_server_config``.
+"""The TLS half of ``--web.config.file``: a server SSLContext from ``tls_server_config``; and
+the certificate files of any TLS section (``load_chain``, ``load_ca``), which the sidecar's
+client config (``servicekit/httpclient.py``, ``tls_config``) reads the same way.
 
 Certificate, key and CA files are read at start-up so that a wrong file is a config error
 with its YAML path, not a failed handshake later.
@@ -45,14 +47,16 @@ def tls_context(
         reader.fail(keys.get("min_version"), join_path(path, "min_version"), "above max_version")
     if not reader.optional(keys, "prefer_server_cipher_suites", path, reader.boolean, True):
         context.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
-    ok = _load_chain(reader, context, node, keys, base)
+    ok = load_chain(reader, context, node, keys, base)
     ok = _load_client_ca(reader, context, keys, client_auth, base) and ok
     return context if ok else None
 
 
-def _file(reader: Reader, keys: Mapping[str, yaml.Node], key: str, base: Path) -> Path | None:
+def _file(
+    reader: Reader, keys: Mapping[str, yaml.Node], key: str, base: Path, section: str
+) -> Path | None:
     """An existing, readable file named under ``key``, resolved against ``base``."""
-    node, path = keys[key], join_path("tls_server_config", key)
+    node, path = keys[key], join_path(section, key)
     name = reader.string(node, path)
     if name is None:
         return None
@@ -78,19 +82,25 @@ def _has_certificate(path: Path) -> bool:
     return True
 
 
-def _load_chain(
+def load_chain(
     reader: Reader,
     context: ssl.SSLContext,
     node: yaml.Node | None,
     keys: Mapping[str, yaml.Node],
     base: Path,
+    *,
+    section: str = "tls_server_config",
 ) -> bool:
+    """``cert_file`` and ``key_file`` of ``section`` into ``context``; False (reported) when
+    either is missing (the server's section needs both) or wrong. An encrypted key is
+    refused, never prompted for on the terminal."""
     missing = [k for k in ("cert_file", "key_file") if k not in keys]
     for key in missing:
-        reader.fail(node, join_path("tls_server_config", key), "required to serve TLS")
+        reader.fail(node, join_path(section, key), "required to serve TLS")
     if missing:
         return False
-    cert, key_file = _file(reader, keys, "cert_file", base), _file(reader, keys, "key_file", base)
+    cert = _file(reader, keys, "cert_file", base, section)
+    key_file = _file(reader, keys, "key_file", base, section)
     if cert is None or key_file is None:
         return False
     try:
@@ -101,7 +111,7 @@ def _load_chain(
             at, message = "cert_file", f'no PEM certificate in "{cert}"'
         elif getattr(err, "reason", None) == "KEY_VALUES_MISMATCH":
             message = f'"{key_file}" is not the key of cert_file "{cert}"'
-        reader.fail(keys[at], join_path("tls_server_config", at), message)
+        reader.fail(keys[at], join_path(section, at), message)
         return False
     return True
 
@@ -126,13 +136,29 @@ def _load_client_ca(
         message = "set client_auth_type (RequireAndVerifyClientCert) to use client_ca_file"
         reader.fail(ca_node, ca_path, message)
         return False
-    ca = _file(reader, keys, "client_ca_file", base)
+    section = "tls_server_config"
+    if not load_ca(reader, context, keys, "client_ca_file", base=base, section=section):
+        return False
+    context.verify_mode = VERIFY_MODES[client_auth]
+    return True
+
+
+def load_ca(
+    reader: Reader,
+    context: ssl.SSLContext,
+    keys: Mapping[str, yaml.Node],
+    key: str,
+    *,
+    base: Path,
+    section: str,
+) -> bool:
+    """The CA certificates of the file under ``key`` into ``context``; False (reported)."""
+    ca = _file(reader, keys, key, base, section)
     if ca is None:
         return False
     try:
         context.load_verify_locations(cafile=ca)
     except ssl.SSLError:
-        reader.fail(ca_node, ca_path, f'no PEM CA certificate in "{ca}"')
+        reader.fail(keys[key], join_path(section, key), f'no PEM CA certificate in "{ca}"')
         return False
-    context.verify_mode = VERIFY_MODES[client_auth]
     return True

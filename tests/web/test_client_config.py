@@ -74,6 +74,20 @@ def test_tls_trusts_a_private_ca_and_presents_a_client_certificate(
     assert unverified.verify.verify_mode == ssl.CERT_NONE
 
 
+def test_an_encrypted_client_key_is_refused_not_prompted_for(tmp_path: Path, certs: Certs) -> None:
+    # The server's own rule (web/tls.py): OpenSSL would ask for a pass phrase on the
+    # terminal, and a service has none.
+    path = _write(
+        tmp_path,
+        f"tls_config: {{cert_file: {certs.server.cert}, key_file: {certs.encrypted_key}}}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_client_settings(path)
+    assert str(caught.value) == (
+        f'{path}:1: tls_config.key_file: no unencrypted PEM private key in "{certs.encrypted_key}"'
+    )
+
+
 def test_every_mistake_is_named_with_its_line_and_no_secret(tmp_path: Path) -> None:
     (tmp_path / "two-lines").write_text("hunter2\nsecond-line-secret\n")
     path = _write(
