@@ -12,6 +12,7 @@ appears in an error, a log line or a repr.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import re
 import ssl
@@ -100,6 +101,18 @@ class ClientSettings:
 
 
 NO_SETTINGS = ClientSettings()
+FLAG_HELP = "credentials, headers and TLS for the Prometheus API (docs/security.md)"
+
+
+def add_http_config_flag(parser: argparse.ArgumentParser, help_text: str = FLAG_HELP) -> None:
+    """``--prometheus.http-config.file`` (``args.prometheus_http_config``), the same on every
+    command that reads Prometheus."""
+    parser.add_argument(
+        "--prometheus.http-config.file",
+        dest="prometheus_http_config",
+        metavar="PATH",
+        help=help_text,
+    )
 
 
 def load_client_settings(path: str | None) -> ClientSettings:

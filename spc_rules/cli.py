@@ -9,14 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from servicekit import cli
 from servicekit.errors import ConfigError
 from servicekit.flags import add_common_flags, report_config_error
-from servicekit.httpclient import ClientSettings, load_client_settings
+from servicekit.httpclient import ClientSettings, add_http_config_flag, load_client_settings
 from servicekit.logs import setup
 from servicekit.version import VERSION
 from servicekit.web.config import WebSettings
@@ -92,14 +93,11 @@ def parser() -> argparse.ArgumentParser:
         f"/prometheus prefix) or VictoriaMetrics (default {DEFAULT_PROMETHEUS}); with "
         "--config.check, also list the engine preset charts it has data for",
     )
-    p.add_argument(
-        "--prometheus.http-config.file",
-        dest="prometheus_http_config",
-        metavar="PATH",
-        default=None,
-        help="credentials, headers and TLS for the Prometheus API (promtool's HTTP client "
-        "format: basic_auth, authorization, http_headers such as Mimir's X-Scope-OrgID, "
-        "tls_config; docs/security.md)",
+    add_http_config_flag(
+        p,
+        "credentials, headers and TLS for the Prometheus API (promtool's HTTP client format: "
+        "basic_auth, authorization, http_headers such as Mimir's X-Scope-OrgID, tls_config; "
+        "docs/security.md)",
     )
     p.add_argument(
         "--spc.interval",
@@ -240,10 +238,7 @@ def _settle(args: argparse.Namespace) -> None:
 
 
 def _discover(http: ClientSettings) -> Discover:
-    def discover(base_url: str, names: Iterable[str], timeout: float) -> frozenset[str]:
-        return stored_names(base_url, names, timeout, http=http)
-
-    return discover
+    return functools.partial(stored_names, http=http)
 
 
 SERVICE = cli.Service("llmscope-spc", parser, load_config, _summary, _serve, _settle)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from servicekit.errors import ConfigError
 from servicekit.flags import report_config_error
-from servicekit.httpclient import load_client_settings
+from servicekit.httpclient import FLAG_HELP, add_http_config_flag, load_client_settings
 from servicekit.yamlconf import parse_duration
 from spc_rules.backtest import csvinput
 from spc_rules.backtest.counters import stored_series
@@ -70,12 +70,7 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--prometheus.url", dest="prometheus_url", metavar="URL", help="read a stored range"
     )
-    p.add_argument(
-        "--prometheus.http-config.file",
-        dest="prometheus_http_config",
-        metavar="PATH",
-        help="with --prometheus.url: credentials, headers and TLS (docs/security.md)",
-    )
+    add_http_config_flag(p, f"with --prometheus.url: {FLAG_HELP}")
     p.add_argument("--start", type=_arg_time, metavar="TIME", help="with --prometheus.url")
     p.add_argument("--end", type=_arg_time, metavar="TIME", help="with --prometheus.url")
     p.add_argument(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from servicekit.errors import ConfigError
 from servicekit.flags import report_config_error
-from servicekit.httpclient import load_client_settings
+from servicekit.httpclient import add_http_config_flag, load_client_settings
 from servicekit.sessionformat import (
     SUMMARY_FILE,
     add_spec_flags,
@@ -84,8 +84,7 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("capture", help="a session from a Prometheus time range")
     c.add_argument("--prometheus.url", dest="url", default=DEFAULT_PROMETHEUS, metavar="URL")
-    http_help = "credentials, headers and TLS for the Prometheus API (docs/security.md)"
-    c.add_argument("--prometheus.http-config.file", dest="http", metavar="PATH", help=http_help)
+    add_http_config_flag(c)
     c.add_argument(
         "--config.file",
         dest="config_file",
@@ -180,7 +179,7 @@ def _capture(args: argparse.Namespace) -> int:
         raise store.SessionError("--from must be before --to")
     charts = [known[n] for n in dict.fromkeys(args.chart)] if args.chart else list(known.values())
     out = Path(args.out)
-    http = load_client_settings(args.http)
+    http = load_client_settings(args.prometheus_http_config)
     found = asyncio.run(cap.fetch_points(args.url, config, charts, args.start, args.end, http=http))
     if not any(found.values()):
         raise store.SessionError(

@@ -60,7 +60,7 @@ def stored_names(
     url = base_url.rstrip("/") + "/api/v1/label/__name__/values"
     try:
         with httpx.Client(
-            timeout=timeout, transport=transport, headers=dict(http.headers), verify=http.verify
+            timeout=timeout, transport=transport, headers=http.headers, verify=http.verify
         ) as client:
             response = client.get(url, params=params)
     except (httpx.HTTPError, CredentialsError) as err:
