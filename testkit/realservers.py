@@ -49,8 +49,14 @@ def http_get(url: str, timeout: float = 5.0) -> bytes:
 
 
 def wait_ready(
-    url: str, process: subprocess.Popen[bytes], timeout: float = 30.0, log: Path | None = None
+    url: str,
+    process: subprocess.Popen[bytes],
+    timeout: float = 30.0,
+    log: Path | None = None,
+    get: Callable[[str, float], object] = http_get,
 ) -> None:
+    """Until ``get(url, timeout)`` answers (it raises OSError until then); RuntimeError with
+    the log's tail if the process exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -58,7 +64,7 @@ def wait_ready(
                 f"{process.args!r} exited with {process.returncode}: {_log_tail(log)}"
             )
         try:
-            http_get(url, timeout=1.0)
+            get(url, 1.0)
             return
         except (urllib.error.URLError, OSError):
             time.sleep(0.1)

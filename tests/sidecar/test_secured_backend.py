@@ -7,8 +7,7 @@ import asyncio
 import contextlib
 import logging
 import subprocess
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import bcrypt
@@ -20,7 +19,7 @@ from spc_rules.cli import main
 from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.discovery import DiscoveryError, stored_names
 from spc_rules.sidecar.service import Sidecar
-from testkit.realservers import PROMETHEUS, free_port, require
+from testkit.realservers import PROMETHEUS, free_port, require, wait_ready
 from tests.web.certs import Certs, make_certs
 
 PASSWORD = "s3cret-pr0metheus-password"
@@ -84,27 +83,28 @@ def _secured_prometheus(directory: Path, certs: Certs) -> Iterator[str]:
         )
     try:
         settings = load_client_settings(str(_client_config(directory, certs)))
-        _wait_ready(url, settings, process)
+        wait_ready(f"{url}/-/ready", process, log=directory / "server.log", get=_getter(settings))
         yield url
     finally:
         process.terminate()
         process.wait(10)
 
 
-def _wait_ready(url: str, settings: ClientSettings, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30.0
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "Prometheus exited"
+def _getter(settings: ClientSettings) -> Callable[[str, float], object]:
+    """``wait_ready``'s GET with the client settings: OSError until Prometheus answers 200."""
+
+    def get(url: str, timeout: float) -> object:
         try:
-            ready = httpx.get(
-                f"{url}/-/ready", headers=dict(settings.headers), verify=settings.verify
+            answer = httpx.get(
+                url, headers=settings.headers, verify=settings.verify, timeout=timeout
             )
-            if ready.status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the secured Prometheus did not become ready")
+        except httpx.HTTPError as err:
+            raise OSError(str(err)) from None
+        if answer.status_code != 200:
+            raise OSError(f"HTTP {answer.status_code}")
+        return answer
+
+    return get
 
 
 def _cycle(url: str, settings: ClientSettings) -> tuple[bool, dict[str, int]]:
