@@ -285,6 +285,53 @@ def test_a_page_design_takes_few_chain_solves(
     ) == pytest.approx(target, rel=1e-5)
 
 
+def test_the_root_finder_takes_a_point_within_ftol_without_closing_the_bracket() -> None:
+    def count(ftol: float) -> tuple[int, float]:
+        calls = []
+
+        def f(x: float) -> float:
+            calls.append(x)
+            return math.log(x) - math.log(7.25)
+
+        got = bracketed_root(f, 1.0, 20.0, xtol=1e-6, rtol=1e-9, ftol=ftol)
+        return len(calls), got
+
+    closed, exact = count(0.0)
+    near, got = count(1e-6)
+    assert abs(math.log(got) - math.log(7.25)) <= 1e-6
+    assert abs(exact - 7.25) <= 1e-6
+    assert near < closed
+
+
+def test_the_averaged_solve_starts_where_the_plain_slope_points(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # From the plain chart's h, the averaged solve's first step goes as far as the plain
+    # chain's slope says its gap needs (and 5 % more): the page designs below took 6
+    # averaged evaluations each when it stepped by 1.1 instead.
+    evaluations = 0
+    real = runlength.averaged_arl
+
+    def counted(h: float, k: float, **kwargs: float) -> float:
+        nonlocal evaluations
+        evaluations += kwargs.get("reference_sd", 0.0) > 0
+        return real(h, k, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runlength, "averaged_arl", counted)
+    cases = [
+        (0.5, 300.0, 0.07),
+        (1.5, 4.1975e6, 0.0672),
+        (0.893, 4.1975e6, 0.0672),
+        (0.5, 1e5, 0.03),
+    ]
+    for k, target, sd in cases:
+        h = runlength.solve_h(k, target, clip=3.0, outlier_rate=0.005, reference_sd=sd)
+        assert real(h, k, clip=3.0, outlier_rate=0.005, reference_sd=sd) == pytest.approx(
+            target, rel=1e-5
+        )
+    assert evaluations <= 20  # 24 with steps of 1.1
+
+
 def test_a_budget_no_resolvable_h_meets_is_refused_with_its_reason() -> None:
     # A reference of 60 points (sd 0.135) and k 0.43 against an ARL0 of about 1e6: the
     # averaged ARL0 grows so slowly that ARL0(0) passes what the solve resolves first. Past
