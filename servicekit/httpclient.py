@@ -6,8 +6,9 @@ and Prometheus writes under each ``scrape_config``: ``basic_auth``, ``authorizat
 given inline or, better, in files; relative file names resolve against the config file's
 directory, as Prometheus does. Everything is checked when the file is read, with one line
 per problem (``http.yml:3: basic_auth.password_file: cannot read ...``); secret files are
-read then and again for every request, so a rotated token needs no restart. No secret ever
-appears in an error, a log line or a repr.
+read then and again for every request, so a rotated token needs no restart, and so are the
+TLS files (``clienttls.py``), so a renewed client certificate or CA needs none either. No
+secret ever appears in an error, a log line or a repr.
 """
 
 from __future__ import annotations
@@ -22,15 +23,14 @@ from pathlib import Path
 
 import yaml
 
+from servicekit.clienttls import ClientTLS, TLSFilesError, load_client_tls
 from servicekit.errors import LLMscopeError
-from servicekit.web.tls import load_ca, load_chain
 from servicekit.yamlconf import Reader, join_path, load_document, read_file
 
 _TOP_KEYS = frozenset({"basic_auth", "authorization", "http_headers", "tls_config"})
 _BASIC_KEYS = frozenset({"username", "password", "password_file"})
 _AUTHORIZATION_KEYS = frozenset({"type", "credentials", "credentials_file"})
 _HEADER_KEYS = frozenset({"values", "secrets", "files"})
-_TLS_KEYS = frozenset({"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"})
 # Set by the client itself: a file that set them would break every request (the sidecar's
 # global.compression decides Accept-Encoding).
 _RESERVED_HEADERS = frozenset(
@@ -88,13 +88,24 @@ class ClientSettings:
     """Headers to send with every request (credentials among them) and how to verify TLS."""
 
     sources: Mapping[str, _Header] = field(default_factory=dict, repr=False)
-    verify: ssl.SSLContext | bool = True
+    tls: ClientTLS | None = None  # None: the system's CAs, no client certificate
     source: str = ""  # the file they came from, for messages
 
     @property
     def headers(self) -> dict[str, str]:
         """The headers for a request now, secret files read again; CredentialsError."""
         return {name: header.value() for name, header in self.sources.items()}
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """httpx's ``verify`` for a request now: the same context while the TLS files are
+        unchanged, a new one once they changed (clienttls.py); CredentialsError."""
+        if self.tls is None:
+            return True
+        try:
+            return self.tls.context()
+        except TLSFilesError as err:
+            raise CredentialsError(str(err)) from None
 
     def __repr__(self) -> str:  # names only: the values may be secrets
         return f"ClientSettings(source={self.source!r}, headers={sorted(self.sources)})"
@@ -147,8 +158,9 @@ def _settings(reader: Reader, root: yaml.Node, base: Path, source: str) -> Clien
                 reader.fail(keys["http_headers"], "http_headers", "Authorization given twice")
             headers[name] = value
     tls = keys.get("tls_config")
-    verify = True if tls is None else _tls(reader, tls, base)
-    return ClientSettings(headers, verify if verify is not None else True, source)
+    return ClientSettings(
+        headers, None if tls is None else load_client_tls(reader, tls, base), source
+    )
 
 
 def _secret(
@@ -260,26 +272,3 @@ def _any_key(node: yaml.Node) -> frozenset[str]:
     if not isinstance(node, yaml.MappingNode):
         return frozenset()
     return frozenset(k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode))
-
-
-def _tls(reader: Reader, node: yaml.Node, base: Path) -> ssl.SSLContext | None:
-    """A client context: the system's CAs or ``ca_file``'s, and a client certificate, read
-    as the server's own (``web/tls.py``)."""
-    keys = reader.mapping(node, "tls_config", _TLS_KEYS)
-    if keys is None:
-        return None
-    context = ssl.create_default_context()
-    ok = True
-    if "ca_file" in keys:
-        ok = load_ca(reader, context, keys, "ca_file", base=base, section="tls_config")
-    if ("cert_file" in keys) != ("key_file" in keys):
-        reader.fail(node, "tls_config", "give cert_file and key_file together")
-        ok = False
-    elif "cert_file" in keys:
-        ok = load_chain(reader, context, node, keys, base, section="tls_config") and ok
-    if reader.optional(keys, "insecure_skip_verify", "tls_config", reader.boolean, False):
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    if "server_name" in keys:
-        reader.fail(keys["server_name"], "tls_config.server_name", "not supported by llmscope")
-    return context if ok else None

@@ -164,6 +164,46 @@ def test_a_rotated_secret_file_is_read_again_for_each_request(
     assert "rotated-wrong" not in caplog.text
 
 
+def test_a_renewed_client_certificate_is_used_without_a_restart(
+    tmp_path: Path, certs: Certs, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One sidecar across cycles, as it runs: its certificate files are replaced (a stranger's
+    # certificate, which Prometheus refuses, renewed to one its CA signed, as cert-manager
+    # writes a renewal), and the next cycle shows the new one.
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert.write_bytes(certs.stranger.cert.read_bytes())
+    key.write_bytes(certs.stranger.key.read_bytes())
+    with _secured_prometheus(tmp_path, certs) as url:
+        (tmp_path / "renewed.yml").write_text(
+            "basic_auth: {username: llmscope, password_file: password}\n"
+            f"tls_config: {{ca_file: {certs.ca}, cert_file: tls.crt, key_file: tls.key}}\n"
+        )
+        settings = load_client_settings(str(tmp_path / "renewed.yml"))
+
+        async def cycles() -> list[tuple[bool, dict[str, int]]]:
+            sidecar = Sidecar(lambda: load_text(CHARTS, "t.yml"), url, http=settings)
+            outcomes = []
+            try:
+                for renew in (None, certs.client.cert, certs.client.key):
+                    if renew is not None:  # the certificate first, its key a cycle later
+                        (cert if renew == certs.client.cert else key).write_bytes(
+                            renew.read_bytes()
+                        )
+                    ok = await sidecar.cycle()
+                    outcomes.append((ok, dict(sidecar.collector.health.query_errors)))
+            finally:
+                await sidecar.aclose()
+            return outcomes
+
+        refused, half, renewed = asyncio.run(cycles())
+    assert not refused[0]  # Prometheus refuses the stranger's certificate
+    # Between the two writes the pair does not match: that cycle's query fails, named.
+    assert (half[0], half[1]["client_error"]) == (False, 1)
+    assert f'"{key}" is not the key of cert_file "{cert}"' in caplog.text
+    assert renewed[0]
+    assert "PRIVATE KEY" not in caplog.text
+
+
 def test_config_check_lists_presets_through_the_file(
     tmp_path: Path, certs: Certs, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,14 +3,17 @@ with its line, no secret in any message. The real server: tests/sidecar/test_sec
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ssl
 from pathlib import Path
 
+import httpx
 import pytest
 
 from servicekit.errors import ConfigError
-from servicekit.httpclient import NO_SETTINGS, load_client_settings
+from servicekit.httpclient import NO_SETTINGS, CredentialsError, load_client_settings
+from spc_rules.sidecar.query.promapi import PromClient
 from tests.web.certs import Certs
 
 
@@ -142,3 +145,66 @@ def test_header_names_and_values_are_what_http_can_send(tmp_path: Path) -> None:
 def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read HTTP client config file"):
         load_client_settings(str(tmp_path / "absent.yml"))
+
+
+def test_renewed_tls_files_make_a_new_context_and_broken_ones_one_line(
+    tmp_path: Path, certs: Certs
+) -> None:
+    # As Prometheus' client: the files are read before every request, and a renewal (a
+    # client certificate from cert-manager, a rotated CA) needs no restart.
+    cert, key = tmp_path / "client.crt", tmp_path / "client.key"
+    cert.write_bytes(certs.client.cert.read_bytes())
+    key.write_bytes(certs.client.key.read_bytes())
+    path = _write(
+        tmp_path,
+        f"tls_config: {{ca_file: {certs.ca}, cert_file: client.crt, key_file: client.key}}",
+    )
+    settings = load_client_settings(path)
+    first = settings.verify
+    assert settings.verify is first  # unchanged files: the same context, the same connections
+
+    cert.write_bytes(certs.stranger.cert.read_bytes())  # renewed: the certificate first ...
+    with pytest.raises(CredentialsError) as caught:
+        _ = settings.verify
+    message = str(caught.value)
+    assert message == (
+        f'tls_config changed: {path}:1: tls_config.key_file: "{key}" is not the key of '
+        f'cert_file "{cert}"'
+    )
+    assert "PRIVATE KEY" not in message
+    key.write_bytes(certs.stranger.key.read_bytes())  # ... then its key
+    renewed = settings.verify
+    assert isinstance(renewed, ssl.SSLContext) and renewed is not first
+    assert settings.verify is renewed
+
+    key.unlink()
+    with pytest.raises(CredentialsError, match=f'cannot read "{key}"'):
+        _ = settings.verify
+
+
+def test_the_query_client_moves_to_renewed_tls_files_and_closes_the_old_client(
+    tmp_path: Path, certs: Certs
+) -> None:
+    # httpx fixes a client's context: PromClient makes a new client when the files change
+    # and closes the old one once no request is using it (no connection pool left behind).
+    ca = tmp_path / "ca.crt"
+    ca.write_bytes(certs.ca.read_bytes())
+    settings = load_client_settings(_write(tmp_path, "tls_config: {ca_file: ca.crt}"))
+    answer = b'{"status":"success","data":{"resultType":"matrix","result":[]}}'
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=answer))
+    client = PromClient("https://prometheus", timeout=5.0, transport=transport, http=settings)
+
+    async def queries() -> list[httpx.AsyncClient | None]:
+        used = []
+        for rotate in (False, False, True):
+            if rotate:
+                ca.write_bytes(certs.ca.read_bytes() + b"\n")  # a CA bundle rewritten
+            assert await client.raw_samples("up", 1_000, 1_000) == answer
+            used.append(client._client)
+        await client.aclose()
+        return used
+
+    first, same, renewed = asyncio.run(queries())
+    assert first is same and renewed is not first
+    assert first is not None and first.is_closed
+    assert renewed is not None and renewed.is_closed  # by aclose

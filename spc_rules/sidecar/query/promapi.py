@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import ssl
 from typing import Final, Literal, get_args
 
 import httpx
@@ -71,16 +72,40 @@ class PromClient:
         # transfer saves on a local link (measured in docs/benchmarks.md).
         self.compression = compression
         self._http = http  # its headers are put together for each request (rotated secrets)
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": "llmscope-spc", "Accept": "application/json"},
-            verify=http.verify,
-            follow_redirects=False,
-        )
+        self._transport = transport
+        # httpx fixes a client's TLS context: renewed TLS files (http.verify gives a new
+        # context) get a new client; the old one is closed once no request uses it.
+        self._verify: ssl.SSLContext | bool | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._retired: list[httpx.AsyncClient] = []
+        self._in_flight = 0
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in [*self._retired, *([self._client] if self._client else [])]:
+            await client.aclose()
+        self._retired, self._client = [], None
+
+    def _current(self) -> httpx.AsyncClient:
+        """The client for a request now (CredentialsError where new TLS files do not load)."""
+        verify = self._http.verify
+        if self._client is None or verify is not self._verify:
+            if self._client is not None:
+                self._retired.append(self._client)
+            self._verify = verify
+            self._client = httpx.AsyncClient(
+                transport=self._transport,
+                timeout=httpx.Timeout(self.timeout),
+                headers={"User-Agent": "llmscope-spc", "Accept": "application/json"},
+                verify=verify,
+                follow_redirects=False,
+            )
+        return self._client
+
+    async def _close_retired(self) -> None:
+        if self._in_flight == 0:
+            retired, self._retired = self._retired, []
+            for client in retired:
+                await client.aclose()
 
     async def raw_samples(self, selector: str, at_ms: int, span_ms: int) -> Body:
         """The body of ``selector[span]`` evaluated at ``at``; raises QueryError.
@@ -93,11 +118,12 @@ class PromClient:
             "timeout": f"{self.timeout:g}s",
         }
         url = f"{self.base_url}/api/v1/query"
+        self._in_flight += 1
         try:
             async with asyncio.timeout(self.timeout):
                 body = bytearray()
                 headers = {"Accept-Encoding": "gzip" if self.compression else "identity"}
-                async with self._client.stream(
+                async with self._current().stream(
                     "GET",
                     url,
                     params=params,
@@ -116,6 +142,9 @@ class PromClient:
             raise QueryError("network", f"{type(err).__name__}: {err}") from None
         except CredentialsError as err:  # a secret file gone or emptied since the start
             raise QueryError("client_error", f"credentials: {err}") from None
+        finally:
+            self._in_flight -= 1
+            await self._close_retired()
         if response.status_code >= 500:
             raise QueryError("server_error", _error_text(response.status_code, body))
         if response.status_code >= 300:
