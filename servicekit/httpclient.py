@@ -23,8 +23,9 @@ from pathlib import Path
 
 import yaml
 
-from servicekit.clienttls import ClientTLS, TLSFilesError, load_client_tls
+from servicekit.clienttls import load_client_tls
 from servicekit.errors import LLMscopeError
+from servicekit.web.tlsfiles import ReloadingContext, TLSFilesError
 from servicekit.yamlconf import Reader, join_path, load_document, read_file
 
 _TOP_KEYS = frozenset({"basic_auth", "authorization", "http_headers", "tls_config"})
@@ -88,7 +89,7 @@ class ClientSettings:
     """Headers to send with every request (credentials among them) and how to verify TLS."""
 
     sources: Mapping[str, _Header] = field(default_factory=dict, repr=False)
-    tls: ClientTLS | None = None  # None: the system's CAs, no client certificate
+    tls: ReloadingContext | None = None  # None: the system's CAs, no client certificate
     source: str = ""  # the file they came from, for messages
 
     @property

@@ -3,15 +3,16 @@
 Both CLIs call ``load_web`` once at start-up; it validates everything up front and raises
 ``ConfigError`` with one line per problem (``web.yml:4: tls_server_config.cert_file: ...``).
 Relative file names resolve against the web config file's directory, as exporter-toolkit
-does. Toolkit keys that Python's ssl module cannot honour are refused by name rather than
-silently ignored.
+does; the TLS files are read again for each new connection, and a renewed certificate is
+served without a restart (``tlsfiles.py``). Toolkit keys that Python's ssl module cannot
+honour are refused by name rather than silently ignored.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -20,6 +21,7 @@ from servicekit.errors import ConfigError
 from servicekit.web.auth import API_KEY_ENV, CredentialCheck, read_users, token_problems
 from servicekit.web.server import Authenticator
 from servicekit.web.tls import VERIFY_MODES, tls_context
+from servicekit.web.tlsfiles import ReloadingContext, named_files, reloading
 from servicekit.yamlconf import INVALID, Reader, join_path, load_document, read_file
 
 _TOP_KEYS = frozenset({"tls_server_config", "http_server_config", "basic_auth_users", "rate_limit"})
@@ -56,7 +58,7 @@ class WebSettings:
     """What ``WebServer`` needs: who may connect, over what, and extra response headers."""
 
     auth: Authenticator | None = None
-    tls: ssl.SSLContext | None = None
+    tls: ReloadingContext | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     description: str = "plain HTTP, no authentication"
     warnings: tuple[str, ...] = ()
@@ -64,7 +66,7 @@ class WebSettings:
 
 @dataclass(frozen=True)
 class _FileSettings:
-    tls: ssl.SSLContext | None = None
+    tls: ReloadingContext | None = None
     client_auth: str = "NoClientCert"
     users: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -161,11 +163,25 @@ def _settings(reader: Reader, root: yaml.Node, base: Path) -> _FileSettings:
         else _client_auth(reader, auth_node, "tls_server_config.client_auth_type")
     )
     return _FileSettings(
-        tls=tls_context(reader, keys.get("tls_server_config"), tls_keys, client_auth, base),
+        tls=_tls(reader, keys.get("tls_server_config"), tls_keys, client_auth, base),
         client_auth=client_auth or "NoClientCert",
         users=read_users(reader, keys.get("basic_auth_users")),
         headers=_headers(reader, http_keys.get("headers")),
     )
+
+
+def _tls(
+    reader: Reader,
+    node: yaml.Node | None,
+    keys: Mapping[str, yaml.Node],
+    client_auth: str | None,
+    base: Path,
+) -> ReloadingContext | None:
+    """The server's context, built again for new connections once its files change."""
+    build = partial(tls_context, node=node, keys=keys, client_auth=client_auth, base=base)
+    names = ("cert_file", "key_file", "client_ca_file")
+    files = named_files(reader, keys, names, base, "tls_server_config")
+    return reloading(reader, build, node, "tls_server_config", files)
 
 
 def _client_auth(reader: Reader, node: yaml.Node, path: str) -> str | None:

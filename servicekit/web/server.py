@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import ssl
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -19,6 +18,8 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
+
+from servicekit.web.tlsfiles import ReloadingContext
 
 log = logging.getLogger("llmscope.web")
 
@@ -92,21 +93,33 @@ class _Server(ThreadingHTTPServer):
     With the handshake in ``accept``, one client that connects and stays silent would
     stall the accept loop for everyone; here it only holds its own thread, for at most
     HANDSHAKE_TIMEOUT, and a failed handshake (say, plain HTTP on the TLS port) just
-    closes that connection.
+    closes that connection. Each connection is wrapped with the context as its files are
+    now (``tlsfiles.ReloadingContext.current``): a renewed certificate needs no restart.
     """
 
     daemon_threads = True
+    tls: ReloadingContext | None = None
 
     def finish_request(self, request: Any, client_address: Any) -> None:
-        if isinstance(request, ssl.SSLSocket):
-            request.settimeout(HANDSHAKE_TIMEOUT)
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        # The wrapped socket takes the connection over; process_request_thread's own
+        # shutdown of the plain one then does nothing, so this one is shut down here.
+        wrapped = self.tls.current().wrap_socket(
+            request, server_side=True, do_handshake_on_connect=False
+        )
+        try:
+            wrapped.settimeout(HANDSHAKE_TIMEOUT)
             try:
-                request.do_handshake()
+                wrapped.do_handshake()
             except (OSError, ValueError) as err:  # ssl.SSLError and timeouts are OSErrors
                 log.debug("TLS handshake with %s failed: %s", client_address, err)
-                return  # process_request_thread still closes the socket
-            request.settimeout(None)
-        super().finish_request(request, client_address)
+                return
+            wrapped.settimeout(None)
+            super().finish_request(wrapped, client_address)
+        finally:
+            self.shutdown_request(wrapped)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that goes away mid-request (a scrape that timed out, a closed curl) is
@@ -131,7 +144,7 @@ class WebServer:
         routes: Mapping[str, Handler],
         *,
         auth: Authenticator | None = None,
-        tls: ssl.SSLContext | None = None,
+        tls: ReloadingContext | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         host, port = parse_listen_address(address)
@@ -140,10 +153,7 @@ class WebServer:
         self.headers = dict(headers or {})
         handler = _make_handler(self)
         self._server = _Server((host, port), handler)
-        if tls is not None:
-            self._server.socket = tls.wrap_socket(
-                self._server.socket, server_side=True, do_handshake_on_connect=False
-            )
+        self._server.tls = tls
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="llmscope-web", daemon=True
         )

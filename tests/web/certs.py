@@ -28,6 +28,7 @@ class Certs:
     client: Pair
     stranger: Pair  # a client certificate from another CA
     encrypted_key: Path  # the server's key under a passphrase
+    renewed_server: Pair  # the server's certificate renewed: same CA and names, a new key
 
 
 def _openssl(*args: str | Path) -> None:
@@ -62,6 +63,7 @@ def make_certs(directory: Path) -> Certs:
     server_ext = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"
     client_ext = "extendedKeyUsage=clientAuth"
     server = _leaf(directory, "server", ca, server_ext)
+    renewed = _leaf(directory, "renewed-server", ca, server_ext)
     encrypted = directory / "encrypted.key"
     _openssl("pkey", "-in", server.key, "-aes256", "-passout", "pass:x", "-out", encrypted)
     return Certs(
@@ -70,4 +72,5 @@ def make_certs(directory: Path) -> Certs:
         client=_leaf(directory, "client", ca, client_ext),
         stranger=_leaf(directory, "stranger", other, client_ext),
         encrypted_key=encrypted,
+        renewed_server=renewed,
     )

@@ -195,6 +195,49 @@ def test_min_version_tls13_refuses_a_tls12_client(tmp_path: Path, certs: Certs) 
         assert get(port, tls=client_tls(certs.ca))[0] == 200
 
 
+def served_certificate(port: int, ca: Path) -> bytes:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        client_tls(ca).wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return der
+
+
+def test_a_certificate_renewed_in_place_is_served_without_a_restart(
+    tmp_path: Path, certs: Certs, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As exporter-toolkit does: the files are read again for each new connection. A renewal
+    # written certificate first leaves a moment where the pair does not match: connections
+    # keep the certificate loaded before (one warning), not a refusal of every scrape.
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert.write_bytes(certs.server.cert.read_bytes())
+    key.write_bytes(certs.server.key.read_bytes())
+    settings = load_web(
+        web_file(tmp_path, "tls_server_config: {cert_file: tls.crt, key_file: tls.key}\n"),
+        {},
+        False,
+    )
+    old = ssl.PEM_cert_to_DER_cert(certs.server.cert.read_text())
+    new = ssl.PEM_cert_to_DER_cert(certs.renewed_server.cert.read_text())
+    with serving(settings) as port:
+        assert served_certificate(port, certs.ca) == old
+        cert.write_bytes(certs.renewed_server.cert.read_bytes())
+        assert served_certificate(port, certs.ca) == old
+        assert served_certificate(port, certs.ca) == old
+        key.write_bytes(certs.renewed_server.key.read_bytes())
+        assert served_certificate(port, certs.ca) == new
+        assert get(port, tls=client_tls(certs.ca))[0] == 200
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        f"tls_server_config changed: {tmp_path / 'web.yml'}:1: tls_server_config.key_file: "
+        f'"{key}" is not the key of cert_file "{cert}"; new connections keep the certificate '
+        "loaded before"
+    ]
+    assert "PRIVATE KEY" not in caplog.text
+
+
 def mtls_text(certs: Certs, mode: str) -> str:
     return tls_text(certs, f"  client_auth_type: {mode}\n  client_ca_file: {certs.ca}\n")
 

@@ -309,7 +309,12 @@ def test_relative_paths_resolve_against_the_config_directory(
     path = write_config(tmp_path / "conf", certs, TLS.replace(": server", ": ./server"))
     monkeypatch.chdir(tmp_path)
     settings = load_web(str(path.relative_to(tmp_path)), {}, allow_dev_token=False)
-    assert isinstance(settings.tls, ssl.SSLContext)
+    assert settings.tls is not None
+    assert isinstance(settings.tls.context(), ssl.SSLContext)
+    # Read again later for new connections: from wherever the process is by then.
+    monkeypatch.chdir(certs.ca.parent)
+    assert settings.tls.files == (tmp_path / "conf/server.crt", tmp_path / "conf/server.key")
+    assert isinstance(settings.tls.context(), ssl.SSLContext)
 
 
 def test_full_file_builds_the_described_settings(tmp_path: Path, certs: Certs) -> None:
@@ -325,8 +330,8 @@ def test_full_file_builds_the_described_settings(tmp_path: Path, certs: Certs) -
         str(write_config(tmp_path, certs, text)), {"LLMSCOPE_API_KEY": "t0ken"}, False
     )
     assert settings.tls is not None
-    assert settings.tls.verify_mode == ssl.CERT_REQUIRED
-    assert settings.tls.minimum_version == ssl.TLSVersion.TLSv1_3
+    assert settings.tls.context().verify_mode == ssl.CERT_REQUIRED
+    assert settings.tls.context().minimum_version == ssl.TLSVersion.TLSv1_3
     assert dict(settings.headers) == {"X-Frame-Options": "deny"}  # blank means unset
     assert settings.description == (
         "TLS (RequireAndVerifyClientCert), basic auth (2 users) and bearer token from "
