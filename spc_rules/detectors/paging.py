@@ -31,12 +31,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from spc_rules.detectors.runlength import (
-    arl,
-    averaged_arl,
-    run_length_quantiles,
-    solve_h,
-)
+from spc_rules.detectors.decision_interval import solve_h
+from spc_rules.detectors.runlength import arl, averaged_arl, run_length_quantiles
 
 Severity = Literal["page", "ticket"]
 BadSide = Literal["up", "down", "both"]

@@ -1,4 +1,4 @@
-"""A root of one increasing function, for ``runlength.solve_h``: a bracket found by stepping
+"""A root of one increasing function, for ``decision_interval.solve_h``: a bracket found by stepping
 up from a point below it, then the root inside the bracket."""
 
 from __future__ import annotations

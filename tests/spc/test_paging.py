@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from spc_rules.detectors.decision_interval import solve_h
 from spc_rules.detectors.paging import (
     CusumDesign,
     PagingPolicy,
@@ -16,7 +17,7 @@ from spc_rules.detectors.paging import (
 )
 from spc_rules.detectors.paging_run import PagingState, run_paging
 from spc_rules.detectors.paging_scale import paging_scale
-from spc_rules.detectors.runlength import arl, averaged_arl, solve_h
+from spc_rules.detectors.runlength import arl, averaged_arl
 
 POLICY = PagingPolicy()
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from spc_rules.detectors import runlength
+from spc_rules.detectors import decision_interval, runlength
+from spc_rules.detectors.decision_interval import solve_h
 from spc_rules.detectors.roots import UnresolvedError, bracketed_root, increasing_root
 from spc_rules.detectors.runlength import (
     arl,
@@ -20,7 +21,6 @@ from spc_rules.detectors.runlength import (
     lone_outlier_alarm_probability,
     run_length_quantiles,
     run_length_survival,
-    solve_h,
     state_distribution,
 )
 
@@ -252,7 +252,7 @@ def test_a_solve_evaluates_no_chart_twice(monkeypatch: pytest.MonkeyPatch) -> No
         return real(h, k, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runlength, "arl", counted)
-    h = runlength.solve_h(0.5, 300.0, clip=3.0, outlier_rate=0.005, reference_sd=0.07)
+    h = decision_interval.solve_h(0.5, 300.0, clip=3.0, outlier_rate=0.005, reference_sd=0.07)
     assert len(solved) == len(set(solved))
     assert averaged_arl(h, 0.5, clip=3.0, outlier_rate=0.005, reference_sd=0.07) == pytest.approx(
         300.0, rel=1e-5
@@ -278,7 +278,9 @@ def test_a_page_design_takes_few_chain_solves(
         return real(h, k, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runlength, "arl", counted)
-    h = runlength.solve_h(k, target, clip=3.0, outlier_rate=0.005, reference_sd=reference_sd)
+    h = decision_interval.solve_h(
+        k, target, clip=3.0, outlier_rate=0.005, reference_sd=reference_sd
+    )
     assert solved <= 60
     assert averaged_arl(
         h, k, clip=3.0, outlier_rate=0.005, reference_sd=reference_sd
@@ -325,7 +327,7 @@ def test_the_averaged_solve_starts_where_the_plain_slope_points(
         (0.5, 1e5, 0.03),
     ]
     for k, target, sd in cases:
-        h = runlength.solve_h(k, target, clip=3.0, outlier_rate=0.005, reference_sd=sd)
+        h = decision_interval.solve_h(k, target, clip=3.0, outlier_rate=0.005, reference_sd=sd)
         assert real(h, k, clip=3.0, outlier_rate=0.005, reference_sd=sd) == pytest.approx(
             target, rel=1e-5
         )
