@@ -62,7 +62,7 @@ def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
     except (httpx.InvalidURL, httpx.UnsupportedProtocol):
         log.warning("Ollama URL %r is not an http(s) URL; not looking for Ollama", url)
         return None
-    except (httpx.HTTPError, ValueError):
+    except (httpx.HTTPError, OSError, ValueError):  # OSError: a TLS alert on a read
         return None
     return first_model(body)
 

@@ -63,7 +63,7 @@ def stored_names(
             timeout=timeout, transport=transport, headers=http.headers, verify=http.verify
         ) as client:
             response = client.get(url, params=params)
-    except (httpx.HTTPError, CredentialsError) as err:
+    except (httpx.HTTPError, CredentialsError, OSError) as err:  # OSError: a TLS alert
         raise DiscoveryError(f"cannot ask {base_url} for metric names: {err}") from None
     if response.status_code != 200:
         text = response.text[:_MAX_ERROR_TEXT].strip()

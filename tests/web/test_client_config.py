@@ -13,7 +13,10 @@ import pytest
 
 from servicekit.errors import ConfigError
 from servicekit.httpclient import NO_SETTINGS, CredentialsError, load_client_settings
-from spc_rules.sidecar.query.promapi import PromClient
+from servicekit.web.config import load_web
+from servicekit.web.server import WebServer, text
+from spc_rules.sidecar.discovery import DiscoveryError, stored_names
+from spc_rules.sidecar.query.promapi import PromClient, QueryError
 from tests.web.certs import Certs
 
 
@@ -208,3 +211,41 @@ def test_the_query_client_moves_to_renewed_tls_files_and_closes_the_old_client(
     assert first is same and renewed is not first
     assert first is not None and first.is_closed
     assert renewed is not None and renewed.is_closed  # by aclose
+
+
+def test_a_server_refusing_the_client_certificate_is_a_connect_error_not_a_crash(
+    tmp_path: Path, certs: Certs
+) -> None:
+    # In TLS 1.3 a server that wants a client certificate refuses it after the client's side
+    # of the handshake: an alert on the first read, which httpcore passes on as a bare
+    # ssl.SSLError. The query counts it as `connect` with one line; discovery names it.
+    web = tmp_path / "web.yml"
+    web.write_text(
+        f"tls_server_config: {{cert_file: {certs.server.cert}, key_file: {certs.server.key}, "
+        f"client_auth_type: RequireAndVerifyClientCert, client_ca_file: {certs.ca}}}\n"
+    )
+    settings = load_web(str(web), {}, False)
+    server = WebServer(
+        "127.0.0.1:0", {"GET /api/v1/query": lambda r: text(200, "")}, tls=settings.tls
+    )
+    server.start()
+    url = f"https://127.0.0.1:{server.port}"
+    http = load_client_settings(_write(tmp_path, f"tls_config: {{ca_file: {certs.ca}}}"))
+
+    async def query() -> QueryError:
+        client = PromClient(url, timeout=5.0, http=http)
+        try:
+            with pytest.raises(QueryError) as caught:
+                await client.raw_samples("up", 1_000, 1_000)
+        finally:
+            await client.aclose()
+        return caught.value
+
+    try:
+        refused = asyncio.run(query())
+        with pytest.raises(DiscoveryError, match="certificate required"):
+            stored_names(url, ["up"], 5.0, http=http)
+    finally:
+        server.stop()
+    assert refused.reason == "connect"
+    assert "certificate required" in str(refused) and "\n" not in str(refused)

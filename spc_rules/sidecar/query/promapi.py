@@ -140,6 +140,13 @@ class PromClient:
             raise QueryError("connect", f"cannot connect: {err}") from None
         except httpx.HTTPError as err:
             raise QueryError("network", f"{type(err).__name__}: {err}") from None
+        except ssl.SSLError as err:
+            # In TLS 1.3 the server checks the client's certificate after the client's side
+            # of the handshake is done: a refusal comes as an alert on the first read, which
+            # httpcore passes on as it is, not as a ConnectError.
+            raise QueryError("connect", f"TLS: {err}") from None
+        except OSError as err:
+            raise QueryError("network", f"{type(err).__name__}: {err}") from None
         except CredentialsError as err:  # a secret file gone or emptied since the start
             raise QueryError("client_error", f"credentials: {err}") from None
         finally:
