@@ -130,17 +130,21 @@ def design_for(
 
     sigma_fit is the sigma points are standardized with (on the fitting scale, per individual
     value: for X-bar points the shift in z is shift * sqrt(n), which only pages sooner).
-    Memoized on the rounded inputs, so calling it per series per cycle is cheap.
+    Memoized on the rounded inputs, so calling it per series per cycle is cheap; ValueError
+    or RuntimeError (UnresolvedError) where no h meets the budget.
     """
     shift = policy.shift_sigmas(severity, log_scale=log_scale, sigma_fit=sigma_fit)
     target = policy.target_arl0_points(severity, point_interval_s, bad_side)
-    return _design(
+    found = _design(
         _round_shift(shift, policy.clip),
         policy.clip,
         policy.outlier_rate,
         math.ceil(math.log(target) / ARL0_GRID - 1e-9),
         _reference_step(reference_points),
     )
+    if isinstance(found, CusumDesign):
+        return found
+    raise found.kind(found.message)
 
 
 def detection_seconds(
@@ -168,24 +172,36 @@ def _round_shift(shift: float, clip: float) -> float:
     return min(max(rounded, MIN_SHIFT), clip)
 
 
+@dataclass(frozen=True)
+class _NoDesign:
+    """Why a key has no design, memoized like a design: a refused design costs up to a few
+    hundred chain solves, and its key comes back every cycle."""
+
+    kind: type[ValueError] | type[RuntimeError]
+    message: str
+
+
 @lru_cache(maxsize=4096)
 def _design(
     shift: float, clip: float, outlier_rate: float, arl0_step: int, reference_step: int | None
-) -> CusumDesign:
+) -> CusumDesign | _NoDesign:
     target = math.exp(arl0_step * ARL0_GRID)
     sd = 0.0 if reference_step is None else math.exp(-0.5 * reference_step * REFERENCE_GRID)
     k = shift / 2.0
-    # h >= 2 (c - k): a lone point cannot alarm unless S already passed h / 2.
-    h = solve_h(
-        k, target, clip=clip, outlier_rate=outlier_rate, min_h=2.0 * (clip - k), reference_sd=sd
-    )
-    return CusumDesign(
-        k=k,
-        h=h,
-        clip=clip,
-        shift_sigmas=shift,
-        arl0_points=averaged_arl(h, k, clip=clip, outlier_rate=outlier_rate, reference_sd=sd),
-        reference_sd=sd,
-        arl1_points=arl(h, k, clip=clip, mu=shift),
-        outlier_rate=outlier_rate,
-    )
+    try:
+        # h >= 2 (c - k): a lone point cannot alarm unless S already passed h / 2.
+        h = solve_h(
+            k, target, clip=clip, outlier_rate=outlier_rate, min_h=2.0 * (clip - k), reference_sd=sd
+        )
+        return CusumDesign(
+            k=k,
+            h=h,
+            clip=clip,
+            shift_sigmas=shift,
+            arl0_points=averaged_arl(h, k, clip=clip, outlier_rate=outlier_rate, reference_sd=sd),
+            reference_sd=sd,
+            arl1_points=arl(h, k, clip=clip, mu=shift),
+            outlier_rate=outlier_rate,
+        )
+    except (ValueError, RuntimeError) as err:  # UnresolvedError is a RuntimeError
+        return _NoDesign(type(err), str(err))

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from spc_rules.detectors import runlength
 from spc_rules.detectors.decision_interval import solve_h
 from spc_rules.detectors.paging import (
     CusumDesign,
@@ -17,6 +18,7 @@ from spc_rules.detectors.paging import (
 )
 from spc_rules.detectors.paging_run import PagingState, run_paging
 from spc_rules.detectors.paging_scale import paging_scale
+from spc_rules.detectors.roots import UnresolvedError
 from spc_rules.detectors.runlength import arl, averaged_arl
 
 POLICY = PagingPolicy()
@@ -100,6 +102,36 @@ def test_designs_are_memoized_on_a_grid() -> None:
     ):
         design_for(POLICY, "page", log_scale=True, sigma_fit=sigma, point_interval_s=interval)
     assert _design.cache_info().currsize <= 30  # a few shift steps x a few ARL0 steps
+
+
+def test_a_refused_design_is_remembered_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A reference of 60 points at sigma_log 0.96: no h meets the page budget, which takes
+    # the solve about 600 chain solves to find out. Every series whose sigma rounds to the
+    # same design asks again (a refit of a noisy estate): the answer is remembered, not
+    # solved again each time.
+    _design.cache_clear()
+    solved = 0
+    real = runlength.arl
+
+    def counted(h: float, k: float, **kwargs: float) -> float:
+        nonlocal solved
+        solved += 1
+        return real(h, k, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runlength, "arl", counted)
+    messages = []
+    for sigma in (0.958, 0.9584, 0.959):  # one grid step
+        with pytest.raises(UnresolvedError, match="no h reaches ARL") as caught:
+            design_for(
+                POLICY, "page", log_scale=True, sigma_fit=sigma, point_interval_s=60.0,
+                reference_points=60.0,
+            )  # fmt: skip
+        messages.append(str(caught.value))
+        if len(messages) == 1:
+            first, solved = solved, 0
+    assert first > 100
+    assert solved == 0
+    assert len(set(messages)) == 1
 
 
 def test_detection_seconds_are_run_length_quantiles_times_interval() -> None:
