@@ -38,10 +38,12 @@ def build_context(reader: Reader, node: yaml.Node, base: Path) -> ssl.SSLContext
     keys = reader.mapping(node, "tls_config", TLS_KEYS)
     if keys is None:
         return None
-    context = ssl.create_default_context()
     ok = True
-    if "ca_file" in keys:
+    if "ca_file" in keys:  # that CA alone, as Prometheus: not the system's as well
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ok = load_ca(reader, context, keys, "ca_file", base=base, section="tls_config")
+    else:
+        context = ssl.create_default_context()
     if ("cert_file" in keys) != ("key_file" in keys):
         reader.fail(node, "tls_config", "give cert_file and key_file together")
         ok = False

@@ -122,7 +122,9 @@ def _load_file(path: Path) -> _FileSettings:
     text = read_file(path, "web config file")
 
     def build(reader: Reader, root: yaml.Node) -> _FileSettings:
-        return _FileSettings() if _is_null(root) else _settings(reader, root, path.parent)
+        # Absolute: the TLS files are read again later, whatever the working directory.
+        base = path.absolute().parent
+        return _FileSettings() if _is_null(root) else _settings(reader, root, base)
 
     return load_document(text, str(path), build, empty=_FileSettings)
 

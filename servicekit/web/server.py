@@ -94,7 +94,7 @@ class _Server(ThreadingHTTPServer):
     stall the accept loop for everyone; here it only holds its own thread, for at most
     HANDSHAKE_TIMEOUT, and a failed handshake (say, plain HTTP on the TLS port) just
     closes that connection. Each connection is wrapped with the context as its files are
-    now (``tlsfiles.ReloadingContext.current``): a renewed certificate needs no restart.
+    now (``tlsfiles.ReloadingContext.for_connection``): a renewed certificate needs no restart.
     """
 
     daemon_threads = True
@@ -104,11 +104,17 @@ class _Server(ThreadingHTTPServer):
         if self.tls is None:
             super().finish_request(request, client_address)
             return
-        # The wrapped socket takes the connection over; process_request_thread's own
+        context = self.tls.for_connection()
+        if context is None:  # the files do not load now (warned): refused, as a failed handshake
+            return  # process_request_thread closes the socket
+        try:
+            # A client that sent data and reset the connection fails already here.
+            wrapped = context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        except (OSError, ValueError) as err:
+            log.debug("TLS connection from %s failed: %s", client_address, err)
+            return
+        # The wrapped socket took the connection over; process_request_thread's own
         # shutdown of the plain one then does nothing, so this one is shut down here.
-        wrapped = self.tls.current().wrap_socket(
-            request, server_side=True, do_handshake_on_connect=False
-        )
         try:
             wrapped.settimeout(HANDSHAKE_TIMEOUT)
             try:

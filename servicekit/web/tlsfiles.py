@@ -4,12 +4,14 @@ changes, so a certificate renewed in place (cert-manager, an ACME client) or a r
 needs no restart.
 
 The files are small and read whole for each check (a connection the server accepts, a
-request the sidecar sends), as Prometheus' client and the exporter-toolkit do; their bytes,
-not their modification times, tell a change, so a renewal within the same second is seen.
+request the sidecar sends), as Prometheus' client and the exporter-toolkit do; a hash of
+their bytes, not their modification times, tells a change, so a renewal within the same
+second is seen. Files that do not load are not built again until they change.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import ssl
 import threading
@@ -39,40 +41,47 @@ class ReloadingContext:
     source: str  # the config file, for messages
     section: str  # tls_config, tls_server_config
     files: tuple[Path, ...]
-    _seen: tuple[bytes, ...] = field(repr=False)
+    # SHA-256 of the files the context was built from (not their bytes: one is a key).
+    _digest: bytes = field(repr=False)
     _context: ssl.SSLContext = field(repr=False)
-    _reported: str = field(default="", repr=False)
+    # Files that did not load, and why: not built again until they change.
+    _failed: tuple[bytes, str] | None = field(default=None, repr=False)
+    _warned: str = field(default="", repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def context(self) -> ssl.SSLContext:
         """The same context while the files are unchanged, a new one once they changed;
-        TLSFilesError when they cannot be read or do not load together."""
-        seen = contents(self.files)
+        TLSFilesError while they cannot be read or do not load together."""
+        digest = fingerprint(self.files)
         with self._lock:
-            if seen != self._seen:
-                reader = Reader(self.source)
-                context = self.build(reader)
-                if context is None:
-                    problem = reader.problems[0] if reader.problems else "cannot be loaded"
-                    raise TLSFilesError(f"{self.section} changed: {problem}")
-                self._context, self._seen = context, seen
-            return self._context
+            if digest == self._digest:
+                return self._context
+            if self._failed is not None and self._failed[0] == digest:
+                raise TLSFilesError(self._failed[1])
+            # Read before building: a change landing in between is seen at the next check.
+            reader = Reader(self.source)
+            context = self.build(reader)
+            if context is None:
+                problem = reader.problems[0] if reader.problems else "cannot be loaded"
+                self._failed = (digest, f"{self.section} changed: {problem}")
+                raise TLSFilesError(self._failed[1])
+            self._context, self._digest, self._failed = context, digest, None
+        log.info("%s files changed: the TLS context is built from them anew", self.section)
+        return context
 
-    def current(self) -> ssl.SSLContext:
-        """For a server: ``context()``, or where the new files do not load (a certificate
-        written before its key), the last context that did, with one warning per problem,
-        rather than refusing every scrape until the files agree."""
-        last = self._context
+    def for_connection(self) -> ssl.SSLContext | None:
+        """For a server: ``context()``, or None (the connection refused) while the files do
+        not load, with one warning per problem. As exporter-toolkit, which fails the
+        handshake: serving on with the previous files would keep trusting a client CA that
+        was rotated away."""
         try:
             context = self.context()
         except TLSFilesError as err:
-            if str(err) != self._reported:
-                self._reported = str(err)
-                log.warning("%s; new connections keep the certificate loaded before", err)
-            return last
-        if context is not last:
-            self._reported = ""
-            log.info("%s files changed: new connections use them", self.section)
+            if str(err) != self._warned:
+                self._warned = str(err)
+                log.warning("%s; connections are refused until the files load", err)
+            return None
+        self._warned = ""
         return context
 
 
@@ -80,16 +89,15 @@ def reloading(
     reader: Reader, build: Build, node: yaml.Node | None, section: str, files: Iterable[Path]
 ) -> ReloadingContext | None:
     """The section's context, built now (its problems reported to ``reader``: None)."""
+    paths = tuple(files)
+    try:
+        digest = fingerprint(paths)  # before building: see ReloadingContext.context
+    except TLSFilesError:
+        digest = b""  # a file that cannot be read: build reports it with its line
     context = build(reader)
     if context is None:
         return None
-    paths = tuple(files)
-    try:
-        seen = contents(paths)
-    except TLSFilesError as err:  # gone between loading and here
-        reader.fail(node, section, str(err))
-        return None
-    return ReloadingContext(build, reader.source, section, paths, seen, context)
+    return ReloadingContext(build, reader.source, section, paths, digest, context)
 
 
 def named_files(
@@ -105,13 +113,15 @@ def named_files(
     return out
 
 
-def contents(files: tuple[Path, ...]) -> tuple[bytes, ...]:
-    """The files' bytes (a few kilobytes); TLSFilesError naming one that cannot be read."""
-    out = []
+def fingerprint(files: tuple[Path, ...]) -> bytes:
+    """SHA-256 over the files' bytes (a few kilobytes each); TLSFilesError naming one that
+    cannot be read."""
+    digest = hashlib.sha256()
     for path in files:
         try:
-            out.append(path.read_bytes())
+            data = path.read_bytes()
         except OSError as err:
             reason = err.strerror or type(err).__name__
             raise TLSFilesError(f'cannot read "{path}": {reason}') from None
-    return tuple(out)
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.digest()

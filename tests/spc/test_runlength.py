@@ -309,17 +309,17 @@ def test_the_averaged_solve_starts_where_the_plain_slope_points(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # From the plain chart's h, the averaged solve's first step goes as far as the plain
-    # chain's slope says its gap needs (and 5 % more): the page designs below took 6
-    # averaged evaluations each when it stepped by 1.1 instead.
-    evaluations = 0
+    # chain's slope says its gap needs (and 5 % more): just past the root, where a step of
+    # 10 % of h went two to ten times the distance past it.
+    averaged: list[float] = []
     real = runlength.averaged_arl
 
-    def counted(h: float, k: float, **kwargs: float) -> float:
-        nonlocal evaluations
-        evaluations += kwargs.get("reference_sd", 0.0) > 0
+    def recorded(h: float, k: float, **kwargs: float) -> float:
+        if kwargs.get("reference_sd", 0.0) > 0:
+            averaged.append(h)
         return real(h, k, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runlength, "averaged_arl", counted)
+    monkeypatch.setattr(runlength, "averaged_arl", recorded)
     cases = [
         (0.5, 300.0, 0.07),
         (1.5, 4.1975e6, 0.0672),
@@ -327,11 +327,13 @@ def test_the_averaged_solve_starts_where_the_plain_slope_points(
         (0.5, 1e5, 0.03),
     ]
     for k, target, sd in cases:
+        averaged.clear()
         h = decision_interval.solve_h(k, target, clip=3.0, outlier_rate=0.005, reference_sd=sd)
         assert real(h, k, clip=3.0, outlier_rate=0.005, reference_sd=sd) == pytest.approx(
             target, rel=1e-5
         )
-    assert evaluations <= 20  # 24 with steps of 1.1
+        plain, first_step = averaged[:2]  # the plain chart's h, then the first step
+        assert h < first_step < h + 0.25 * (h - plain)
 
 
 def test_a_budget_no_resolvable_h_meets_is_refused_with_its_reason() -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import socket
 import ssl
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,8 +17,7 @@ import pytest
 
 from servicekit.errors import ConfigError
 from servicekit.httpclient import NO_SETTINGS, CredentialsError, load_client_settings
-from servicekit.web.config import load_web
-from servicekit.web.server import WebServer, text
+from servicekit.yamlconf import Reader
 from spc_rules.sidecar.discovery import DiscoveryError, stored_names
 from spc_rules.sidecar.query.promapi import PromClient, QueryError
 from tests.web.certs import Certs
@@ -74,7 +77,9 @@ def test_tls_trusts_a_private_ca_and_presents_a_client_certificate(
         )
     )
     assert isinstance(settings.verify, ssl.SSLContext)
-    assert settings.verify.verify_mode == ssl.CERT_REQUIRED
+    assert settings.verify.verify_mode == ssl.CERT_REQUIRED and settings.verify.check_hostname
+    # ca_file's CA alone, as Prometheus: not the system's trust store besides it.
+    assert settings.verify.cert_store_stats()["x509_ca"] == 1
     unverified = load_client_settings(_write(tmp_path, "tls_config: {insecure_skip_verify: true}"))
     assert isinstance(unverified.verify, ssl.SSLContext)
     assert unverified.verify.verify_mode == ssl.CERT_NONE
@@ -175,10 +180,26 @@ def test_renewed_tls_files_make_a_new_context_and_broken_ones_one_line(
         f'cert_file "{cert}"'
     )
     assert "PRIVATE KEY" not in message
+    # Files that do not load are not built again (a few ms each) until they change.
+    assert settings.tls is not None
+    builds = 0
+    build = settings.tls.build
+
+    def counted(reader: Reader) -> ssl.SSLContext | None:
+        nonlocal builds
+        builds += 1
+        return build(reader)
+
+    settings.tls.build = counted
+    for _ in range(3):
+        with pytest.raises(CredentialsError, match="is not the key of"):
+            _ = settings.verify
+    assert builds == 0
     key.write_bytes(certs.stranger.key.read_bytes())  # ... then its key
     renewed = settings.verify
     assert isinstance(renewed, ssl.SSLContext) and renewed is not first
     assert settings.verify is renewed
+    assert builds == 1
 
     key.unlink()
     with pytest.raises(CredentialsError, match=f'cannot read "{key}"'):
@@ -213,26 +234,45 @@ def test_the_query_client_moves_to_renewed_tls_files_and_closes_the_old_client(
     assert renewed is not None and renewed.is_closed  # by aclose
 
 
+@contextlib.contextmanager
+def _refusing_server(certs: Certs, connections: int) -> Iterator[str]:
+    """A TLS server that wants a client certificate and refuses each of ``connections``
+    without one, holding the connection until the test ends: the client then reads the
+    refusal's alert, never a reset that would race it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certs.server.cert, certs.server.key)
+    context.load_verify_locations(cafile=certs.ca)
+    context.verify_mode = ssl.CERT_REQUIRED
+    held: list[ssl.SSLSocket] = []
+
+    def serve(listener: socket.socket) -> None:
+        for _ in range(connections):
+            conn, _ = listener.accept()
+            tls = context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+            with contextlib.suppress(ssl.SSLError, OSError):
+                tls.do_handshake()  # fails: no certificate; the alert goes out
+            held.append(tls)
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        thread = threading.Thread(target=serve, args=(listener,), daemon=True)
+        thread.start()
+        try:
+            yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+        finally:
+            thread.join(5)
+            for tls in held:
+                tls.close()
+
+
 def test_a_server_refusing_the_client_certificate_is_a_connect_error_not_a_crash(
     tmp_path: Path, certs: Certs
 ) -> None:
     # In TLS 1.3 a server that wants a client certificate refuses it after the client's side
     # of the handshake: an alert on the first read, which httpcore passes on as a bare
     # ssl.SSLError. The query counts it as `connect` with one line; discovery names it.
-    web = tmp_path / "web.yml"
-    web.write_text(
-        f"tls_server_config: {{cert_file: {certs.server.cert}, key_file: {certs.server.key}, "
-        f"client_auth_type: RequireAndVerifyClientCert, client_ca_file: {certs.ca}}}\n"
-    )
-    settings = load_web(str(web), {}, False)
-    server = WebServer(
-        "127.0.0.1:0", {"GET /api/v1/query": lambda r: text(200, "")}, tls=settings.tls
-    )
-    server.start()
-    url = f"https://127.0.0.1:{server.port}"
     http = load_client_settings(_write(tmp_path, f"tls_config: {{ca_file: {certs.ca}}}"))
 
-    async def query() -> QueryError:
+    async def query(url: str) -> QueryError:
         client = PromClient(url, timeout=5.0, http=http)
         try:
             with pytest.raises(QueryError) as caught:
@@ -241,11 +281,9 @@ def test_a_server_refusing_the_client_certificate_is_a_connect_error_not_a_crash
             await client.aclose()
         return caught.value
 
-    try:
-        refused = asyncio.run(query())
+    with _refusing_server(certs, connections=2) as url:
+        refused = asyncio.run(query(url))
         with pytest.raises(DiscoveryError, match="certificate required"):
             stored_names(url, ["up"], 5.0, http=http)
-    finally:
-        server.stop()
     assert refused.reason == "connect"
     assert "certificate required" in str(refused) and "\n" not in str(refused)

@@ -8,6 +8,7 @@ import http.client
 import http.server
 import socket
 import ssl
+import struct
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -210,32 +211,47 @@ def test_a_certificate_renewed_in_place_is_served_without_a_restart(
 ) -> None:
     # As exporter-toolkit does: the files are read again for each new connection. A renewal
     # written certificate first leaves a moment where the pair does not match: connections
-    # keep the certificate loaded before (one warning), not a refusal of every scrape.
+    # are refused then (one warning), as exporter-toolkit fails the handshake, rather than
+    # served with files that no longer hold.
     cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
     cert.write_bytes(certs.server.cert.read_bytes())
     key.write_bytes(certs.server.key.read_bytes())
-    settings = load_web(
-        web_file(tmp_path, "tls_server_config: {cert_file: tls.crt, key_file: tls.key}\n"),
-        {},
-        False,
-    )
+    text = "tls_server_config: {cert_file: tls.crt, key_file: tls.key}\n"
+    settings = load_web(web_file(tmp_path, text), {}, False)
     old = ssl.PEM_cert_to_DER_cert(certs.server.cert.read_text())
     new = ssl.PEM_cert_to_DER_cert(certs.renewed_server.cert.read_text())
     with serving(settings) as port:
         assert served_certificate(port, certs.ca) == old
         cert.write_bytes(certs.renewed_server.cert.read_bytes())
-        assert served_certificate(port, certs.ca) == old
-        assert served_certificate(port, certs.ca) == old
+        for _ in range(2):
+            with pytest.raises((ssl.SSLError, ConnectionError)):
+                served_certificate(port, certs.ca)
         key.write_bytes(certs.renewed_server.key.read_bytes())
         assert served_certificate(port, certs.ca) == new
         assert get(port, tls=client_tls(certs.ca))[0] == 200
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warnings == [
         f"tls_server_config changed: {tmp_path / 'web.yml'}:1: tls_server_config.key_file: "
-        f'"{key}" is not the key of cert_file "{cert}"; new connections keep the certificate '
-        "loaded before"
+        f'"{key}" is not the key of cert_file "{cert}"; connections are refused until the '
+        "files load"
     ]
     assert "PRIVATE KEY" not in caplog.text
+
+
+def test_a_client_that_resets_before_the_handshake_costs_no_traceback(
+    tmp_path: Path, certs: Certs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Bytes sent, then a reset (SO_LINGER 0): wrapping such a connection for TLS fails
+    # before any handshake. One debug line, not socketserver's traceback on stderr.
+    settings = load_web(web_file(tmp_path, tls_text(certs)), {}, False)
+    with serving(settings) as port:
+        for _ in range(50):
+            raw = socket.create_connection(("127.0.0.1", port))
+            raw.sendall(b"\x16\x03\x01 not a hello")
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raw.close()
+        assert get(port, tls=client_tls(certs.ca))[0] == 200
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def mtls_text(certs: Certs, mode: str) -> str:

@@ -311,10 +311,15 @@ def test_relative_paths_resolve_against_the_config_directory(
     settings = load_web(str(path.relative_to(tmp_path)), {}, allow_dev_token=False)
     assert settings.tls is not None
     assert isinstance(settings.tls.context(), ssl.SSLContext)
-    # Read again later for new connections: from wherever the process is by then.
+    # Read again later for new connections: from wherever the process is by then, and
+    # built again from there when they change.
+    before = settings.tls.context()
     monkeypatch.chdir(certs.ca.parent)
     assert settings.tls.files == (tmp_path / "conf/server.crt", tmp_path / "conf/server.key")
-    assert isinstance(settings.tls.context(), ssl.SSLContext)
+    assert settings.tls.context() is before
+    (tmp_path / "conf/server.crt").write_bytes(certs.renewed_server.cert.read_bytes())
+    (tmp_path / "conf/server.key").write_bytes(certs.renewed_server.key.read_bytes())
+    assert settings.tls.context() is not before
 
 
 def test_full_file_builds_the_described_settings(tmp_path: Path, certs: Certs) -> None:

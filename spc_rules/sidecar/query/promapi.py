@@ -119,6 +119,7 @@ class PromClient:
         }
         url = f"{self.base_url}/api/v1/query"
         self._in_flight += 1
+        answered = False  # whether a failure came before the answer or within its body
         try:
             async with asyncio.timeout(self.timeout):
                 body = bytearray()
@@ -130,6 +131,7 @@ class PromClient:
                     timeout=self.timeout,
                     headers=headers | self._http.headers,
                 ) as response:
+                    answered = True
                     async for chunk in response.aiter_bytes():
                         body += chunk
         except TimeoutError:
@@ -144,7 +146,7 @@ class PromClient:
             # In TLS 1.3 the server checks the client's certificate after the client's side
             # of the handshake is done: a refusal comes as an alert on the first read, which
             # httpcore passes on as it is, not as a ConnectError.
-            raise QueryError("connect", f"TLS: {err}") from None
+            raise QueryError("network" if answered else "connect", f"TLS: {err}") from None
         except OSError as err:
             raise QueryError("network", f"{type(err).__name__}: {err}") from None
         except CredentialsError as err:  # a secret file gone or emptied since the start
