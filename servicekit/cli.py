@@ -17,6 +17,7 @@ from servicekit.errors import ConfigError
 from servicekit.flags import report_config_error, web_settings
 from servicekit.logs import setup
 from servicekit.web.config import WebSettings
+from servicekit.web.live import LiveWeb
 from servicekit.web.server import (
     Handler,
     Request,
@@ -96,9 +97,7 @@ def make_web(
                 "GET /-/healthy": lambda r: text(200, "OK"),
                 "POST /-/reload": reload_route,
             },
-            auth=web.auth,
-            tls=web.tls,
-            headers=web.headers,
+            settings=LiveWeb(args.web_config, lambda: web_settings(args), web).current,
         )
     except (OSError, ValueError) as err:
         logger.error("cannot listen on %s: %s", args.listen, err)

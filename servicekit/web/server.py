@@ -50,6 +50,24 @@ class Authenticator(Protocol):
         """None when the request may pass, else the 401 response to send."""
 
 
+class Serving(Protocol):
+    """Who may connect, over what, and the headers of every response (``WebSettings``)."""
+
+    @property
+    def auth(self) -> Authenticator | None: ...
+    @property
+    def tls(self) -> ReloadingContext | None: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    auth: Authenticator | None
+    tls: ReloadingContext | None
+    headers: Mapping[str, str]
+
+
 def parse_listen_address(address: str) -> tuple[str, int]:
     """``host:port``, ``:port`` (all interfaces) or ``[v6]:port``."""
     host, sep, port = address.rpartition(":")
@@ -98,13 +116,16 @@ class _Server(ThreadingHTTPServer):
     """
 
     daemon_threads = True
-    tls: ReloadingContext | None = None
+    tls = False  # whether connections speak TLS: fixed at start, the context is not
+    settings: Callable[[], Serving | None] = staticmethod(lambda: None)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
-        if self.tls is None:
+        if not self.tls:
             super().finish_request(request, client_address)
             return
-        context = self.tls.for_connection()
+        serving = self.settings()
+        tls = serving.tls if serving is not None else None
+        context = tls.for_connection() if tls is not None else None
         if context is None:  # the files do not load now (warned): refused, as a failed handshake
             return  # process_request_thread closes the socket
         try:
@@ -141,7 +162,9 @@ class WebServer:
     """Serves ``routes`` (keyed ``"GET /path"``) on a background thread.
 
     ``headers`` are added to every response (exporter-toolkit's
-    ``http_server_config.headers``), 401 and 404 included.
+    ``http_server_config.headers``), 401 and 404 included. ``settings``, where given, is
+    asked for ``auth``, ``tls`` and ``headers`` at every request instead (``live.LiveWeb``:
+    the web config as its file is now; None, a file that does not load, answers 500).
     """
 
     def __init__(
@@ -152,14 +175,19 @@ class WebServer:
         auth: Authenticator | None = None,
         tls: ReloadingContext | None = None,
         headers: Mapping[str, str] | None = None,
+        settings: Callable[[], Serving | None] | None = None,
     ) -> None:
         host, port = parse_listen_address(address)
         self.routes = dict(routes)
-        self.auth = auth
-        self.headers = dict(headers or {})
+        if settings is None:
+            fixed = _Fixed(auth, tls, dict(headers or {}))
+            settings = lambda: fixed  # noqa: E731 - one constant
+        first = settings()
+        self.settings = settings
         handler = _make_handler(self)
         self._server = _Server((host, port), handler)
-        self._server.tls = tls
+        self._server.tls = first is not None and first.tls is not None
+        self._server.settings = settings
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="llmscope-web", daemon=True
         )
@@ -176,8 +204,20 @@ class WebServer:
         self._server.server_close()
 
     def dispatch(self, request: Request) -> Response:
-        if self.auth is not None:
-            denied = self.auth.check(request)
+        """The response to ``request``, the configured headers included."""
+        serving = self.settings()
+        if serving is None:
+            return text(500, "the web config file does not load (see the log)")
+        return _with_headers(self._answer(serving, request), serving.headers)
+
+    def refuse(self, response: Response) -> Response:
+        """``response`` (to a request not dispatched) with the configured headers."""
+        serving = self.settings()
+        return _with_headers(response, serving.headers if serving is not None else {})
+
+    def _answer(self, serving: Serving, request: Request) -> Response:
+        if serving.auth is not None:
+            denied = serving.auth.check(request)
             if denied is not None:
                 return denied
         route = self.routes.get(f"{request.method} {request.path}")
@@ -193,6 +233,17 @@ class WebServer:
         except Exception:
             log.exception("error serving %s %s", request.method, request.path)
             return text(500, "internal error")
+
+
+def _with_headers(response: Response, headers: Mapping[str, str]) -> Response:
+    if not headers:
+        return response
+    return Response(
+        response.status,
+        response.content_type,
+        response.body,
+        {**headers, **(response.headers or {})},
+    )
 
 
 _MAX_BODY = 1 << 20  # request bodies are ignored; a reload or probe needs none
@@ -211,7 +262,7 @@ def _make_handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
             if not raw_length.isdigit() or int(raw_length) > _MAX_BODY:
                 # The body cannot be skipped safely: answer, and end the connection.
                 self.close_connection = True
-                response = text(400, "bad or oversized Content-Length")
+                response = server.refuse(text(400, "bad or oversized Content-Length"))
             else:
                 if int(raw_length):
                     self.rfile.read(int(raw_length))
@@ -219,7 +270,7 @@ def _make_handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(response.body)))
-            for name, value in {**server.headers, **(response.headers or {})}.items():
+            for name, value in (response.headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
             if send_body:

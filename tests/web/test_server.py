@@ -6,6 +6,7 @@ import base64
 import contextlib
 import http.client
 import http.server
+import logging
 import socket
 import ssl
 import struct
@@ -17,7 +18,8 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from servicekit.web.config import WebSettings, load_web
-from servicekit.web.server import WebServer, landing_page, metrics_handler
+from servicekit.web.live import LiveWeb
+from servicekit.web.server import WebServer, landing_page, metrics_handler, text
 from tests.web.certs import Certs, Pair
 
 PASSWORD = "s3cret"
@@ -314,3 +316,69 @@ def test_a_client_that_goes_away_is_no_traceback(capsys: pytest.CaptureFixture[s
         assert "ValueError: a bug" in capsys.readouterr().err
     finally:
         server.server_close()
+
+
+@contextlib.contextmanager
+def serving_live(path: str) -> Iterator[int]:
+    """A server that reads the web config file as it is now, as the services do."""
+    live = LiveWeb(path, lambda: load_web(path, {}, False), load_web(path, {}, False))
+    server = WebServer(
+        "127.0.0.1:0", {"GET /metrics": lambda r: text(200, "ok")}, settings=live.current
+    )
+    server.start()
+    try:
+        yield server.port
+    finally:
+        server.stop()
+
+
+def test_users_and_headers_follow_the_web_config_file_without_a_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As exporter-toolkit reads the file for every request: a user removed is refused from
+    # the next request on, one added is let in, a header set is sent.
+    caplog.set_level(logging.INFO, "llmscope.web")
+    path = web_file(tmp_path, f"basic_auth_users:\n  alice: {HASH}\n")
+    with serving_live(path) as port:
+        assert get(port, headers=basic("alice", PASSWORD))[0] == 200
+        assert get(port, headers=basic("bob", PASSWORD))[0] == 401
+        web_file(
+            tmp_path,
+            f"basic_auth_users:\n  bob: {HASH}\n"
+            "http_server_config:\n  headers:\n    X-Frame-Options: deny\n",
+        )
+        assert get(port, headers=basic("alice", PASSWORD))[0] == 401
+        status, headers, _ = get(port, headers=basic("bob", PASSWORD))
+        assert (status, headers["x-frame-options"]) == (200, "deny")
+        assert get(port)[1]["x-frame-options"] == "deny"  # on the 401 too
+    assert "web config changed: now plain HTTP, basic auth (1 user)" in caplog.text
+
+
+def test_a_web_config_that_stops_loading_fails_requests_until_it_loads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Serving on with the old users would keep letting in one who was just removed: 500,
+    # as exporter-toolkit answers, and one warning with the file's own problem.
+    path = web_file(tmp_path, f"basic_auth_users:\n  alice: {HASH}\n")
+    with serving_live(path) as port:
+        web_file(tmp_path, "basic_auth_users:\n  alice: not-a-bcrypt-hash\n")
+        for _ in range(3):
+            assert get(port, headers=basic("alice", PASSWORD))[0] == 500
+        web_file(tmp_path, f"basic_auth_users:\n  alice: {HASH}\n")
+        assert get(port, headers=basic("alice", PASSWORD))[0] == 200
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"web config changed: {path}:2: basic_auth_users.alice")
+    assert warnings[0].endswith("; requests are refused until it loads")
+    assert "not-a-bcrypt-hash" not in caplog.text
+
+
+def test_switching_tls_on_needs_a_restart_and_the_server_goes_on(
+    tmp_path: Path, certs: Certs, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = web_file(tmp_path, f"basic_auth_users:\n  alice: {HASH}\n")
+    with serving_live(path) as port:
+        web_file(tmp_path, tls_text(certs))
+        assert get(port, headers=basic("alice", PASSWORD))[0] == 200  # plain, as before
+        assert get(port)[0] == 401
+    assert "switching TLS needs a restart; serving as before" in caplog.text
