@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import base64
 import contextlib
 import http.client
@@ -17,6 +19,8 @@ import bcrypt
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
+from servicekit.cli import make_web
+from servicekit.flags import web_settings
 from servicekit.web.config import WebSettings, load_web
 from servicekit.web.live import LiveWeb
 from servicekit.web.server import WebServer, landing_page, metrics_handler, text
@@ -373,12 +377,59 @@ def test_a_web_config_that_stops_loading_fails_requests_until_it_loads(
     assert "not-a-bcrypt-hash" not in caplog.text
 
 
-def test_switching_tls_on_needs_a_restart_and_the_server_goes_on(
+def test_switching_tls_on_needs_a_restart_but_its_users_apply(
     tmp_path: Path, certs: Certs, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The port speaks plain HTTP until a restart; the users of the new file apply now, so a
+    # user removed in the same edit is refused.
+    path = web_file(tmp_path, f"basic_auth_users:\n  alice: {HASH}\n")
+    with serving_live(path) as port:
+        assert get(port, headers=basic("alice", PASSWORD))[0] == 200
+        web_file(tmp_path, tls_text(certs, f"basic_auth_users:\n  bob: {HASH}\n"))
+        assert get(port, headers=basic("alice", PASSWORD))[0] == 401  # plain, alice gone
+        assert get(port, headers=basic("bob", PASSWORD))[0] == 200
+    assert "switching TLS needs a restart" in caplog.text
+
+
+def test_a_file_that_breaks_the_yaml_parser_is_refused_without_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = web_file(tmp_path, f"basic_auth_users:\n  alice: {HASH}\n")
     with serving_live(path) as port:
-        web_file(tmp_path, tls_text(certs))
-        assert get(port, headers=basic("alice", PASSWORD))[0] == 200  # plain, as before
-        assert get(port)[0] == 401
-    assert "switching TLS needs a restart; serving as before" in caplog.text
+        web_file(tmp_path, "a: " + "[" * 5000)  # PyYAML recurses past Python's limit
+        assert get(port, headers=basic("alice", PASSWORD))[0] == 500
+        assert get(port, headers=basic("alice", PASSWORD))[0] == 500
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "web config changed: cannot be loaded (RecursionError); requests are refused until it loads"
+    ]
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_services_serve_through_the_live_web_config(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What the exporter and the sidecar start (servicekit.cli.make_web) follows the file.
+    path = web_file(tmp_path, f"basic_auth_users:\n  alice: {HASH}\n")
+    args = argparse.Namespace(listen="127.0.0.1:0", web_config=path, allow_dev_token=False)
+
+    async def run() -> list[int]:
+        async def reload() -> str | None:
+            return None
+
+        logger = logging.getLogger("test")
+        server = make_web(
+            args, web_settings(args), CollectorRegistry(), title="t", blurb="", reload=reload,
+            logger=logger,
+        )  # fmt: skip
+        assert server is not None
+        server.start()
+        try:
+            before = get(server.port, headers=basic("alice", PASSWORD))[0]
+            web_file(tmp_path, f"basic_auth_users:\n  bob: {HASH}\n")
+            after = get(server.port, headers=basic("alice", PASSWORD))[0]
+            return [before, after, get(server.port, headers=basic("bob", PASSWORD))[0]]
+        finally:
+            server.stop()
+
+    assert asyncio.run(run()) == [200, 401, 200]
