@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from spc_rules.detectors import runlength
 from spc_rules.detectors.decision_interval import solve_h
 from spc_rules.detectors.paging import (
     CusumDesign,
@@ -20,6 +19,7 @@ from spc_rules.detectors.paging_run import PagingState, run_paging
 from spc_rules.detectors.paging_scale import paging_scale
 from spc_rules.detectors.roots import UnresolvedError
 from spc_rules.detectors.runlength import arl, averaged_arl
+from tests.spc.conftest import Solve
 
 POLICY = PagingPolicy()
 
@@ -104,21 +104,12 @@ def test_designs_are_memoized_on_a_grid() -> None:
     assert _design.cache_info().currsize <= 30  # a few shift steps x a few ARL0 steps
 
 
-def test_a_refused_design_is_remembered_too(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refused_design_is_remembered_too(chain_solves: list[Solve]) -> None:
     # A reference of 60 points at sigma_log 0.96: no h meets the page budget, which takes
     # the solve about 600 chain solves to find out. Every series whose sigma rounds to the
     # same design asks again (a refit of a noisy estate): the answer is remembered, not
     # solved again each time.
     _design.cache_clear()
-    solved = 0
-    real = runlength.arl
-
-    def counted(h: float, k: float, **kwargs: float) -> float:
-        nonlocal solved
-        solved += 1
-        return real(h, k, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(runlength, "arl", counted)
     messages = []
     for sigma in (0.958, 0.9584, 0.959):  # one grid step
         with pytest.raises(UnresolvedError, match="no h reaches ARL") as caught:
@@ -128,9 +119,9 @@ def test_a_refused_design_is_remembered_too(monkeypatch: pytest.MonkeyPatch) -> 
             )  # fmt: skip
         messages.append(str(caught.value))
         if len(messages) == 1:
-            first, solved = solved, 0
+            first = len(chain_solves)
     assert first > 100
-    assert solved == 0
+    assert len(chain_solves) == first
     assert len(set(messages)) == 1
 
 

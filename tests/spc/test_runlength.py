@@ -23,6 +23,7 @@ from spc_rules.detectors.runlength import (
     run_length_survival,
     state_distribution,
 )
+from tests.spc.conftest import Solve
 
 
 def two_sided(h: float, k: float, mu: float) -> float:
@@ -240,20 +241,12 @@ def test_root_finder_brackets_the_root_within_its_tolerance(
     assert len(calls) < 60  # superlinear, not a crawl along one side of the bracket
 
 
-def test_a_solve_evaluates_no_chart_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_solve_evaluates_no_chart_twice(chain_solves: list[Solve]) -> None:
     # Each evaluation of a page's design is nine chain solves: the values found while
     # bracketing the root are handed to the root finder, and the averaged rate's middle
     # node (a reference error of 0) is the base chain, not solved again.
-    solved: list[tuple[float, float, int]] = []
-    real = runlength.arl
-
-    def counted(h: float, k: float, **kwargs: float) -> float:
-        solved.append((h, kwargs.get("mu", 0.0), int(kwargs.get("states", 0))))
-        return real(h, k, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(runlength, "arl", counted)
     h = decision_interval.solve_h(0.5, 300.0, clip=3.0, outlier_rate=0.005, reference_sd=0.07)
-    assert len(solved) == len(set(solved))
+    assert len(chain_solves) == len(set(chain_solves))
     assert averaged_arl(h, 0.5, clip=3.0, outlier_rate=0.005, reference_sd=0.07) == pytest.approx(
         300.0, rel=1e-5
     )
@@ -264,23 +257,15 @@ def test_a_solve_evaluates_no_chart_twice(monkeypatch: pytest.MonkeyPatch) -> No
     [(0.5, 300.0, 0.07), (1.5, 4.1975e6, 0.0672), (0.893, 4.1975e6, 0.0672), (0.5, 1e5, 0.03)],
 )
 def test_a_page_design_takes_few_chain_solves(
-    monkeypatch: pytest.MonkeyPatch, k: float, target: float, reference_sd: float
+    chain_solves: list[Solve], k: float, target: float, reference_sd: float
 ) -> None:
     # The first cycle solves every distinct design: secant steps close in on the root of
     # the nearly linear log ARL in a few evaluations of nine solves each (false position
     # took 66 to 125 chain solves for these, creeping up on the root from one side).
-    solved = 0
-    real = runlength.arl
-
-    def counted(h: float, k: float, **kwargs: float) -> float:
-        nonlocal solved
-        solved += 1
-        return real(h, k, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(runlength, "arl", counted)
     h = decision_interval.solve_h(
         k, target, clip=3.0, outlier_rate=0.005, reference_sd=reference_sd
     )
+    solved = len(chain_solves)
     assert solved <= 60
     assert averaged_arl(
         h, k, clip=3.0, outlier_rate=0.005, reference_sd=reference_sd
