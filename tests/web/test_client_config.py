@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import os
 import socket
 import ssl
 import threading
@@ -287,3 +288,44 @@ def test_a_server_refusing_the_client_certificate_is_a_connect_error_not_a_crash
             stored_names(url, ["up"], 5.0, http=http)
     assert refused.reason == "connect"
     assert "certificate required" in str(refused) and "\n" not in str(refused)
+
+
+def test_a_tls_error_within_an_answer_is_a_network_error(tmp_path: Path, certs: Certs) -> None:
+    # The answer starts (headers, some of the body), then the TLS stream breaks (a record
+    # whose MAC does not verify): one line counted as `network`, as a connection lost in
+    # the middle of an answer is; `connect` is for refusals before any answer.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certs.server.cert, certs.server.key)
+    held: list[socket.socket] = []
+
+    def serve(listener: socket.socket) -> None:
+        conn, _ = listener.accept()
+        tls = context.wrap_socket(conn, server_side=True)
+        tls.recv(65536)  # the request
+        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"{" * 1000)
+        raw = socket.socket(fileno=os.dup(tls.fileno()))  # under the TLS layer
+        raw.sendall(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)  # an application record, forged
+        held.extend((tls, raw))
+
+    http = load_client_settings(_write(tmp_path, f"tls_config: {{ca_file: {certs.ca}}}"))
+
+    async def query(url: str) -> QueryError:
+        client = PromClient(url, timeout=5.0, http=http)
+        try:
+            with pytest.raises(QueryError) as caught:
+                await client.raw_samples("up", 1_000, 1_000)
+        finally:
+            await client.aclose()
+        return caught.value
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        thread = threading.Thread(target=serve, args=(listener,), daemon=True)
+        thread.start()
+        try:
+            broken = asyncio.run(query(f"https://127.0.0.1:{listener.getsockname()[1]}"))
+        finally:
+            thread.join(5)
+            for held_socket in held:
+                held_socket.close()
+    assert broken.reason == "network"
+    assert "\n" not in str(broken)
