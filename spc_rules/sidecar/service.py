@@ -71,6 +71,7 @@ class Sidecar:
             prometheus_url,
             timeout=self.config.query_timeout,
             compression=self.config.compression,
+            max_bytes=self.config.max_answer_bytes,
             transport=transport,
             http=http,
         )
@@ -119,6 +120,7 @@ class Sidecar:
         self.config = config
         self.client.timeout = config.query_timeout
         self.client.compression = config.compression
+        self.client.max_bytes = config.max_answer_bytes
         self.incidents.configure(config.incidents)  # the incidents under way go on
         names = {c.name for c in config.charts}
         self._baselines = {k: v for k, v in self._baselines.items() if k in names}

@@ -77,6 +77,7 @@ def test_every_key_is_read() -> None:
               max_concurrent_queries: 2
               baseline_refresh: 1h
               compression: gzip
+              max_answer_bytes: 2097152
               evaluation: 2h
               baseline: 12h
               hold: 10m
@@ -117,6 +118,7 @@ def test_every_key_is_read() -> None:
     assert (config.interval, config.query_timeout, config.max_range) == (60.0, 10.0, 1800.0)
     assert (config.lookback, config.overlap, config.max_concurrent_queries) == (120.0, 90.0, 2)
     assert (config.baseline_refresh, config.compression) == (3600.0, True)
+    assert config.max_answer_bytes == 2 << 20
     a, b, c, d = config.charts
     assert a.matchers == (Matcher("error_type", "=", ""), Matcher("job", "=", "api"))
     assert a.by == ("target", "model")

@@ -5,6 +5,7 @@ by reason, logs each kind of failure once, and recovers on the next good cycle."
 from __future__ import annotations
 
 import asyncio
+import gzip
 import logging
 from collections.abc import Callable
 
@@ -196,3 +197,38 @@ def test_run_keeps_cycling_through_failures_until_stopped() -> None:
         return calls
 
     assert asyncio.run(run()) == 2
+
+
+HUGE = b'{"status":"success","data":{"resultType":"matrix","result":[' + b" " * (1 << 18)
+OVERSIZED = [
+    # A body that does not end (here: 48 MiB before it would), read 256 KiB at a time.
+    Script(200, {"Content-Type": "application/json"}, [Step(HUGE)] * 192, ending="hang"),
+    # 64 MiB of spaces in 64 KiB of gzip, sent though identity was asked for.
+    Script(
+        200,
+        {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        [Step(gzip.compress(HUGE + b" " * (64 << 20), 9))],
+    ),
+]
+
+
+@pytest.mark.parametrize("answer", OVERSIZED, ids=["endless", "gzip-bomb"])
+def test_an_answer_past_max_answer_bytes_fails_the_query_not_the_process(
+    answer: Script, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = CONFIG.replace("max_range: 1d", "max_range: 1d, max_answer_bytes: 1048576")
+
+    async def run() -> dict[str, int]:
+        async with serving(_scripted(answer)) as server:
+            sidecar = Sidecar(lambda: load_text(config, "t.yml"), server.url, clock=Clock())
+            try:
+                assert not await sidecar.cycle()
+                return dict(sidecar.collector.health.query_errors)
+            finally:
+                await sidecar.aclose()
+
+    with caplog.at_level(logging.ERROR, logger="llmscope.spc"):
+        errors = asyncio.run(run())
+    assert errors["bad_response"] == 1
+    (record,) = [r for r in caplog.records if r.name == "llmscope.spc"]
+    assert "answer larger than max_answer_bytes (1048576 bytes" in record.getMessage()

@@ -38,6 +38,7 @@ _GLOBAL_KEYS = frozenset(
         "max_concurrent_queries",
         "baseline_refresh",
         "compression",
+        "max_answer_bytes",
         "evaluation",
         "baseline",
         "hold",
@@ -66,6 +67,9 @@ class SidecarConfig:
     baseline_refresh: float = 600.0
     # Ask the API for gzip: worth it across a slow network, not on a local one.
     compression: bool = False
+    # The largest answer read (after gzip): past it the query fails rather than the process
+    # (a peer that never ends its body); a 2 h piece at 10,000 series is about 200 MB.
+    max_answer_bytes: int = 1 << 30
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
     source: str = BUILTIN_SOURCE
     # Engine presets to add once Prometheus says which exist (config/presets.py), asked
@@ -143,6 +147,13 @@ def _config(reader: Reader, root: yaml.Node, source: str) -> SidecarConfig | Non
             gkeys, "compression", p, lambda n, q: reader.choice(n, q, ("gzip", "none")), "none"
         )
         == "gzip",
+        max_answer_bytes=opt(
+            gkeys,
+            "max_answer_bytes",
+            p,
+            lambda n, q: reader.integer(n, q, 1 << 20),
+            base.max_answer_bytes,
+        ),
         incidents=incidents,
         source=source,
         presets=selection,

@@ -63,6 +63,7 @@ class PromClient:
         *,
         timeout: float,
         compression: bool = False,
+        max_bytes: int = 1 << 30,
         transport: httpx.AsyncBaseTransport | None = None,
         http: ClientSettings = NO_SETTINGS,
     ) -> None:
@@ -71,6 +72,7 @@ class PromClient:
         # gzip saves bandwidth across a network but costs the server more CPU than the
         # transfer saves on a local link (measured in docs/benchmarks.md).
         self.compression = compression
+        self.max_bytes = max_bytes  # an answer past this fails (bad_response), not the process
         self._http = http  # its headers are put together for each request (rotated secrets)
         self._transport = transport
         # httpx fixes a client's TLS context: renewed TLS files (http.verify gives a new
@@ -100,6 +102,12 @@ class PromClient:
                 follow_redirects=False,
             )
         return self._client
+
+    def _too_large(self, response: httpx.Response) -> str:
+        return (
+            f"HTTP {response.status_code}: answer larger than max_answer_bytes "
+            f"({self.max_bytes} bytes; a shorter max_range asks for less at once)"
+        )
 
     async def _close_retired(self) -> None:
         if self._in_flight == 0:
@@ -132,8 +140,10 @@ class PromClient:
                     headers=headers | self._http.headers,
                 ) as response:
                     answered = True
-                    async for chunk in response.aiter_bytes():
+                    async for chunk in response.aiter_bytes():  # decompressed, if gzip
                         body += chunk
+                        if len(body) > self.max_bytes:
+                            raise QueryError("bad_response", self._too_large(response))
         except TimeoutError:
             raise QueryError("timeout", f"no answer within {self.timeout:g}s") from None
         except httpx.TimeoutException as err:
