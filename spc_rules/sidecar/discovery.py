@@ -23,6 +23,7 @@ from servicekit.httpclient import NO_SETTINGS, ClientSettings, CredentialsError
 
 DEFAULT_WINDOW = 3600.0  # names with a sample in the last hour: engines still scraped
 _MAX_ERROR_TEXT = 200
+MAX_ANSWER_BYTES = 16 << 20
 
 
 class DiscoveryError(LLMscopeError):
@@ -58,18 +59,25 @@ def stored_names(
         "end": f"{now:.3f}",
     }
     url = base_url.rstrip("/") + "/api/v1/label/__name__/values"
+    content = bytearray()
     try:
-        with httpx.Client(
-            timeout=timeout, transport=transport, headers=http.headers, verify=http.verify
-        ) as client:
-            response = client.get(url, params=params)
+        with (
+            httpx.Client(
+                timeout=timeout, transport=transport, headers=http.headers, verify=http.verify
+            ) as client,
+            client.stream("GET", url, params=params) as response,
+        ):
+            for chunk in response.iter_bytes():  # a few names: a body past this is not one
+                content += chunk
+                if len(content) > MAX_ANSWER_BYTES:
+                    raise DiscoveryError(f"{base_url}: answer past {MAX_ANSWER_BYTES} bytes")
     except (httpx.HTTPError, CredentialsError, OSError) as err:  # OSError: a TLS alert
         raise DiscoveryError(f"cannot ask {base_url} for metric names: {err}") from None
     if response.status_code != 200:
-        text = response.text[:_MAX_ERROR_TEXT].strip()
+        text = content[:_MAX_ERROR_TEXT].decode("utf-8", "replace").strip()
         raise DiscoveryError(f"{base_url} answered HTTP {response.status_code}: {text}")
     try:
-        body = json.loads(response.content)
+        body = json.loads(content)
         data = body["data"] if body.get("status") == "success" else None
     except (ValueError, TypeError, KeyError, AttributeError):
         data = None

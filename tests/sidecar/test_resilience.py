@@ -13,6 +13,7 @@ import pytest
 
 from spc_rules.sidecar.config.loader import load_text
 from spc_rules.sidecar.config.windows import backoff
+from spc_rules.sidecar.discovery import MAX_ANSWER_BYTES, DiscoveryError, stored_names
 from spc_rules.sidecar.service import Sidecar
 from testkit.fakeserver import FakeRequest, Script, Step, serving
 from testkit.realservers import free_port
@@ -232,3 +233,15 @@ def test_an_answer_past_max_answer_bytes_fails_the_query_not_the_process(
     assert errors["bad_response"] == 1
     (record,) = [r for r in caplog.records if r.name == "llmscope.spc"]
     assert "answer larger than max_answer_bytes (1048576 bytes" in record.getMessage()
+
+
+def test_the_presets_discovery_stops_reading_an_answer_past_its_limit() -> None:
+    # The names of a few engines are kilobytes: a body past 16 MiB is not an answer.
+    endless = Script(200, {"Content-Type": "application/json"}, [Step(b" " * (1 << 20))] * 32)
+
+    async def run() -> None:
+        async with serving(lambda request: endless) as server:
+            with pytest.raises(DiscoveryError, match=f"answer past {MAX_ANSWER_BYTES} bytes"):
+                await asyncio.to_thread(stored_names, server.url, ["vllm:num_requests"], 5.0)
+
+    asyncio.run(run())
