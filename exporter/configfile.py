@@ -37,6 +37,7 @@ from exporter.providers.table import PROVIDERS
 SOURCE = "built-in default"
 OLLAMA_ENV = "OLLAMA_URL"
 OLLAMA_TIMEOUT = 0.5  # seconds: start-up must not wait long for a server that is not there
+OLLAMA_TAGS_BYTES = 4 << 20  # the largest /api/tags answer read
 
 log = logging.getLogger("llmscope.exporter")
 
@@ -54,11 +55,20 @@ def load_text(text: str, source: str, environ: Mapping[str, str] = os.environ) -
 
 def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
     """The first model ``GET {url}/api/tags`` lists; None on any failure."""
+    content = bytearray()
     try:
         # No proxy from the environment: a local server is asked directly.
-        with httpx.Client(timeout=timeout, trust_env=False) as client:
-            response = client.get(f"{url}/api/tags")
-        body = response.json() if response.status_code == 200 else None
+        with (
+            httpx.Client(timeout=timeout, trust_env=False) as client,
+            client.stream("GET", f"{url}/api/tags") as response,
+        ):
+            if response.status_code != 200:
+                return None
+            for chunk in response.iter_bytes():  # a list of models: a body past this is not
+                content += chunk
+                if len(content) > OLLAMA_TAGS_BYTES:
+                    return None
+        body = json.loads(content)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol):
         log.warning("Ollama URL %r is not an http(s) URL; not looking for Ollama", url)
         return None

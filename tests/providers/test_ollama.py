@@ -166,6 +166,19 @@ def test_ollama_without_models_or_not_running_leaves_the_simulated_targets_only(
     assert {t.provider for t in builtin_config({"OLLAMA_URL": closed}).targets} == {"simulated"}
 
 
+def test_an_ollama_answer_past_4_mib_is_not_read() -> None:
+    # /api/tags lists models in kilobytes. 5 MiB of (valid JSON) whitespace before a list
+    # is read no further than 4 MiB: not held in memory, and not taken for an answer.
+    models = json.dumps({"models": [{"name": "qwen3:0.6b"}]}).encode()
+    padded = Script(200, {"Content-Type": "application/json"}, [Step(b" " * (1 << 20))] * 5)
+    padded.steps.append(Step(models))
+    with serving_in_thread(lambda request: padded) as server:
+        assert ollama_first_model(server.url, timeout=5.0) is None
+    small = Script(200, {"Content-Type": "application/json"}, [Step(b" " * 1024), Step(models)])
+    with serving_in_thread(lambda request: small) as server:
+        assert ollama_first_model(server.url, timeout=5.0) == "qwen3:0.6b"
+
+
 def test_discovery_is_injectable_and_gets_the_url_from_the_environ() -> None:
     asked: list[str] = []
 
