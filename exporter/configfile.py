@@ -72,7 +72,8 @@ def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
     except (httpx.InvalidURL, httpx.UnsupportedProtocol):
         log.warning("Ollama URL %r is not an http(s) URL; not looking for Ollama", url)
         return None
-    except (httpx.HTTPError, OSError, ValueError):  # OSError: a TLS alert on a read
+    # OSError: a TLS alert on a read; RecursionError: JSON nested past Python's limit.
+    except (httpx.HTTPError, OSError, ValueError, RecursionError):
         return None
     return first_model(body)
 

@@ -142,7 +142,7 @@ def _exception_text(message: Message) -> str:
     detail = ""
     try:
         body = json.loads(message.payload) if message.payload else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
         body = {}
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         detail = body["message"]

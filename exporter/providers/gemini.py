@@ -122,7 +122,7 @@ class GenerateContentDecoder:
             return
         try:
             value = json.loads("\n".join(self._bare))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
             if final:
                 raise ProbeError("protocol", "text outside the SSE events is not JSON") from None
             return  # the rest of the object is still on its way

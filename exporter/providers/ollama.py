@@ -197,7 +197,7 @@ class OllamaProvider(HttpProvider):
                 keep_idle=keepalive_idle(ctx.target.interval),
             )
             body = json.loads(raw) if status == 200 else None
-        except (TransportError, ValueError):
+        except (TransportError, ValueError, RecursionError):  # RecursionError: deep nesting
             return None
         return tag_digest(body, name)
 

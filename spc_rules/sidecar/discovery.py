@@ -79,7 +79,7 @@ def stored_names(
     try:
         body = json.loads(content)
         data = body["data"] if body.get("status") == "success" else None
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         data = None
     if not isinstance(data, list) or not all(isinstance(n, str) for n in data):
         raise DiscoveryError(f"{base_url}: not a Prometheus label values answer")

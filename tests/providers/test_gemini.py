@@ -197,3 +197,18 @@ def test_retry_delay_in_the_body_is_honoured_without_a_header() -> None:
 
 def test_endpoint_defaults_to_the_public_api() -> None:
     assert PROVIDER.endpoint(make("")) == "https://generativelanguage.googleapis.com"
+
+
+@pytest.mark.parametrize("where", ["event", "error body"])
+def test_json_nested_past_the_recursion_limit_is_protocol_not_a_crash(where: str) -> None:
+    # "[[[[..." 50,000 deep is 100 kB, under every size cap, and makes json.loads raise
+    # RecursionError: one protocol (or summarised client) error, no traceback.
+    deep = b"[" * 50_000 + b"]" * 50_000
+    if where == "event":
+        script = Script(headers=GEMINI_HEADERS, steps=[Step(b"data: " + deep + b"\r\n\r\n")])
+        result, _ = probe(PROVIDER, always(script), make)
+        assert result.reason == "protocol" and "nested too deeply" in result.message
+    else:
+        script = Script(400, {"Content-Type": "application/json"}, [Step(deep)])
+        result, _ = probe(PROVIDER, always(script), make)
+        assert result.reason == "client_error"

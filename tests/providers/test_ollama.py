@@ -174,6 +174,9 @@ def test_an_ollama_answer_past_4_mib_is_not_read() -> None:
     padded.steps.append(Step(models))
     with serving_in_thread(lambda request: padded) as server:
         assert ollama_first_model(server.url, timeout=5.0) is None
+    deep = Script(200, {}, [Step(b'{"models":' + b"[" * 50_000 + b"]" * 50_000 + b"}")])
+    with serving_in_thread(lambda request: deep) as server:  # past Python's recursion limit
+        assert ollama_first_model(server.url, timeout=5.0) is None
     small = Script(200, {"Content-Type": "application/json"}, [Step(b" " * 1024), Step(models)])
     with serving_in_thread(lambda request: small) as server:
         assert ollama_first_model(server.url, timeout=5.0) == "qwen3:0.6b"

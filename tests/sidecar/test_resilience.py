@@ -67,6 +67,7 @@ def _value(sidecar: Sidecar, name: str, **items: str) -> float | None:
     return scrape(sidecar.collector).get((name, labels(**items)))
 
 
+DEEP = b"[" * 50_000 + b"]" * 50_000
 FAILURES = [
     ("server_error", Script(503, {"Content-Type": "application/json"}, [Step(ERROR_BODY)])),
     ("client_error", Script(422, {"Content-Type": "application/json"}, [Step(ERROR_BODY)])),
@@ -74,6 +75,15 @@ FAILURES = [
     (
         "bad_response",
         Script(200, {}, [Step(b'{"status":"success","data":{"resultType":"vector","result":[]}}')]),
+    ),
+    # Valid JSON nested past Python's recursion limit: the parser's RecursionError.
+    (
+        "bad_response",
+        Script(
+            200,
+            {},
+            [Step(b'{"status":"success","data":{"resultType":"matrix","result":' + DEEP + b"}}")],
+        ),
     ),
     ("timeout", Script(200, {}, [], header_delay=3.0)),
     ("network", Script(200, {}, [Step(b'{"status":"success","data":{"resu')], ending="close")),
@@ -242,6 +252,17 @@ def test_the_presets_discovery_stops_reading_an_answer_past_its_limit() -> None:
     async def run() -> None:
         async with serving(lambda request: endless) as server:
             with pytest.raises(DiscoveryError, match=f"answer past {MAX_ANSWER_BYTES} bytes"):
+                await asyncio.to_thread(stored_names, server.url, ["vllm:num_requests"], 5.0)
+
+    asyncio.run(run())
+
+
+def test_presets_discovery_names_an_answer_nested_too_deeply() -> None:
+    deep = Script(200, {"Content-Type": "application/json"}, [Step(b'{"data":' + DEEP + b"}")])
+
+    async def run() -> None:
+        async with serving(lambda request: deep) as server:
+            with pytest.raises(DiscoveryError, match="not a Prometheus label values answer"):
                 await asyncio.to_thread(stored_names, server.url, ["vllm:num_requests"], 5.0)
 
     asyncio.run(run())

@@ -16,6 +16,8 @@ def parse_object(text: str | bytes, what: str) -> dict[str, Any]:
         value = json.loads(text)
     except (ValueError, UnicodeDecodeError) as err:
         raise ProbeError("protocol", f"{what} is not valid JSON: {err}") from None
+    except RecursionError:  # "[[[[...": the parser recursed past Python's limit
+        raise ProbeError("protocol", f"{what} is JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise ProbeError("protocol", f"{what} is not a JSON object")
     return value
@@ -25,7 +27,7 @@ def loads_or_none(body: bytes | str) -> Any:
     """The JSON value of an error body, or None when it is not JSON (error pages often aren't)."""
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
         return None
 
 

@@ -120,7 +120,7 @@ def _fast(body: Body) -> list[RawSeries]:
     for (text, _, _), (ts, values) in zip(found, pairs, strict=True):
         try:
             labels, key = _labels(text)
-        except ValueError:  # bad escapes, bad UTF-8: the slow path names the problem
+        except (ValueError, RecursionError):  # bad escapes, bad UTF-8: the slow path names it
             raise _UnexpectedLayoutError from None
         out.append(RawSeries(labels, ts, values, key))
     return out
@@ -185,6 +185,8 @@ def load_json(body: Body) -> object:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DecodeError(f"malformed JSON: {err}") from None
+    except RecursionError:  # "[[[[...": the parser recursed past Python's limit
+        raise DecodeError("malformed JSON: nested too deeply") from None
 
 
 def _envelope(doc: object) -> dict[str, object]:
