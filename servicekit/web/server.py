@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -247,6 +248,7 @@ def _with_headers(response: Response, headers: Mapping[str, str]) -> Response:
 
 
 _MAX_BODY = 1 << 20  # request bodies are ignored; a reload or probe needs none
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 def _make_handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
@@ -259,7 +261,8 @@ def _make_handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             headers = {k.lower(): v for k, v in self.headers.items()}
             raw_length = headers.get("content-length", "0").strip() or "0"
-            if not raw_length.isdigit() or int(raw_length) > _MAX_BODY:
+            # ASCII digits only: str.isdigit() takes "²", which int() then refuses.
+            if not _DIGITS.fullmatch(raw_length) or int(raw_length) > _MAX_BODY:
                 # The body cannot be skipped safely: answer, and end the connection.
                 self.close_connection = True
                 response = server.refuse(text(400, "bad or oversized Content-Length"))

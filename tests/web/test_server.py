@@ -433,3 +433,22 @@ def test_the_services_serve_through_the_live_web_config(
             server.stop()
 
     assert asyncio.run(run()) == [200, 401, 200]
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "-1", "1" * 30, "12 34", "2097152"])
+def test_a_bad_content_length_is_400_and_no_traceback(
+    tmp_path: Path, length: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before any authentication: "²" passed str.isdigit() and then failed int(), which
+    # socketserver printed as a traceback, for every such request anyone sent.
+    path = web_file(tmp_path, "http_server_config:\n  headers:\n    X-Frame-Options: deny\n")
+    with (
+        serving(load_web(path, {}, False)) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+    ):
+        head = f"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n"
+        raw.sendall(head.encode("latin-1"))
+        answer = raw.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"X-Frame-Options: deny" in answer
+    assert "Traceback" not in capsys.readouterr().err
