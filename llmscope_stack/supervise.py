@@ -23,6 +23,10 @@ from servicekit.errors import LLMscopeError
 
 STOP_TIMEOUT = 10.0  # seconds a child gets to exit after SIGTERM before SIGKILL
 
+# Our children listen on 127.0.0.1: asked directly, never through the environment's
+# http_proxy, which would see the bearer token and could answer for a child that is down.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 class StartError(LLMscopeError):
     """A child that could not start or did not become healthy; the message says which."""
@@ -97,7 +101,7 @@ class Supervisor:
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+            with _DIRECT.open(request, timeout=2) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False

@@ -12,6 +12,7 @@ import pytest
 
 from llmscope_stack.supervise import Child, StartError, Supervisor, stop_child
 from servicekit.errors import LLMscopeError
+from testkit.fakeserver import FakeRequest, Script, Step, serving_in_thread
 from testkit.realservers import free_port
 
 # Ignores SIGTERM and leaves a grandchild behind in its process group.
@@ -54,3 +55,23 @@ def test_a_missing_program_is_one_line(tmp_path: Path) -> None:
     ) as err:
         supervisor.start("alertmanager", ["/nonexistent/am"], "http://127.0.0.1:1/")
     assert isinstance(err.value, LLMscopeError)  # a leaf of the one error tree
+
+
+def test_health_checks_go_direct_not_through_the_environments_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The children listen on 127.0.0.1; a proxy from http_proxy would see the bearer token
+    # and could answer 200 for a child that is not listening at all.
+    seen: list[FakeRequest] = []
+
+    def proxy(request: FakeRequest) -> Script:
+        seen.append(request)
+        return Script(200, {}, [Step(b"ok")])
+
+    with serving_in_thread(proxy) as server:
+        monkeypatch.setenv("http_proxy", server.url)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        supervisor = Supervisor(tmp_path, {}, "s3cret-token")
+        assert not supervisor._answers(f"http://127.0.0.1:{free_port()}/-/healthy")
+    assert seen == []
