@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -59,6 +60,10 @@ def _annotation(body: dict[str, Any], alerts: list[dict[str, Any]], key: str) ->
     return None if value is None else str(value)
 
 
+MAX_NOTIFICATION = 1 << 20  # bytes; Alertmanager's notifications are kilobytes
+_LENGTH = re.compile(r"[0-9]{1,18}")
+
+
 class Receiver:
     """A webhook endpoint on ``host:port`` that hands each line to ``emit``."""
 
@@ -68,10 +73,18 @@ class Receiver:
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            timeout = 10  # a client that stops sending does not hold its thread for ever
+
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(min(length, 1 << 20))
-                receiver.handle(raw)
+                length = (self.headers.get("Content-Length") or "0").strip()
+                if not _LENGTH.fullmatch(length) or int(length) > MAX_NOTIFICATION:
+                    # Not a length to read by (-1 read until the client closed): refused.
+                    self.close_connection = True
+                    self.send_response(400)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                receiver.handle(self.rfile.read(int(length)))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -97,8 +110,9 @@ class Receiver:
             if not isinstance(body, dict):
                 raise ValueError("not a JSON object")
             line = format_notification(body)
-        except (ValueError, AttributeError, TypeError) as err:
-            line = f"receiver: a POST that is not an Alertmanager notification ({err})"
+        except (ValueError, AttributeError, TypeError, LookupError, RecursionError) as err:
+            # LookupError: "alerts" a mapping; RecursionError: JSON nested too deeply.
+            line = f"receiver: a POST that is not an Alertmanager notification ({_why(err)})"
         self.received += 1
         self.emit(line)
 
@@ -109,3 +123,10 @@ class Receiver:
         if self._thread.is_alive():  # shutdown() waits for serve_forever, which must run
             self._server.shutdown()
         self._server.server_close()
+
+
+def _why(err: Exception) -> str:
+    """What was wrong, on one short line: the error's text, or its kind where it has none
+    worth reading (a KeyError's text is the key)."""
+    text = str(err) if isinstance(err, (ValueError, TypeError, AttributeError)) else ""
+    return (text or type(err).__name__)[:200]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import sys
 import time
 import urllib.request
@@ -99,3 +100,32 @@ def test_concurrent_lines_never_share_a_line(monkeypatch: pytest.MonkeyPatch) ->
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(say, lines))
     assert sorted(terminal.getvalue().splitlines()) == sorted(lines)
+
+
+def test_the_receiver_refuses_bodies_it_cannot_bound_and_names_junk_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Content-Length -1 read until the client closed (all of it, past the 1 MiB cap), and
+    # JSON nested too deeply raised past the except clause (a traceback per POST).
+    lines: list[str] = []
+    port = free_port()
+    receiver = Receiver("127.0.0.1", port, lines.append)
+    receiver.start()
+    try:
+        for length in ("-1", "abc", str(2 << 20)):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+                raw.sendall(
+                    f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode()
+                )
+                assert raw.recv(4096).startswith(b"HTTP/1.0 400 ")
+        url = f"http://127.0.0.1:{port}/"
+        for body in (b'{"alerts": {"k": 1}}', b"[" * 50_000 + b"]" * 50_000):
+            urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=5).close()
+    finally:
+        receiver.stop()
+    assert lines == [
+        "receiver: a POST that is not an Alertmanager notification "
+        "('str' object has no attribute 'get')",
+        "receiver: a POST that is not an Alertmanager notification (RecursionError)",
+    ]
+    assert "Traceback" not in capsys.readouterr().err
