@@ -33,6 +33,8 @@ from exporter.config.types import Config
 from exporter.providers.ollama import DEFAULT_URL as OLLAMA_DEFAULT_URL
 from exporter.providers.ollama import first_model
 from exporter.providers.table import PROVIDERS
+from servicekit import bodies
+from servicekit.bodies import BodyError
 
 SOURCE = "built-in default"
 OLLAMA_ENV = "OLLAMA_URL"
@@ -55,7 +57,6 @@ def load_text(text: str, source: str, environ: Mapping[str, str] = os.environ) -
 
 def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
     """The first model ``GET {url}/api/tags`` lists; None on any failure."""
-    content = bytearray()
     try:
         # No proxy from the environment: a local server is asked directly.
         with (
@@ -64,16 +65,14 @@ def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
         ):
             if response.status_code != 200:
                 return None
-            for chunk in response.iter_bytes():  # a list of models: a body past this is not
-                content += chunk
-                if len(content) > OLLAMA_TAGS_BYTES:
-                    return None
+            # A list of models: a body past the limit is not one (servicekit/bodies.py).
+            content = bodies.read(response, OLLAMA_TAGS_BYTES)
         body = json.loads(content)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol):
         log.warning("Ollama URL %r is not an http(s) URL; not looking for Ollama", url)
         return None
     # OSError: a TLS alert on a read; RecursionError: JSON nested past Python's limit.
-    except (httpx.HTTPError, OSError, ValueError, RecursionError):
+    except (httpx.HTTPError, OSError, ValueError, RecursionError, BodyError):
         return None
     return first_model(body)
 

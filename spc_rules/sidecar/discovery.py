@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
+from servicekit import bodies
+from servicekit.bodies import BodyError
 from servicekit.errors import LLMscopeError
 from servicekit.httpclient import NO_SETTINGS, ClientSettings, CredentialsError
 
@@ -59,7 +61,6 @@ def stored_names(
         "end": f"{now:.3f}",
     }
     url = base_url.rstrip("/") + "/api/v1/label/__name__/values"
-    content = bytearray()
     try:
         with (
             httpx.Client(
@@ -67,10 +68,10 @@ def stored_names(
             ) as client,
             client.stream("GET", url, params=params) as response,
         ):
-            for chunk in response.iter_bytes():  # a few names: a body past this is not one
-                content += chunk
-                if len(content) > MAX_ANSWER_BYTES:
-                    raise DiscoveryError(f"{base_url}: answer past {MAX_ANSWER_BYTES} bytes")
+            # A few names: a body past the limit is not an answer (servicekit/bodies.py).
+            content = bodies.read(response, MAX_ANSWER_BYTES)
+    except BodyError as err:
+        raise DiscoveryError(f"{base_url}: answer not read: {err}") from None
     except (httpx.HTTPError, CredentialsError, OSError) as err:  # OSError: a TLS alert
         raise DiscoveryError(f"cannot ask {base_url} for metric names: {err}") from None
     if response.status_code != 200:

@@ -251,7 +251,7 @@ def test_the_presets_discovery_stops_reading_an_answer_past_its_limit() -> None:
 
     async def run() -> None:
         async with serving(lambda request: endless) as server:
-            with pytest.raises(DiscoveryError, match=f"answer past {MAX_ANSWER_BYTES} bytes"):
+            with pytest.raises(DiscoveryError, match=f"larger than {MAX_ANSWER_BYTES} bytes"):
                 await asyncio.to_thread(stored_names, server.url, ["vllm:num_requests"], 5.0)
 
     asyncio.run(run())
@@ -266,3 +266,25 @@ def test_presets_discovery_names_an_answer_nested_too_deeply() -> None:
                 await asyncio.to_thread(stored_names, server.url, ["vllm:num_requests"], 5.0)
 
     asyncio.run(run())
+
+
+def test_an_answer_in_gzip_inside_gzip_is_refused_unread(caplog: pytest.LogCaptureFixture) -> None:
+    # httpx would unpack every layer named, 600 bytes into 64 MiB in one step.
+    layered = gzip.compress(gzip.compress(HUGE + b" " * (64 << 20), 9), 9)
+    answer = Script(
+        200, {"Content-Type": "application/json", "Content-Encoding": "gzip, gzip"}, [Step(layered)]
+    )
+
+    async def run() -> dict[str, int]:
+        async with serving(_scripted(answer)) as server:
+            sidecar = _sidecar(server.url, Clock())
+            try:
+                assert not await sidecar.cycle()
+                return dict(sidecar.collector.health.query_errors)
+            finally:
+                await sidecar.aclose()
+
+    with caplog.at_level(logging.ERROR, logger="llmscope.spc"):
+        assert asyncio.run(run())["bad_response"] == 1
+    (record,) = [r for r in caplog.records if r.name == "llmscope.spc"]
+    assert "Content-Encoding 'gzip, gzip' is not identity or gzip" in record.getMessage()

@@ -18,6 +18,8 @@ from typing import Final, Literal, get_args
 
 import httpx
 
+from servicekit import bodies
+from servicekit.bodies import BodyError
 from servicekit.errors import LLMscopeError
 from servicekit.httpclient import NO_SETTINGS, ClientSettings, CredentialsError
 from spc_rules.sidecar.query.decode import Body, DecodeError, load_json
@@ -103,11 +105,13 @@ class PromClient:
             )
         return self._client
 
-    def _too_large(self, response: httpx.Response) -> str:
-        return (
-            f"HTTP {response.status_code}: answer larger than max_answer_bytes "
-            f"({self.max_bytes} bytes; a shorter max_range asks for less at once)"
-        )
+    def _unread(self, response: httpx.Response, err: BodyError) -> str:
+        if str(err).startswith("larger than"):
+            return (
+                f"HTTP {response.status_code}: answer larger than max_answer_bytes "
+                f"({self.max_bytes} bytes; a shorter max_range asks for less at once)"
+            )
+        return f"HTTP {response.status_code}: answer not read: {err}"
 
     async def _close_retired(self) -> None:
         if self._in_flight == 0:
@@ -130,7 +134,6 @@ class PromClient:
         answered = False  # whether a failure came before the answer or within its body
         try:
             async with asyncio.timeout(self.timeout):
-                body = bytearray()
                 headers = {"Accept-Encoding": "gzip" if self.compression else "identity"}
                 async with self._current().stream(
                     "GET",
@@ -140,10 +143,10 @@ class PromClient:
                     headers=headers | self._http.headers,
                 ) as response:
                     answered = True
-                    async for chunk in response.aiter_bytes():  # decompressed, if gzip
-                        body += chunk
-                        if len(body) > self.max_bytes:
-                            raise QueryError("bad_response", self._too_large(response))
+                    # Raw bytes, decoded here within max_bytes (servicekit/bodies.py).
+                    body = await bodies.aread(response, self.max_bytes)
+        except BodyError as err:
+            raise QueryError("bad_response", self._unread(response, err)) from None
         except TimeoutError:
             raise QueryError("timeout", f"no answer within {self.timeout:g}s") from None
         except httpx.TimeoutException as err:
