@@ -66,7 +66,7 @@ def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
             if response.status_code != 200:
                 return None
             # A list of models: a body past the limit is not one (servicekit/bodies.py).
-            content = bodies.read(response, OLLAMA_TAGS_BYTES)
+            content = bodies.read(response, OLLAMA_TAGS_BYTES, timeout)
         body = json.loads(content)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol):
         log.warning("Ollama URL %r is not an http(s) URL; not looking for Ollama", url)

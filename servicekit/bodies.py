@@ -10,6 +10,7 @@ refused by name.
 
 from __future__ import annotations
 
+import time
 import zlib
 
 import httpx
@@ -60,18 +61,22 @@ class BoundedBody:
             raise BodyError(f"not valid gzip: {err}") from None
 
 
-def read(response: httpx.Response, limit: int) -> bytearray:
-    """The decoded body of a streamed httpx response, within ``limit``; BodyError."""
+def read(response: httpx.Response, limit: int, seconds: float) -> bytearray:
+    """The decoded body of a streamed httpx response, within ``limit`` bytes and ``seconds``
+    from now (httpx's timeouts bound each read, not a body that trickles); BodyError."""
     if response.is_stream_consumed:  # built in memory (a mock transport): decoded already
         return _whole(response, limit)
+    deadline = time.monotonic() + seconds
     reader = BoundedBody(response.headers.get("content-encoding"), limit)
     for chunk in response.iter_raw():
         reader.feed(chunk)
+        if time.monotonic() > deadline:
+            raise BodyError(f"not whole within {seconds:g}s")
     return reader.finish()
 
 
 async def aread(response: httpx.Response, limit: int) -> bytearray:
-    """``read`` for an async response."""
+    """``read`` for an async response, whose caller bounds its time (asyncio.timeout)."""
     if response.is_stream_consumed:
         return _whole(response, limit)
     reader = BoundedBody(response.headers.get("content-encoding"), limit)

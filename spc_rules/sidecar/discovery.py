@@ -69,7 +69,7 @@ def stored_names(
             client.stream("GET", url, params=params) as response,
         ):
             # A few names: a body past the limit is not an answer (servicekit/bodies.py).
-            content = bodies.read(response, MAX_ANSWER_BYTES)
+            content = bodies.read(response, MAX_ANSWER_BYTES, timeout)
     except BodyError as err:
         raise DiscoveryError(f"{base_url}: answer not read: {err}") from None
     except (httpx.HTTPError, CredentialsError, OSError) as err:  # OSError: a TLS alert

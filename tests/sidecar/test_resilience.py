@@ -288,3 +288,16 @@ def test_an_answer_in_gzip_inside_gzip_is_refused_unread(caplog: pytest.LogCaptu
         assert asyncio.run(run())["bad_response"] == 1
     (record,) = [r for r in caplog.records if r.name == "llmscope.spc"]
     assert "Content-Encoding 'gzip, gzip' is not identity or gzip" in record.getMessage()
+
+
+def test_the_presets_discovery_gives_up_on_an_answer_that_trickles() -> None:
+    # Each byte comes well within the read timeout, the whole answer never within it.
+    answer = b'{"status":"success","data":["vllm:num_requests"]}'
+    trickle = Script(200, {}, [Step(answer[i : i + 1], delay=0.1) for i in range(len(answer))])
+
+    async def run() -> None:
+        async with serving(lambda request: trickle) as server:
+            with pytest.raises(DiscoveryError, match="not whole within 1s"):
+                await asyncio.to_thread(stored_names, server.url, ["vllm:num_requests"], 1.0)
+
+    asyncio.run(run())
