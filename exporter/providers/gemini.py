@@ -114,11 +114,16 @@ class GenerateContentDecoder:
         return out
 
     def _bare_lines(self, lines: list[str], *, final: bool) -> None:
+        added = False
         for line in lines:
             name = line.partition(":")[0]
             if line and not line.startswith(":") and name not in _SSE_FIELDS:
                 self._bare.append(line)
-        if not self._bare:
+                added = True
+        # Parsed when an object or array may have just closed, not at every line: parsing
+        # all the lines so far each time cost time quadratic in their length.
+        closing = added and self._bare[-1].rstrip().endswith(("}", "]"))
+        if not self._bare or not (final or closing):
             return
         try:
             value = json.loads("\n".join(self._bare))

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 
 from exporter.providers.openai import ChatCompletionsDecoder
+from exporter.providers.wire.lines import LineSplitter
 from exporter.providers.wire.sse import SseDecoder, SseEvent
 from tests.providers.support import (
     check_transcript,
@@ -67,3 +68,27 @@ def test_sse_utf8_sequence_split_across_pieces() -> None:
     body = "data: Grüße\n\n".encode()
     cut = body.index(b"\xc3") + 1
     assert sse_events([body[:cut], body[cut:]]) == [SseEvent("message", "Grüße")]
+
+
+@pytest.mark.parametrize("ending", [b"\n\n", b"\r\n\r\n", b"\r\r"])
+def test_a_long_line_in_many_pieces_is_one_event_and_a_split_crlf_one_end(ending: bytes) -> None:
+    # An unfinished line is kept as its pieces and joined once its end arrives (joining it
+    # again at every piece made a long line cost time quadratic in its length).
+    data = b"x" * (1 << 20)
+    stream = b"event: big\ndata: " + data + ending + b"data: next" + ending
+    decoder = SseDecoder()
+    events = []
+    for at in range(0, len(stream), 1460):
+        events += decoder.feed(stream[at : at + 1460])
+    events += decoder.close()
+    assert events == [SseEvent("big", data.decode()), SseEvent("message", "next")]
+
+
+def test_ndjson_lines_in_many_pieces() -> None:
+    splitter = LineSplitter()
+    stream = b'{"a": "' + b"y" * 100_000 + b'"}\r\n{"b": 1}'
+    lines = []
+    for at in range(0, len(stream), 999):
+        lines += splitter.feed(stream[at : at + 999])
+    lines += splitter.close()
+    assert lines == ['{"a": "' + "y" * 100_000 + '"}', '{"b": 1}']

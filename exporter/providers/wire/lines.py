@@ -12,16 +12,21 @@ class LineSplitter:
     so a piece costs one split and a decode per line."""
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._pending: list[bytes] = []  # the pieces of an unfinished line
 
     def feed(self, data: bytes) -> list[str]:
-        buffer = self._buffer + data if self._buffer else data
-        *lines, self._buffer = buffer.split(b"\n")
+        if b"\n" not in data:  # joined once its end comes, not at every piece
+            if data:
+                self._pending.append(data)
+            return []
+        buffer = b"".join((*self._pending, data)) if self._pending else data
+        *lines, rest = buffer.split(b"\n")
+        self._pending = [rest] if rest else []
         return [_decode(line.removesuffix(b"\r")) for line in lines]
 
     def close(self) -> list[str]:
         """The last line, even without a newline (servers may omit the final one)."""
-        rest, self._buffer = self._buffer, b""
+        rest, self._pending = b"".join(self._pending), []
         return [_decode(rest.removesuffix(b"\r"))] if rest.strip() else []
 
 

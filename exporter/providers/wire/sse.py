@@ -25,7 +25,7 @@ class SseDecoder:
     UTF-8 sequence), so a piece costs a split and each line one strict decode."""
 
     def __init__(self) -> None:
-        self._buffer = b""  # an unfinished line
+        self._pending: list[bytes] = []  # the pieces of an unfinished line
         self._skip_lf = False  # the previous piece ended in CR: a leading LF belongs to it
         self._first = True  # the stream's first line may start with a byte order mark
         self._event = ""
@@ -35,16 +35,23 @@ class SseDecoder:
         if self._skip_lf:
             self._skip_lf = False
             data = data[1:] if data[:1] == b"\n" else data
-        buffer = self._buffer + data if self._buffer else data
+        if b"\n" not in data and b"\r" not in data:
+            # Kept as pieces, joined once its end comes: re-joining a long line at every
+            # piece cost time quadratic in its length.
+            if data:
+                self._pending.append(data)
+            return []
+        buffer = b"".join((*self._pending, data)) if self._pending else data
         if b"\r" in buffer:
             self._skip_lf = buffer.endswith(b"\r")  # a CR ends a line; it may be half a CRLF
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        *lines, self._buffer = buffer.split(b"\n")
+        *lines, rest = buffer.split(b"\n")
+        self._pending = [rest] if rest else []
         return self._lines(lines) if lines else []
 
     def close(self) -> list[SseEvent]:
         """End of body: a last line without terminator still counts, as the SDKs read it."""
-        rest, self._buffer = self._buffer, b""
+        rest, self._pending = b"".join(self._pending), []
         events = self._lines([rest]) if rest else []
         if self._data:
             events.append(self._dispatch())
