@@ -7,7 +7,7 @@ given inline or, better, in files; relative file names resolve against the confi
 directory, as Prometheus does. Everything is checked when the file is read, with one line
 per problem (``http.yml:3: basic_auth.password_file: cannot read ...``); secret files are
 read then and again for every request, so a rotated token needs no restart, and so are the
-TLS files (``clienttls.py``), so a renewed client certificate or CA needs none either. No
+TLS files (``web/clienttls.py``), so a renewed client certificate or CA needs none either. No
 secret ever appears in an error, a log line or a repr.
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from servicekit.clienttls import load_client_tls
 from servicekit.errors import LLMscopeError
+from servicekit.web.clienttls import load_client_tls
 from servicekit.web.tlsfiles import ReloadingContext, TLSFilesError
 from servicekit.yamlconf import Reader, join_path, load_document, read_file
 
@@ -100,7 +100,7 @@ class ClientSettings:
     @property
     def verify(self) -> ssl.SSLContext | bool:
         """httpx's ``verify`` for a request now: the same context while the TLS files are
-        unchanged, a new one once they changed (clienttls.py); CredentialsError."""
+        unchanged, a new one once they changed (web/clienttls.py); CredentialsError."""
         if self.tls is None:
             return True
         try:
