@@ -25,7 +25,7 @@ import yaml
 
 from servicekit.errors import LLMscopeError
 from servicekit.web.clienttls import load_client_tls
-from servicekit.web.tlsfiles import ReloadingContext, TLSFilesError
+from servicekit.web.tlsfiles import ReloadingContext, TLSFilesError, read_small
 from servicekit.yamlconf import Reader, join_path, load_document, read_file
 
 _TOP_KEYS = frozenset({"basic_auth", "authorization", "http_headers", "tls_config"})
@@ -57,7 +57,7 @@ class _Part:
         if self.file is None:
             return self.text
         try:
-            text = self.file.read_text(encoding="utf-8").rstrip("\r\n")
+            text = read_small(self.file).decode("utf-8").rstrip("\r\n")
         except (OSError, UnicodeDecodeError) as err:
             raise CredentialsError(f'cannot read "{self.file}": {_reason(err)}') from None
         if not text or not _sendable(text):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from servicekit.web.tlsfiles import read_small
 from servicekit.yamlconf import Reader, join_path
 
 VERIFY_MODES = {
@@ -62,7 +63,7 @@ def _file(
         return None
     resolved = base / name
     try:
-        resolved.read_bytes()
+        read_small(resolved)  # not a FIFO, not /dev/zero: OpenSSL would read it whole
     except OSError as err:
         reader.fail(node, path, f'cannot read "{resolved}": {err.strerror or type(err).__name__}')
         return None

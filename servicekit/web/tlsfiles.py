@@ -11,9 +11,12 @@ second is seen. Files that do not load are not built again until they change.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
 import ssl
+import stat
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -119,9 +122,34 @@ def fingerprint(files: tuple[Path, ...]) -> bytes:
     digest = hashlib.sha256()
     for path in files:
         try:
-            data = path.read_bytes()
+            data = read_small(path)
         except OSError as err:
             reason = err.strerror or type(err).__name__
             raise TLSFilesError(f'cannot read "{path}": {reason}') from None
         digest.update(len(data).to_bytes(8, "big") + data)
     return digest.digest()
+
+
+SMALL_FILE = 1 << 20  # a certificate chain, a key, a secret, a web config: kilobytes
+
+
+def read_small(path: Path, limit: int = SMALL_FILE) -> bytes:
+    """A file read again while the service runs (a secret, a certificate, the web config):
+    a regular file of at most ``limit`` bytes, else OSError saying which. A FIFO would block
+    the thread until a writer came, /dev/zero would fill memory; neither is waited for."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens without a writer
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

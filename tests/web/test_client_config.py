@@ -329,3 +329,21 @@ def test_a_tls_error_within_an_answer_is_a_network_error(tmp_path: Path, certs: 
                 held_socket.close()
     assert broken.reason == "network"
     assert "\n" not in str(broken)
+
+
+def test_files_read_while_running_are_small_regular_files(tmp_path: Path) -> None:
+    # A secret file replaced by a FIFO would block the request until a writer came; one
+    # pointed at /dev/zero or grown huge would fill memory. Each is one line instead.
+    (tmp_path / "token").write_text("tok\n")
+    settings = load_client_settings(_write(tmp_path, "authorization: {credentials_file: token}\n"))
+    assert settings.headers == {"Authorization": "Bearer tok"}
+    (tmp_path / "token").unlink()
+    os.mkfifo(tmp_path / "token")
+    with pytest.raises(CredentialsError, match="not a regular file"):
+        _ = settings.headers
+    (tmp_path / "token").unlink()
+    (tmp_path / "token").write_bytes(b"t" * (2 << 20))
+    with pytest.raises(CredentialsError, match=f"larger than {1 << 20} bytes"):
+        _ = settings.headers
+    with pytest.raises(ConfigError, match=r'tls_config\.ca_file: cannot read "/dev/zero": not a'):
+        load_client_settings(_write(tmp_path, "tls_config: {ca_file: /dev/zero}"))
