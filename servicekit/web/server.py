@@ -26,6 +26,8 @@ log = logging.getLogger("llmscope.web")
 
 #: Seconds a client gets to finish the TLS handshake before its connection is dropped.
 HANDSHAKE_TIMEOUT = 10.0
+#: Connections served at once; one more is closed as soon as it is accepted.
+MAX_CONNECTIONS = 256
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,27 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     tls = False  # whether connections speak TLS: fixed at start, the context is not
     settings: Callable[[], Serving | None] = staticmethod(lambda: None)
+    # A thread per connection, each holding up to 64 KiB of headers: clients that connect
+    # and trickle (or never finish) are turned away past this, not given thread after
+    # thread. Prometheus scrapes over one or two kept-alive connections.
+    slots: threading.BoundedSemaphore
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            log.debug("%d connections open: %s turned away", MAX_CONNECTIONS, client_address)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: its slot is free again
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if not self.tls:
@@ -187,6 +210,7 @@ class WebServer:
         self.settings = settings
         handler = _make_handler(self)
         self._server = _Server((host, port), handler)
+        self._server.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._server.tls = first is not None and first.tls is not None
         self._server.settings = settings
         self._thread = threading.Thread(

@@ -12,6 +12,7 @@ import logging
 import socket
 import ssl
 import struct
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from servicekit.cli import make_web
 from servicekit.flags import web_settings
+from servicekit.web import server as server_module
 from servicekit.web.config import WebSettings, load_web
 from servicekit.web.live import LiveWeb
 from servicekit.web.server import WebServer, landing_page, metrics_handler, text
@@ -452,3 +454,29 @@ def test_a_bad_content_length_is_400_and_no_traceback(
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert b"X-Frame-Options: deny" in answer
     assert "Traceback" not in capsys.readouterr().err
+
+
+def status_or_none(port: int) -> int | None:
+    """The status of a GET, or None where the server closed the connection unanswered."""
+    try:
+        return get(port)[0]
+    except (ConnectionError, http.client.RemoteDisconnected):
+        return None
+
+
+def test_connections_past_the_limit_are_closed_and_slots_come_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Clients that connect and say nothing hold a thread each until their read times out;
+    # past the limit a connection is closed at once instead of given another thread.
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 4)
+    with serving(load_web(None, {}, False)) as port:
+        silent = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(4)]
+        assert status_or_none(port) is None  # the fifth: closed at once, not left to wait
+        for conn in silent:
+            conn.close()
+        deadline = time.monotonic() + 10
+        status = None
+        while status is None and time.monotonic() < deadline:
+            status = status_or_none(port)  # the silent ones' threads see their clients gone
+        assert status == 200
