@@ -305,9 +305,9 @@ def test_example_config_serves_https_with_the_documented_password() -> None:
 def test_a_client_that_goes_away_is_no_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     # A scrape that timed out closes its connection mid-response: socketserver would print a
     # traceback for the BrokenPipeError; it is the client's doing, so one debug line instead.
-    from servicekit.web.server import _Server
+    from servicekit.web.listener import Listener
 
-    server = _Server(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    server = Listener(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
     try:
         for gone in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
             try:
