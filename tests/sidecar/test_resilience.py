@@ -210,6 +210,26 @@ def test_run_keeps_cycling_through_failures_until_stopped() -> None:
     assert asyncio.run(run()) == 2
 
 
+def _one_failed_cycle(
+    answer: Script, config: str, caplog: pytest.LogCaptureFixture
+) -> tuple[dict[str, int], str]:
+    """One cycle against ``answer``, which must fail: the query errors and the one error line."""
+
+    async def run() -> dict[str, int]:
+        async with serving(_scripted(answer)) as server:
+            sidecar = Sidecar(lambda: load_text(config, "t.yml"), server.url, clock=Clock())
+            try:
+                assert not await sidecar.cycle()
+                return dict(sidecar.collector.health.query_errors)
+            finally:
+                await sidecar.aclose()
+
+    with caplog.at_level(logging.ERROR, logger="llmscope.spc"):
+        errors = asyncio.run(run())
+    (record,) = [r for r in caplog.records if r.name == "llmscope.spc"]
+    return errors, record.getMessage()
+
+
 HUGE = b'{"status":"success","data":{"resultType":"matrix","result":[' + b" " * (1 << 18)
 OVERSIZED = [
     # A body that does not end (here: 48 MiB before it would), read 256 KiB at a time.
@@ -228,21 +248,9 @@ def test_an_answer_past_max_answer_bytes_fails_the_query_not_the_process(
     answer: Script, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = CONFIG.replace("max_range: 1d", "max_range: 1d, max_answer_bytes: 1048576")
-
-    async def run() -> dict[str, int]:
-        async with serving(_scripted(answer)) as server:
-            sidecar = Sidecar(lambda: load_text(config, "t.yml"), server.url, clock=Clock())
-            try:
-                assert not await sidecar.cycle()
-                return dict(sidecar.collector.health.query_errors)
-            finally:
-                await sidecar.aclose()
-
-    with caplog.at_level(logging.ERROR, logger="llmscope.spc"):
-        errors = asyncio.run(run())
+    errors, logged = _one_failed_cycle(answer, config, caplog)
     assert errors["bad_response"] == 1
-    (record,) = [r for r in caplog.records if r.name == "llmscope.spc"]
-    assert "answer larger than max_answer_bytes (1048576 bytes" in record.getMessage()
+    assert "answer larger than max_answer_bytes (1048576 bytes" in logged
 
 
 def test_the_presets_discovery_stops_reading_an_answer_past_its_limit() -> None:
@@ -275,19 +283,9 @@ def test_an_answer_in_gzip_inside_gzip_is_refused_unread(caplog: pytest.LogCaptu
         200, {"Content-Type": "application/json", "Content-Encoding": "gzip, gzip"}, [Step(layered)]
     )
 
-    async def run() -> dict[str, int]:
-        async with serving(_scripted(answer)) as server:
-            sidecar = _sidecar(server.url, Clock())
-            try:
-                assert not await sidecar.cycle()
-                return dict(sidecar.collector.health.query_errors)
-            finally:
-                await sidecar.aclose()
-
-    with caplog.at_level(logging.ERROR, logger="llmscope.spc"):
-        assert asyncio.run(run())["bad_response"] == 1
-    (record,) = [r for r in caplog.records if r.name == "llmscope.spc"]
-    assert "Content-Encoding 'gzip, gzip' is not identity or gzip" in record.getMessage()
+    errors, logged = _one_failed_cycle(answer, CONFIG, caplog)
+    assert errors["bad_response"] == 1
+    assert "Content-Encoding 'gzip, gzip' is not identity or gzip" in logged
 
 
 def test_the_presets_discovery_gives_up_on_an_answer_that_trickles() -> None:

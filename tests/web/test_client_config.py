@@ -17,7 +17,12 @@ import httpx
 import pytest
 
 from servicekit.errors import ConfigError
-from servicekit.httpclient import NO_SETTINGS, CredentialsError, load_client_settings
+from servicekit.httpclient import (
+    NO_SETTINGS,
+    ClientSettings,
+    CredentialsError,
+    load_client_settings,
+)
 from servicekit.yamlconf import Reader
 from spc_rules.sidecar.discovery import DiscoveryError, stored_names
 from spc_rules.sidecar.query.promapi import PromClient, QueryError
@@ -235,6 +240,21 @@ def test_the_query_client_moves_to_renewed_tls_files_and_closes_the_old_client(
     assert renewed is not None and renewed.is_closed  # by aclose
 
 
+def _failed_query(url: str, http: ClientSettings) -> QueryError:
+    """How one query of a fresh PromClient to ``url`` fails."""
+
+    async def query() -> QueryError:
+        client = PromClient(url, timeout=5.0, http=http)
+        try:
+            with pytest.raises(QueryError) as caught:
+                await client.raw_samples("up", 1_000, 1_000)
+        finally:
+            await client.aclose()
+        return caught.value
+
+    return asyncio.run(query())
+
+
 @contextlib.contextmanager
 def _refusing_server(certs: Certs, connections: int) -> Iterator[str]:
     """A TLS server that wants a client certificate and refuses each of ``connections``
@@ -273,17 +293,8 @@ def test_a_server_refusing_the_client_certificate_is_a_connect_error_not_a_crash
     # ssl.SSLError. The query counts it as `connect` with one line; discovery names it.
     http = load_client_settings(_write(tmp_path, f"tls_config: {{ca_file: {certs.ca}}}"))
 
-    async def query(url: str) -> QueryError:
-        client = PromClient(url, timeout=5.0, http=http)
-        try:
-            with pytest.raises(QueryError) as caught:
-                await client.raw_samples("up", 1_000, 1_000)
-        finally:
-            await client.aclose()
-        return caught.value
-
     with _refusing_server(certs, connections=2) as url:
-        refused = asyncio.run(query(url))
+        refused = _failed_query(url, http)
         with pytest.raises(DiscoveryError, match="certificate required"):
             stored_names(url, ["up"], 5.0, http=http)
     assert refused.reason == "connect"
@@ -309,20 +320,11 @@ def test_a_tls_error_within_an_answer_is_a_network_error(tmp_path: Path, certs: 
 
     http = load_client_settings(_write(tmp_path, f"tls_config: {{ca_file: {certs.ca}}}"))
 
-    async def query(url: str) -> QueryError:
-        client = PromClient(url, timeout=5.0, http=http)
-        try:
-            with pytest.raises(QueryError) as caught:
-                await client.raw_samples("up", 1_000, 1_000)
-        finally:
-            await client.aclose()
-        return caught.value
-
     with socket.create_server(("127.0.0.1", 0)) as listener:
         thread = threading.Thread(target=serve, args=(listener,), daemon=True)
         thread.start()
         try:
-            broken = asyncio.run(query(f"https://127.0.0.1:{listener.getsockname()[1]}"))
+            broken = _failed_query(f"https://127.0.0.1:{listener.getsockname()[1]}", http)
         finally:
             thread.join(5)
             for held_socket in held:
