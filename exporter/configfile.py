@@ -61,7 +61,10 @@ def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
         # No proxy from the environment: a local server is asked directly.
         with (
             httpx.Client(timeout=timeout, trust_env=False) as client,
-            client.stream("GET", f"{url}/api/tags") as response,
+            # gzip or nothing: what servicekit/bodies.py reads (httpx also offers deflate).
+            client.stream(
+                "GET", f"{url}/api/tags", headers={"Accept-Encoding": "gzip"}
+            ) as response,
         ):
             if response.status_code != 200:
                 return None

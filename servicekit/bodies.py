@@ -32,8 +32,10 @@ class BoundedBody:
         self.limit = limit
         self.data = bytearray()
         self._gzip = zlib.decompressobj(wbits=31) if encoding != "identity" else None
+        self._fed = False  # any raw bytes at all
 
     def feed(self, raw: bytes) -> None:
+        self._fed = self._fed or bool(raw)
         if self._gzip is None:
             self.data += raw
         else:
@@ -42,8 +44,9 @@ class BoundedBody:
             raise BodyError(f"larger than {self.limit} bytes")
 
     def finish(self) -> bytearray:
-        """The whole body; BodyError where the gzip stream was cut short."""
-        if self._gzip is not None and not self._gzip.eof:
+        """The whole body; BodyError where the gzip stream was cut short (an empty body
+        marked gzip is empty, as httpx reads it: a 204, an error without text)."""
+        if self._gzip is not None and self._fed and not self._gzip.eof:
             raise BodyError("gzip stream cut short")
         return self.data
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 DEFAULT_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
 _SSE_FIELDS = frozenset({"data", "event", "id", "retry"})
+MAX_BARE = 64 << 10  # text outside the events: an error object, never more than this
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class GenerateContentDecoder:
         self._sse = SseDecoder()
         self._lines = LineSplitter()  # sees the same bytes, to catch bare JSON errors
         self._bare: list[str] = []
+        self._bare_size = 0
         self._finished = False
         self._version = ""
 
@@ -119,18 +121,29 @@ class GenerateContentDecoder:
             name = line.partition(":")[0]
             if line and not line.startswith(":") and name not in _SSE_FIELDS:
                 self._bare.append(line)
+                self._bare_size += len(line) + 1
                 added = True
+        if self._bare_size > MAX_BARE:  # an error object is a few hundred bytes
+            raise ProbeError("protocol", f"text outside the SSE events past {MAX_BARE} bytes")
         # Parsed when an object or array may have just closed, not at every line: parsing
         # all the lines so far each time cost time quadratic in their length.
         closing = added and self._bare[-1].rstrip().endswith(("}", "]"))
         if not self._bare or not (final or closing):
             return
+        text = "\n".join(self._bare)
         try:
-            value = json.loads("\n".join(self._bare))
-        except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
-            if final:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            # Complete lines that already fail before their end fail whatever follows (a
+            # string cannot go on across lines): only a failure at the end may be an object
+            # still on its way.
+            if final or err.pos < len(text.rstrip()):
                 raise ProbeError("protocol", "text outside the SSE events is not JSON") from None
-            return  # the rest of the object is still on its way
+            return
+        except RecursionError:  # nested past Python's limit
+            raise ProbeError(
+                "protocol", "text outside the SSE events is nested too deeply"
+            ) from None
         if isinstance(value, dict) and value.get("error") is not None:
             raise ProbeError("provider_error", error_text(value["error"]))
         raise ProbeError("protocol", "unexpected JSON outside the SSE events")

@@ -209,11 +209,17 @@ def _make_handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             headers = {k.lower(): v for k, v in self.headers.items()}
             raw_length = headers.get("content-length", "0").strip() or "0"
-            # ASCII digits only: str.isdigit() takes "²", which int() then refuses.
-            if not _DIGITS.fullmatch(raw_length) or int(raw_length) > _MAX_BODY:
-                # The body cannot be skipped safely: answer, and end the connection.
-                self.close_connection = True
-                response = server.refuse(text(400, "bad or oversized Content-Length"))
+            # ASCII digits only: str.isdigit() takes "²", which int() then refuses. A body
+            # that is chunked, or whose length is given twice, cannot be skipped safely
+            # either (on a kept-alive connection the rest would read as the next request).
+            if (
+                not _DIGITS.fullmatch(raw_length)
+                or int(raw_length) > _MAX_BODY
+                or "transfer-encoding" in headers
+                or len(self.headers.get_all("Content-Length") or ()) > 1
+            ):
+                self.close_connection = True  # answer, and end the connection
+                response = server.refuse(text(400, "bad or oversized request body"))
             else:
                 if int(raw_length):
                     self.rfile.read(int(raw_length))

@@ -26,6 +26,7 @@ from servicekit.httpclient import NO_SETTINGS, ClientSettings, CredentialsError
 DEFAULT_WINDOW = 3600.0  # names with a sample in the last hour: engines still scraped
 _MAX_ERROR_TEXT = 200
 MAX_ANSWER_BYTES = 16 << 20
+ACCEPT = {"Accept-Encoding": "gzip"}
 
 
 class DiscoveryError(LLMscopeError):
@@ -66,7 +67,8 @@ def stored_names(
             httpx.Client(
                 timeout=timeout, transport=transport, headers=http.headers, verify=http.verify
             ) as client,
-            client.stream("GET", url, params=params) as response,
+            # gzip or nothing: what servicekit/bodies.py reads (httpx also offers deflate).
+            client.stream("GET", url, params=params, headers=ACCEPT) as response,
         ):
             # A few names: a body past the limit is not an answer (servicekit/bodies.py).
             content = bodies.read(response, MAX_ANSWER_BYTES, timeout)

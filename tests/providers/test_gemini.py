@@ -212,3 +212,21 @@ def test_json_nested_past_the_recursion_limit_is_protocol_not_a_crash(where: str
         script = Script(400, {"Content-Type": "application/json"}, [Step(deep)])
         result, _ = probe(PROVIDER, always(script), make)
         assert result.reason == "client_error"
+
+
+@pytest.mark.parametrize(
+    ("bare", "problem"),
+    [
+        # Invalid from its first line: refused at the first line that may close an object,
+        # not parsed again at each of the "}" lines after it.
+        (b"x\n" + b"}\n" * 20_000, "text outside the SSE events is not JSON"),
+        # Never closing: refused past 64 KiB rather than kept.
+        (b'{"error": {"message": "' + b"y" * 70_000 + b"\n", "past 65536 bytes"),
+    ],
+)
+def test_text_outside_the_events_is_refused_early(bare: bytes, problem: str) -> None:
+    script = Script(
+        headers=GEMINI_HEADERS, steps=[Step(bare[i : i + 1460]) for i in range(0, len(bare), 1460)]
+    )
+    result, _ = probe(PROVIDER, always(script), make)
+    assert result.reason == "protocol" and problem in result.message

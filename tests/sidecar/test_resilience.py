@@ -299,3 +299,19 @@ def test_the_presets_discovery_gives_up_on_an_answer_that_trickles() -> None:
                 await asyncio.to_thread(stored_names, server.url, ["vllm:num_requests"], 1.0)
 
     asyncio.run(run())
+
+
+def test_the_presets_discovery_asks_for_what_it_reads() -> None:
+    # httpx offers "gzip, deflate" by default; bodies.py reads identity or gzip only.
+    asked: list[str] = []
+
+    def route(request: FakeRequest) -> Script:
+        asked.append(request.headers.get("accept-encoding", ""))
+        return Script(200, {}, [Step(b'{"status":"success","data":["vllm:num_requests"]}')])
+
+    async def run() -> frozenset[str]:
+        async with serving(route) as server:
+            return await asyncio.to_thread(stored_names, server.url, ["vllm:num_requests"], 5.0)
+
+    assert asyncio.run(run()) == {"vllm:num_requests"}
+    assert asked == ["gzip"]

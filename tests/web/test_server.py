@@ -437,7 +437,18 @@ def test_the_services_serve_through_the_live_web_config(
     assert asyncio.run(run()) == [200, 401, 200]
 
 
-@pytest.mark.parametrize("length", ["\u00b2", "-1", "1" * 30, "12 34", "2097152"])
+@pytest.mark.parametrize(
+    "length",
+    [
+        "\u00b2",
+        "-1",
+        "1" * 30,
+        "12 34",
+        "2097152",
+        "4\r\nTransfer-Encoding: chunked",  # a body it would not skip
+        "4\r\nContent-Length: 4",  # given twice
+    ],
+)
 def test_a_bad_content_length_is_400_and_no_traceback(
     tmp_path: Path, length: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
