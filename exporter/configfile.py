@@ -33,6 +33,7 @@ from exporter.config.types import Config
 from exporter.providers.ollama import DEFAULT_URL as OLLAMA_DEFAULT_URL
 from exporter.providers.ollama import first_model
 from exporter.providers.table import PROVIDERS
+from exporter.providers.wire.jsonbody import loads_or_none
 from servicekit import bodies
 from servicekit.bodies import BodyError
 
@@ -70,14 +71,12 @@ def ollama_first_model(url: str, timeout: float = OLLAMA_TIMEOUT) -> str | None:
                 return None
             # A list of models: a body past the limit is not one (servicekit/bodies.py).
             content = bodies.read(response, OLLAMA_TAGS_BYTES, timeout)
-        body = json.loads(content)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol):
         log.warning("Ollama URL %r is not an http(s) URL; not looking for Ollama", url)
         return None
-    # OSError: a TLS alert on a read; RecursionError: JSON nested past Python's limit.
-    except (httpx.HTTPError, OSError, ValueError, RecursionError, BodyError):
+    except (httpx.HTTPError, OSError, ValueError, BodyError):  # OSError: a TLS alert on a read
         return None
-    return first_model(body)
+    return first_model(loads_or_none(content))
 
 
 def builtin_config(

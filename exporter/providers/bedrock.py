@@ -36,7 +36,7 @@ from exporter.providers.protocol import (
 )
 from exporter.providers.wire import sigv4
 from exporter.providers.wire.eventstream import EventStreamDecoder, Message
-from exporter.providers.wire.jsonbody import as_int, parse_object
+from exporter.providers.wire.jsonbody import as_int, loads_or_none, parse_object
 from exporter.transport.urls import append_path
 from servicekit.logs import SECRETS
 from servicekit.yamlconf import Reader
@@ -140,10 +140,7 @@ def _metadata(payload: Mapping[str, Any]) -> list[StreamEvent]:
 def _exception_text(message: Message) -> str:
     kind = message.text_header(":exception-type") or message.text_header(":event-type")
     detail = ""
-    try:
-        body = json.loads(message.payload) if message.payload else {}
-    except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
-        body = {}
+    body = loads_or_none(message.payload) if message.payload else {}
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         detail = body["message"]
     return ": ".join(p for p in (kind or "exception", detail) if p)[:200]

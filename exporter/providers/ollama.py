@@ -34,7 +34,7 @@ from exporter.providers.protocol import (
     TextChunk,
     Usage,
 )
-from exporter.providers.wire.jsonbody import as_int, parse_object
+from exporter.providers.wire.jsonbody import as_int, loads_or_none, parse_object
 from exporter.providers.wire.lines import LineSplitter
 from exporter.transport.client import keepalive_idle
 from exporter.transport.netfail import TransportError
@@ -196,10 +196,9 @@ class OllamaProvider(HttpProvider):
                 timeout=min(ctx.target.stall_timeout, TAGS_TIMEOUT),
                 keep_idle=keepalive_idle(ctx.target.interval),
             )
-            body = json.loads(raw) if status == 200 else None
-        except (TransportError, ValueError, RecursionError):  # RecursionError: deep nesting
+        except TransportError:
             return None
-        return tag_digest(body, name)
+        return tag_digest(loads_or_none(raw) if status == 200 else None, name)
 
 
 def tag_digest(body: object, name: str) -> str | None:

@@ -11,7 +11,6 @@ per-backend notes.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ from servicekit import bodies
 from servicekit.bodies import BodyError
 from servicekit.errors import LLMscopeError
 from servicekit.httpclient import NO_SETTINGS, ClientSettings, CredentialsError
+from spc_rules.sidecar.query.decode import DecodeError, load_json
 
 DEFAULT_WINDOW = 3600.0  # names with a sample in the last hour: engines still scraped
 _MAX_ERROR_TEXT = 200
@@ -80,10 +80,10 @@ def stored_names(
         text = content[:_MAX_ERROR_TEXT].decode("utf-8", "replace").strip()
         raise DiscoveryError(f"{base_url} answered HTTP {response.status_code}: {text}")
     try:
-        body = json.loads(content)
-        data = body["data"] if body.get("status") == "success" else None
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-        data = None
+        body = load_json(content)  # any malformed JSON, nesting too deep included
+    except DecodeError:
+        body = None
+    data = body.get("data") if isinstance(body, dict) and body.get("status") == "success" else None
     if not isinstance(data, list) or not all(isinstance(n, str) for n in data):
         raise DiscoveryError(f"{base_url}: not a Prometheus label values answer")
     return wanted & frozenset(data)

@@ -23,7 +23,7 @@ def parse_object(text: str | bytes, what: str) -> dict[str, Any]:
     return value
 
 
-def loads_or_none(body: bytes | str) -> Any:
+def loads_or_none(body: bytes | bytearray | str) -> Any:
     """The JSON value of an error body, or None when it is not JSON (error pages often aren't)."""
     try:
         return json.loads(body)
