@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from servicekit.web.tls import load_ca, load_chain
-from servicekit.web.tlsfiles import ReloadingContext, named_files, reloading
+from servicekit.web.tlsfiles import ReloadingContext, reloading
 from servicekit.yamlconf import Reader
 
 TLS_KEYS = frozenset({"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"})
@@ -26,10 +26,9 @@ TLS_KEYS = frozenset({"ca_file", "cert_file", "key_file", "server_name", "insecu
 def load_client_tls(reader: Reader, node: yaml.Node, base: Path) -> ReloadingContext | None:
     """The section's context, its problems reported to ``reader`` (None then)."""
     keys = reader.mapping(node, "tls_config", TLS_KEYS) or {}
-    files = named_files(reader, keys, ("ca_file", "cert_file", "key_file"), base, "tls_config")
-    return reloading(
-        reader, partial(build_context, node=node, base=base), node, "tls_config", files
-    )
+    build = partial(build_context, node=node, base=base)
+    names = ("ca_file", "cert_file", "key_file")
+    return reloading(reader, build, node, "tls_config", keys=keys, names=names, base=base)
 
 
 def build_context(reader: Reader, node: yaml.Node, base: Path) -> ssl.SSLContext | None:

@@ -21,7 +21,7 @@ from servicekit.errors import ConfigError
 from servicekit.web.auth import API_KEY_ENV, CredentialCheck, read_users, token_problems
 from servicekit.web.server import Authenticator
 from servicekit.web.tls import VERIFY_MODES, tls_context
-from servicekit.web.tlsfiles import ReloadingContext, named_files, reloading
+from servicekit.web.tlsfiles import ReloadingContext, reloading
 from servicekit.yamlconf import INVALID, Reader, join_path, load_document, read_file
 
 _TOP_KEYS = frozenset({"tls_server_config", "http_server_config", "basic_auth_users", "rate_limit"})
@@ -182,8 +182,7 @@ def _tls(
     """The server's context, built again for new connections once its files change."""
     build = partial(tls_context, node=node, keys=keys, client_auth=client_auth, base=base)
     names = ("cert_file", "key_file", "client_ca_file")
-    files = named_files(reader, keys, names, base, "tls_server_config")
-    return reloading(reader, build, node, "tls_server_config", files)
+    return reloading(reader, build, node, "tls_server_config", keys=keys, names=names, base=base)
 
 
 def _client_auth(reader: Reader, node: yaml.Node, path: str) -> str | None:

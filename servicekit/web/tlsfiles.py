@@ -89,10 +89,19 @@ class ReloadingContext:
 
 
 def reloading(
-    reader: Reader, build: Build, node: yaml.Node | None, section: str, files: Iterable[Path]
+    reader: Reader,
+    build: Build,
+    node: yaml.Node | None,
+    section: str,
+    *,
+    keys: Mapping[str, yaml.Node],
+    names: Iterable[str],
+    base: Path,
 ) -> ReloadingContext | None:
-    """The section's context, built now (its problems reported to ``reader``: None)."""
-    paths = tuple(files)
+    """The section's context, built now (its problems reported to ``reader``: None), and
+    followed through the files its ``keys`` name under ``names``, resolved against
+    ``base``."""
+    paths = tuple(_named(reader, keys, names, base, section))
     try:
         digest = fingerprint(paths)  # before building: see ReloadingContext.context
     except TLSFilesError:
@@ -103,7 +112,7 @@ def reloading(
     return ReloadingContext(build, reader.source, section, paths, digest, context)
 
 
-def named_files(
+def _named(
     reader: Reader, keys: Mapping[str, yaml.Node], names: Iterable[str], base: Path, section: str
 ) -> list[Path]:
     """The files a section names under ``names``, resolved against ``base``."""
