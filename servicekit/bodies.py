@@ -67,28 +67,30 @@ class BoundedBody:
 def read(response: httpx.Response, limit: int, seconds: float) -> bytearray:
     """The decoded body of a streamed httpx response, within ``limit`` bytes and ``seconds``
     from now (httpx's timeouts bound each read, not a body that trickles); BodyError."""
-    if response.is_stream_consumed:  # built in memory (a mock transport): decoded already
-        return _whole(response, limit)
-    deadline = time.monotonic() + seconds
-    reader = BoundedBody(response.headers.get("content-encoding"), limit)
-    for chunk in response.iter_raw():
-        reader.feed(chunk)
-        if time.monotonic() > deadline:
-            raise BodyError(f"not whole within {seconds:g}s")
+    reader = _reader(response, limit)
+    if not response.is_stream_consumed:
+        deadline = time.monotonic() + seconds
+        for chunk in response.iter_raw():
+            reader.feed(chunk)
+            if time.monotonic() > deadline:
+                raise BodyError(f"not whole within {seconds:g}s")
     return reader.finish()
 
 
 async def aread(response: httpx.Response, limit: int) -> bytearray:
     """``read`` for an async response, whose caller bounds its time (asyncio.timeout)."""
-    if response.is_stream_consumed:
-        return _whole(response, limit)
-    reader = BoundedBody(response.headers.get("content-encoding"), limit)
-    async for chunk in response.aiter_raw():
-        reader.feed(chunk)
+    reader = _reader(response, limit)
+    if not response.is_stream_consumed:
+        async for chunk in response.aiter_raw():
+            reader.feed(chunk)
     return reader.finish()
 
 
-def _whole(response: httpx.Response, limit: int) -> bytearray:
+def _reader(response: httpx.Response, limit: int) -> BoundedBody:
+    """A reader for the response's raw body; for one built in memory (a mock transport),
+    whose body httpx has read and decoded already, a reader holding that body."""
+    if not response.is_stream_consumed:
+        return BoundedBody(response.headers.get("content-encoding"), limit)
     reader = BoundedBody(None, limit)
     reader.feed(response.content)
-    return reader.finish()
+    return reader
